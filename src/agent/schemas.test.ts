@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { goldenDir, readGolden } from '../../test/helpers/temp.ts';
+import { goldenSchemas, storageSchema } from './schemas.ts';
+
+const goldens = fs.readdirSync(goldenDir).filter((name) => name.endsWith('.json'));
+
+describe('the contract goldens', () => {
+  it('when the fixtures are listed, then every golden has a schema and every schema a golden', () => {
+    assert.deepEqual([...goldens].sort(), Object.keys(goldenSchemas).sort());
+  });
+
+  for (const name of goldens) {
+    it(`when ${name} is parsed, then it matches its schema`, () => {
+      const result = goldenSchemas[name]!.safeParse(readGolden(name));
+      assert.ok(result.success, result.success ? '' : JSON.stringify(result.error.issues));
+    });
+  }
+
+  it('when ../shared is beside the project, then the fixture copies are byte-identical to it', (t) => {
+    const shared = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'agent-contract');
+    if (!fs.existsSync(shared)) {
+      t.skip('../shared/agent-contract is not beside this clone');
+      return;
+    }
+    for (const name of fs.readdirSync(path.join(shared, 'golden'))) {
+      assert.deepEqual(fs.readFileSync(path.join(goldenDir, name)), fs.readFileSync(path.join(shared, 'golden', name)), name);
+    }
+    for (const name of ['conformance.py', 'CONTRACT.md']) {
+      assert.deepEqual(fs.readFileSync(path.join(goldenDir, '..', name)), fs.readFileSync(path.join(shared, name)), name);
+    }
+  });
+});
+
+describe('contract tolerance', () => {
+  it('when the agent adds fields, then they are tolerated', () => {
+    const storage = structuredClone(readGolden('storage.json')) as { mounts: Array<Record<string, unknown>> } & Record<string, unknown>;
+    storage.new_top_level = { anything: true };
+    storage.mounts[0]!.iops_marker = 'nvme';
+    assert.equal(storageSchema.safeParse(storage).success, true);
+  });
+
+  it('when a required field is missing or mistyped, then the error names its path', () => {
+    const storage = structuredClone(readGolden('storage.json')) as { mounts: Array<Record<string, unknown>> };
+    delete storage.mounts[1]!.path;
+    storage.mounts[0]!.total_bytes = '200 GB';
+    const result = storageSchema.safeParse(storage);
+    assert.equal(result.success, false);
+    const paths = result.error!.issues.map((issue) => issue.path.join('.'));
+    assert.deepEqual(paths.sort(), ['mounts.0.total_bytes', 'mounts.1.path']);
+  });
+});

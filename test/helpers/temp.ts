@@ -1,0 +1,18 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+
+/** A fresh directory removed when the test ends. */
+export function tempDir(t: TestContext, prefix = 'felhom-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export const fixturesDir = path.join(import.meta.dirname, '..', 'fixtures');
+export const goldenDir = path.join(fixturesDir, 'agent-contract', 'golden');
+
+export function readGolden(name: string): unknown {
+  return JSON.parse(fs.readFileSync(path.join(goldenDir, name), 'utf8'));
+}
