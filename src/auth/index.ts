@@ -1,0 +1,1 @@
+export { createApiTokens, type ApiTokens, type ApiTokenInfo } from './api-tokens.ts';

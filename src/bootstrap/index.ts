@@ -1,0 +1,2 @@
+export { BootstrapService, type BootstrapReport, type BootstrapState } from './service.ts';
+export type { BootstrapProblem, BootstrapProblemKind } from './read.ts';

@@ -1,0 +1,103 @@
+/**
+ * Reading bootstrap.json: everything that can be wrong with the file becomes a
+ * problem with a kind and a sentence, never an exception.
+ */
+import fs from 'node:fs/promises';
+import { z } from 'zod';
+import { bootstrapSchema, parsePin } from '../agent/index.ts';
+import { Secret } from '../secret.ts';
+
+export type BootstrapProblemKind = 'absent' | 'unreadable' | 'insecure' | 'malformed' | 'wrong_schema' | 'invalid';
+
+export interface BootstrapProblem {
+  kind: BootstrapProblemKind;
+  message: string;
+}
+
+export interface ValidBootstrap {
+  issuedAt: string;
+  customer: { id: string; name: string; email: string; locale: string };
+  host: { id: string; guestId: string; hostname: string };
+  hub: { url: string; hostId: string };
+  localApi: { endpoint: string; pin: Buffer; token: Secret };
+}
+
+export type BootstrapReadResult = { ok: true; bootstrap: ValidBootstrap } | { ok: false; problem: BootstrapProblem };
+
+const MAX_BYTES = 64 * 1024;
+const SUPPORTED_SCHEMA = 'felhom.bootstrap/v1';
+
+const fail = (kind: BootstrapProblemKind, message: string): BootstrapReadResult => ({ ok: false, problem: { kind, message } });
+
+export async function readBootstrap(file: string): Promise<BootstrapReadResult> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      return fail('absent', `no bootstrap file at ${file}; the host agent writes it when it deploys the controller`);
+    }
+    return fail('unreadable', `cannot read ${file}: ${code ?? String(error)}`);
+  }
+  if (!stat.isFile()) return fail('unreadable', `${file} is not a regular file`);
+  if (stat.size > MAX_BYTES) return fail('malformed', `${file} is ${stat.size} bytes; a bootstrap file is under ${MAX_BYTES}`);
+  // The file carries the agent token: if any user of the guest could read (or rewrite)
+  // it, the token must be treated as exposed, so it is not used.
+  if (stat.mode & 0o006) {
+    const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+    return fail(
+      'insecure',
+      `${file} has mode ${mode}: it holds the agent token and other users can ${stat.mode & 0o004 ? 'read' : 'write'} it; it must be 0600 (ask the host agent to re-issue it)`,
+    );
+  }
+
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    return fail('unreadable', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return fail('malformed', `${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const declared = (json as { schema?: unknown } | null)?.schema;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return fail('malformed', `${file} must hold a JSON object`);
+  }
+  if (declared !== SUPPORTED_SCHEMA) {
+    return fail(
+      'wrong_schema',
+      declared === undefined
+        ? `${file} has no "schema" field; expected "${SUPPORTED_SCHEMA}"`
+        : `${file} has schema ${JSON.stringify(declared)}; this controller understands "${SUPPORTED_SCHEMA}"`,
+    );
+  }
+  const parsed = bootstrapSchema.safeParse(json);
+  if (!parsed.success) return fail('invalid', `${file} has missing or invalid fields: ${describe(parsed.error)}`);
+  const data = parsed.data;
+  const pin = parsePin(data.local_api.fingerprint);
+  if (!pin) {
+    return fail('invalid', `${file} has missing or invalid fields: local_api.fingerprint: is not a SHA-256 certificate pin`);
+  }
+  return {
+    ok: true,
+    bootstrap: {
+      issuedAt: data.issued_at,
+      customer: { id: data.customer.id, name: data.customer.name, email: data.customer.email, locale: data.customer.locale },
+      host: { id: data.host.id, guestId: data.host.guest_id, hostname: data.host.hostname },
+      hub: { url: data.hub.url, hostId: data.hub.host_id },
+      localApi: { endpoint: data.local_api.endpoint, pin, token: new Secret(data.local_api.token) },
+    },
+  };
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 6)
+    .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    .join('; ');
+}

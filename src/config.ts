@@ -1,0 +1,78 @@
+/**
+ * The controller's configuration: environment variables, validated once at start.
+ * A bad value stops the start with one message per variable, naming it, what it
+ * must look like and what it was.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import type { LogFormat } from './log.ts';
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be host:port, e.g. 0.0.0.0:8080')
+  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
+
+const dockerHost = z
+  .string()
+  .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+\/?)$/, 'must be unix:///path/to/docker.sock or tcp://host:port');
+
+const milliseconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const environmentSchema = z.object({
+  FELHOM_DATA_DIR: z.string().min(1).default('./data'),
+  FELHOM_BOOTSTRAP_PATH: z.string().min(1).default('/etc/felhom/bootstrap.json'),
+  FELHOM_LISTEN: listenAddress.default('0.0.0.0:8080'),
+  DOCKER_HOST: dockerHost.default('unix:///var/run/docker.sock'),
+  FELHOM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FELHOM_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  FELHOM_AGENT_TIMEOUT_MS: milliseconds(100, 120_000).default(10_000),
+  NODE_ENV: z.string().optional(),
+});
+
+export interface Config {
+  dataDir: string;
+  bootstrapPath: string;
+  listen: { host: string; port: number };
+  dockerHost: string;
+  logLevel: string;
+  logFormat: LogFormat;
+  agentTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set": shells and compose files leave them behind.
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        return `${name}: ${issue.message} (got ${JSON.stringify(environment[name])})`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  const separator = env.FELHOM_LISTEN.lastIndexOf(':');
+  return {
+    dataDir: path.resolve(env.FELHOM_DATA_DIR),
+    bootstrapPath: path.resolve(env.FELHOM_BOOTSTRAP_PATH),
+    listen: {
+      host: env.FELHOM_LISTEN.slice(0, separator).replace(/^\[|\]$/g, ''),
+      port: Number(env.FELHOM_LISTEN.slice(separator + 1)),
+    },
+    dockerHost: env.DOCKER_HOST,
+    logLevel: env.FELHOM_LOG_LEVEL,
+    logFormat: env.FELHOM_LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    agentTimeoutMs: env.FELHOM_AGENT_TIMEOUT_MS,
+  };
+}
