@@ -9,22 +9,29 @@ import type { LogFormat } from './log.ts';
 
 const listenAddress = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be host:port, e.g. 0.0.0.0:8080')
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, { error: 'must be host:port, e.g. 0.0.0.0:8080', abort: true })
   .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
 
 const dockerHost = z
   .string()
   .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+\/?)$/, 'must be unix:///path/to/docker.sock or tcp://host:port');
 
-const milliseconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const milliseconds = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int()
+    .min(min, `must be at least ${min} ms`)
+    .max(max, `must be at most ${max} ms`);
 
 const environmentSchema = z.object({
   FELHOM_DATA_DIR: z.string().min(1).default('./data'),
   FELHOM_BOOTSTRAP_PATH: z.string().min(1).default('/etc/felhom/bootstrap.json'),
   FELHOM_LISTEN: listenAddress.default('0.0.0.0:8080'),
   DOCKER_HOST: dockerHost.default('unix:///var/run/docker.sock'),
-  FELHOM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  FELHOM_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  FELHOM_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' })
+    .default('info'),
+  FELHOM_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
   FELHOM_AGENT_TIMEOUT_MS: milliseconds(100, 120_000).default(10_000),
   NODE_ENV: z.string().optional(),
 });

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { Clock } from '../clock.ts';
+import { openDatabase } from '../db/index.ts';
+import { silentLogger } from '../log.ts';
+import { tempDir } from '../../test/helpers/temp.ts';
+import { createAuditLog } from './index.ts';
+
+const at = (iso: string): Clock => ({ now: () => new Date(iso) });
+
+describe('the audit log', () => {
+  it('when actions are recorded, then they can be filtered by actor, action, target and time, newest first', (t) => {
+    const db = openDatabase(path.join(tempDir(t), 'c.db'));
+    t.after(() => db.close());
+    let now = '2026-11-23T10:00:00.000Z';
+    const audit = createAuditLog(db, { now: () => new Date(now) }, silentLogger());
+    audit.record({ actor: 'customer', action: 'app.install', target: 'photos', outcome: 'ok', details: { version: '1.4.2' } });
+    now = '2026-11-23T11:00:00.000Z';
+    audit.record({ actor: 'api-token:ci', action: 'app.stop', target: 'photos', outcome: 'failed' });
+    now = '2026-11-23T12:00:00.000Z';
+    audit.record({ actor: 'customer', action: 'app.install', target: 'media', outcome: 'refused' });
+
+    assert.deepEqual(audit.list().map((r) => r.at), ['2026-11-23T12:00:00.000Z', '2026-11-23T11:00:00.000Z', '2026-11-23T10:00:00.000Z']);
+    assert.deepEqual(audit.list({ target: 'photos' }).map((r) => r.action), ['app.stop', 'app.install']);
+    assert.deepEqual(audit.list({ actor: 'customer', action: 'app.install' }).map((r) => r.target), ['media', 'photos']);
+    assert.deepEqual(audit.list({ since: new Date('2026-11-23T10:30:00Z'), until: new Date('2026-11-23T11:30:00Z') }).map((r) => r.action), ['app.stop']);
+    assert.deepEqual(audit.list({ target: 'photos', action: 'app.install' })[0]!.details, { version: '1.4.2' });
+    assert.match(audit.list()[0]!.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  });
+
+  it('when the audit table cannot be written, then recording neither throws nor stops the action, and a warning is logged', (t) => {
+    const db = openDatabase(path.join(tempDir(t), 'c.db'));
+    t.after(() => db.close());
+    const lines: string[] = [];
+    const logger = pino(new Writable({ write: (chunk, _e, done) => (lines.push(chunk.toString()), done()) }));
+    const audit = createAuditLog(db, at('2026-11-23T10:00:00Z'), logger);
+    db.exec('DROP TABLE audit_log');
+    let actionRan = false;
+    assert.doesNotThrow(() => {
+      audit.record({ actor: 'customer', action: 'app.start', target: 'photos', outcome: 'ok' });
+      actionRan = true;
+    });
+    assert.equal(actionRan, true);
+    assert.match(lines.join(''), /could not write the audit log/);
+  });
+});
