@@ -1,0 +1,105 @@
+/**
+ * The composition root: builds the real adapters (SQLite, the pinned agent client,
+ * Docker) and hands each domain only what it needs. The CLI's `serve` and the
+ * integration tests both start the controller through here.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { AgentClient } from './agent/index.ts';
+import { createAuditLog } from './audit/index.ts';
+import { createApiTokens } from './auth/index.ts';
+import { BootstrapService } from './bootstrap/index.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type Db } from './db/index.ts';
+import type { Logger } from './log.ts';
+import { createSettings } from './settings/index.ts';
+import { createDockerPort } from './stacks/index.ts';
+import { createStatusService, type StatusService } from './status/index.ts';
+import { createWebApp } from './web/index.ts';
+
+export const controllerVersion: string = JSON.parse(
+  fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+const BOOTSTRAP_RECHECK_MS = 30_000;
+
+export interface RunningController {
+  url: string;
+  port: number;
+  db: Db;
+  bootstrap: BootstrapService;
+  agent: AgentClient;
+  status: StatusService;
+  close(): Promise<void>;
+}
+
+export function openDataDir(dataDir: string): string {
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    fs.accessSync(dataDir, fs.constants.W_OK);
+  } catch (error) {
+    throw new Error(`FELHOM_DATA_DIR ${dataDir} is not a writable directory: ${(error as Error).message}`, { cause: error });
+  }
+  return path.join(dataDir, 'controller.db');
+}
+
+export async function startController(
+  config: Config,
+  options: { logger: Logger; clock?: Clock },
+): Promise<RunningController> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase(openDataDir(config.dataDir), { logger });
+  const audit = createAuditLog(db, clock, logger);
+  const bootstrap = new BootstrapService({
+    path: config.bootstrapPath,
+    db,
+    settings: createSettings(db, clock),
+    audit,
+    logger,
+    clock,
+  });
+  await bootstrap.ingest();
+  bootstrap.watch(BOOTSTRAP_RECHECK_MS);
+
+  const agent = new AgentClient(bootstrap, { logger: logger.child({ component: 'agent' }), timeoutMs: config.agentTimeoutMs });
+  const status = createStatusService({
+    version: controllerVersion,
+    bootstrap,
+    agent,
+    docker: createDockerPort(config.dockerHost),
+    clock,
+  });
+  const app = createWebApp({ logger, apiTokens: createApiTokens(db, clock), status });
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? 'localhost' : config.listen.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, bootstrap: bootstrap.report().state, version: controllerVersion }, 'controller listening');
+
+  return {
+    url,
+    port,
+    db,
+    bootstrap,
+    agent,
+    status,
+    async close() {
+      bootstrap.stopWatching();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await agent.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { createDockerPort, type DockerPort, type DockerEngineInfo } from './docker.ts';

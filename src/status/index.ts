@@ -1,0 +1,137 @@
+/**
+ * What `GET /api/v1/status` and the status page show: is the controller configured
+ * from bootstrap.json, does the pinned agent answer, does Docker answer. Probes are
+ * cached briefly so a page load never waits on more than one probe of each.
+ */
+import { isAgentError, type AgentClient } from '../agent/index.ts';
+import type { BootstrapReport, BootstrapService } from '../bootstrap/index.ts';
+import { rfc3339, type Clock } from '../clock.ts';
+import { errorMessage } from '../errors.ts';
+import type { DockerPort } from '../stacks/index.ts';
+
+export type PinState = 'verified' | 'mismatch' | 'unknown';
+
+export interface AgentStatus {
+  configured: boolean;
+  endpoint: string | null;
+  fingerprint: string | null;
+  reachable: boolean;
+  pin: PinState;
+  authorized: boolean | null;
+  version: string | null;
+  error: { code: string; message: string } | null;
+  checkedAt: string | null;
+}
+
+export interface DockerStatus {
+  reachable: boolean;
+  version: string | null;
+  apiVersion: string | null;
+  error: string | null;
+  checkedAt: string;
+}
+
+export interface ControllerStatus {
+  controller: { version: string; startedAt: string };
+  bootstrap: BootstrapReport;
+  identity: ReturnType<BootstrapService['identity']>;
+  agent: AgentStatus;
+  docker: DockerStatus;
+}
+
+export interface StatusDeps {
+  version: string;
+  bootstrap: BootstrapService;
+  agent: AgentClient;
+  docker: DockerPort;
+  clock: Clock;
+  maxAgeMs?: number;
+}
+
+export interface StatusService {
+  get(): Promise<ControllerStatus>;
+  agentStatus(): Promise<AgentStatus>;
+}
+
+export function createStatusService(deps: StatusDeps): StatusService {
+  const startedAt = rfc3339(deps.clock.now());
+  const maxAgeMs = deps.maxAgeMs ?? 10_000;
+  const agent = cachedProbe(deps.clock, maxAgeMs, () => probeAgent(deps));
+  const docker = cachedProbe(deps.clock, maxAgeMs, () => probeDocker(deps));
+  return {
+    agentStatus: agent,
+    async get() {
+      const [agentStatus, dockerStatus] = await Promise.all([agent(), docker()]);
+      return {
+        controller: { version: deps.version, startedAt },
+        bootstrap: deps.bootstrap.report(),
+        identity: deps.bootstrap.identity(),
+        agent: agentStatus,
+        docker: dockerStatus,
+      };
+    },
+  };
+}
+
+/** Re-runs `probe` when its last answer is older than maxAgeMs; callers meanwhile share one run. */
+function cachedProbe<T>(clock: Clock, maxAgeMs: number, probe: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: T } | null = null;
+  let running: Promise<T> | null = null;
+  return () => {
+    if (last && clock.now().getTime() - last.at < maxAgeMs) return Promise.resolve(last.value);
+    running ??= probe()
+      .then((value) => {
+        last = { at: clock.now().getTime(), value };
+        return value;
+      })
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+}
+
+async function probeAgent(deps: StatusDeps): Promise<AgentStatus> {
+  const channel = deps.bootstrap.current();
+  const base = {
+    configured: channel !== null,
+    endpoint: channel?.endpoint ?? null,
+    fingerprint: channel ? `sha256:${channel.pin.toString('hex')}` : null,
+    checkedAt: rfc3339(deps.clock.now()),
+  };
+  if (!channel) {
+    return { ...base, reachable: false, pin: 'unknown', authorized: null, version: null, error: null };
+  }
+  try {
+    await deps.agent.probe();
+    return { ...base, reachable: true, pin: 'verified', authorized: true, version: deps.agent.agentVersion, error: null };
+  } catch (error) {
+    const code = isAgentError(error) ? error.agentCode : 'internal';
+    const failure = { code, message: errorMessage(error) };
+    if (code === 'pin_mismatch') {
+      return { ...base, reachable: true, pin: 'mismatch', authorized: null, version: null, error: failure };
+    }
+    if (code === 'timeout' || code === 'unreachable' || code === 'internal') {
+      return { ...base, reachable: false, pin: 'unknown', authorized: null, version: null, error: failure };
+    }
+    // The agent answered through a verified connection, but not with success.
+    return {
+      ...base,
+      reachable: true,
+      pin: 'verified',
+      authorized: code !== 'unauthorized',
+      version: deps.agent.agentVersion,
+      error: failure,
+    };
+  }
+}
+
+async function probeDocker(deps: StatusDeps): Promise<DockerStatus> {
+  const checkedAt = rfc3339(deps.clock.now());
+  try {
+    const info = await deps.docker.info();
+    return { reachable: true, version: info.version, apiVersion: info.apiVersion, error: null, checkedAt };
+  } catch (error) {
+    return { reachable: false, version: null, apiVersion: null, error: errorMessage(error), checkedAt };
+  }
+}

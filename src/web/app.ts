@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import type { ApiTokens } from '../auth/index.ts';
+import type { Logger } from '../log.ts';
+import type { StatusService } from '../status/index.ts';
+import { requireApiToken } from './api-auth.ts';
+import { apiNotFound, errorHandler } from './errors.ts';
+import { securityHeaders } from './security.ts';
+import { statusApi, statusPage } from './status-routes.ts';
+import { createViews } from './views.ts';
+
+export interface WebDeps {
+  logger: Logger;
+  apiTokens: ApiTokens;
+  status: StatusService;
+  publicDir?: string;
+}
+
+export function createWebApp(deps: WebDeps): express.Express {
+  const views = createViews();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(securityHeaders);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const api = express.Router();
+  api.use(requireApiToken(deps.apiTokens));
+  api.use(express.json({ limit: '256kb' }));
+  api.use(statusApi(deps.status));
+  api.use(apiNotFound);
+  app.use('/api/v1', api);
+  app.use('/api', apiNotFound);
+
+  app.use(statusPage(deps.status, views));
+  app.use(
+    '/static',
+    express.static(deps.publicDir ?? fileURLToPath(new URL('../../public', import.meta.url)), { fallthrough: true, maxAge: '1h' }),
+  );
+  app.use(errorHandler(deps.logger, views));
+  return app;
+}

@@ -1,0 +1,1 @@
+export { createWebApp, type WebDeps } from './app.ts';
