@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers, on a fresh machine of our kind too: installs
+# Debian's docker.io and docker-compose when missing, starts dockerd when it is not
+# running (its PID goes to .dev/dockerd.pid, so whoever started it can stop it), and
+# builds the local test images (no registry is reachable here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_updated=0
+apt_install() {
+  [ "$apt_updated" = 1 ] || { apt-get update -qq >/dev/null; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || [ ! -x /bin/busybox ] || ! file -L /bin/busybox 2>/dev/null | grep -q static; then
+  if [ "$(id -u)" != 0 ]; then echo "engine: Docker is missing and installing it needs root" >&2; exit 1; fi
+  echo "engine: installing docker.io, docker-compose and busybox-static from Debian" >&2
+  apt_install docker.io docker-compose busybox-static file
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then echo "engine: dockerd is not running and starting it needs root" >&2; exit 1; fi
+  mkdir -p .dev
+  echo "engine: starting dockerd (log: .dev/dockerd.log)" >&2
+  nohup dockerd >.dev/dockerd.log 2>&1 &
+  echo $! > .dev/dockerd.pid
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { echo "engine: dockerd did not come up; see .dev/dockerd.log" >&2; tail -20 .dev/dockerd.log >&2; exit 1; }
+fi
+
+bash scripts/test-images.sh
