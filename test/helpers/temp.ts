@@ -3,10 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 
-/** A fresh directory removed when the test ends. */
-export function tempDir(t: TestContext, prefix = 'felhom-test-'): string {
+/**
+ * A fresh directory removed when the test ends, after `closeFirst` (a server or a
+ * database using it) has been closed.
+ */
+export function tempDir(t: TestContext, prefix = 'felhom-test-', closeFirst?: () => Promise<void>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    await closeFirst?.();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
