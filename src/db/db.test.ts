@@ -52,3 +52,40 @@ describe('the database', () => {
     reopened.close();
   });
 });
+
+describe('a crash during a migration', () => {
+  it('when the process is killed with SIGKILL in the middle of one, then the next start finds the previous version, intact', async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'controller.db');
+    openDatabase(file).close();
+    // A child applies a migration that writes for seconds; it is killed mid-way.
+    const script = `
+      import { openDatabase } from ${JSON.stringify(path.join(import.meta.dirname, 'index.ts'))};
+      import { migrations } from ${JSON.stringify(path.join(import.meta.dirname, 'migrations.ts'))};
+      process.stdout.write('migrating\\n');
+      openDatabase(${JSON.stringify(file)}, { migrations: [...migrations, { version: 999, name: 'slow', sql: \`
+        CREATE TABLE slow (n INTEGER, pad TEXT);
+        WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 50000000)
+        INSERT INTO slow SELECT n, hex(randomblob(32)) FROM c;\` }] });
+      process.stdout.write('finished\\n');
+    `;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('migrating')) setTimeout(resolve, 700);
+      });
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(output.includes('finished'), false, 'the migration was still running when killed');
+
+    const db = openDatabase(file);
+    t.after(() => db.close());
+    assert.equal(schemaVersion(db), migrations.at(-1)!.version);
+    assert.equal(db.prepare("SELECT name FROM sqlite_master WHERE name = 'slow'").get(), undefined);
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  });
+});
