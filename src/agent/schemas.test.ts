@@ -3,7 +3,47 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { goldenDir, readGolden } from '../../test/helpers/temp.ts';
-import { goldenSchemas, storageSchema } from './schemas.ts';
+import type { z } from 'zod';
+import * as schema from './schemas.ts';
+
+/** Which schema each golden file is an example of. */
+const goldenSchemas: Record<string, z.ZodType> = {
+  'storage.json': schema.storageSchema,
+  'snapshot.json': schema.snapshotResponseSchema,
+  'snapshots.json': schema.snapshotsSchema,
+  'snapshot-delete.json': schema.snapshotDeleteSchema,
+  'rollback.json': schema.rollbackSchema,
+  'backup.json': schema.backupResponseSchema,
+  'backup-status.json': schema.backupStatusSchema,
+  'backup-status.never.json': schema.backupStatusSchema,
+  'backup-status.failed.json': schema.backupStatusSchema,
+  'backup-due.json': schema.backupDueSchema,
+  'backup-due.not-due.json': schema.backupDueSchema,
+  'restore-test-status.json': schema.restoreTestStatusSchema,
+  'restore-test-status.never.json': schema.restoreTestStatusSchema,
+  'host-metrics.json': schema.hostMetricsSchema,
+  'host-metrics.no-sensors.json': schema.hostMetricsSchema,
+  'disks.json': schema.disksSchema,
+  'disks-assign.json': schema.diskAssignSchema,
+  'disks-eject.json': schema.diskEjectSchema,
+  'disks-format.json': schema.diskFormatSchema,
+  'disks-format.refused.json': schema.errorBodySchema,
+  'error.bad-request.json': schema.errorBodySchema,
+  'error.conflict.json': schema.errorBodySchema,
+  'error.cross-guest.json': schema.errorBodySchema,
+  'error.not-found.json': schema.errorBodySchema,
+  'error.not-owner.json': schema.errorBodySchema,
+  'error.unauthorized.json': schema.errorBodySchema,
+  'error.unavailable.json': schema.errorBodySchema,
+  'error.unprocessable.json': schema.errorBodySchema,
+  'bootstrap.json': schema.bootstrapSchema,
+  'snapshot.request.json': schema.snapshotRequestSchema,
+  'rollback.request.json': schema.rollbackRequestSchema,
+  'backup.request.json': schema.backupRequestSchema,
+  'disks-assign.request.json': schema.diskAssignRequestSchema,
+  'disks-eject.request.json': schema.diskEjectRequestSchema,
+  'disks-format.request.json': schema.diskFormatRequestSchema,
+};
 
 const goldens = fs.readdirSync(goldenDir).filter((name) => name.endsWith('.json'));
 
@@ -39,14 +79,14 @@ describe('contract tolerance', () => {
     const storage = structuredClone(readGolden('storage.json')) as { mounts: Array<Record<string, unknown>> } & Record<string, unknown>;
     storage.new_top_level = { anything: true };
     storage.mounts[0]!.iops_marker = 'nvme';
-    assert.equal(storageSchema.safeParse(storage).success, true);
+    assert.equal(schema.storageSchema.safeParse(storage).success, true);
   });
 
   it('when a required field is missing or mistyped, then the error names its path', () => {
     const storage = structuredClone(readGolden('storage.json')) as { mounts: Array<Record<string, unknown>> };
     delete storage.mounts[1]!.path;
     storage.mounts[0]!.total_bytes = '200 GB';
-    const result = storageSchema.safeParse(storage);
+    const result = schema.storageSchema.safeParse(storage);
     assert.equal(result.success, false);
     const paths = result.error!.issues.map((issue) => issue.path.join('.'));
     assert.deepEqual(paths.sort(), ['mounts.0.total_bytes', 'mounts.1.path']);

@@ -206,38 +206,6 @@ export type DiskEject = z.infer<typeof diskEjectSchema>;
 export type DiskFormat = z.infer<typeof diskFormatSchema>;
 export type BootstrapFile = z.infer<typeof bootstrapSchema>;
 
-/** Which schema each golden file is an example of: the test that every golden parses uses this. */
-export const goldenSchemas: Record<string, z.ZodType> = {
-  'storage.json': storageSchema,
-  'snapshot.json': snapshotResponseSchema,
-  'snapshots.json': snapshotsSchema,
-  'snapshot-delete.json': snapshotDeleteSchema,
-  'rollback.json': rollbackSchema,
-  'backup.json': backupResponseSchema,
-  'backup-status.json': backupStatusSchema,
-  'backup-status.never.json': backupStatusSchema,
-  'backup-status.failed.json': backupStatusSchema,
-  'backup-due.json': backupDueSchema,
-  'backup-due.not-due.json': backupDueSchema,
-  'restore-test-status.json': restoreTestStatusSchema,
-  'restore-test-status.never.json': restoreTestStatusSchema,
-  'host-metrics.json': hostMetricsSchema,
-  'host-metrics.no-sensors.json': hostMetricsSchema,
-  'disks.json': disksSchema,
-  'disks-assign.json': diskAssignSchema,
-  'disks-eject.json': diskEjectSchema,
-  'disks-format.json': diskFormatSchema,
-  'disks-format.refused.json': errorBodySchema,
-  'error.bad-request.json': errorBodySchema,
-  'error.conflict.json': errorBodySchema,
-  'error.cross-guest.json': errorBodySchema,
-  'error.not-found.json': errorBodySchema,
-  'error.not-owner.json': errorBodySchema,
-  'error.unauthorized.json': errorBodySchema,
-  'error.unavailable.json': errorBodySchema,
-  'error.unprocessable.json': errorBodySchema,
-  'bootstrap.json': bootstrapSchema,
-};
 
 // Request bodies the controller sends; the *.request.json goldens are examples of these.
 export const snapshotRequestSchema = z.object({
@@ -263,12 +231,3 @@ export type SnapshotRequest = z.infer<typeof snapshotRequestSchema>;
 export type BackupReason = z.infer<typeof backupRequestSchema>['reason'];
 export type DiskAssignRequest = z.infer<typeof diskAssignRequestSchema>;
 export type DiskFormatRequest = z.infer<typeof diskFormatRequestSchema>;
-
-Object.assign(goldenSchemas, {
-  'snapshot.request.json': snapshotRequestSchema,
-  'rollback.request.json': rollbackRequestSchema,
-  'backup.request.json': backupRequestSchema,
-  'disks-assign.request.json': diskAssignRequestSchema,
-  'disks-eject.request.json': diskEjectRequestSchema,
-  'disks-format.request.json': diskFormatRequestSchema,
-});
