@@ -50,6 +50,9 @@ describe('the controller beside the development agent', () => {
     assert.ok(page.text.includes(agent.fingerprint));
     assert.equal(page.text.includes(bootstrapToken(agent.bootstrapPath)), false);
     assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
+    assert.match(page.text, /href="\/static\/style\.css"/);
+    const css = await request(c.url).get('/static/style.css').expect(200).expect('content-type', /text\/css/);
+    assert.match(css.text, /\.card/);
   });
 
   it('when the API is called without a valid token, then it answers 401 with a JSON reason; /healthz needs none', async (t) => {
