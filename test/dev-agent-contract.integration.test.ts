@@ -15,7 +15,7 @@ async function clientFor(t: TestContext, agent: DevAgent): Promise<AgentClient> 
   const read = await readBootstrap(agent.bootstrapPath);
   assert.ok(read.ok, read.ok ? '' : read.problem.message);
   const channel = { endpoint: read.bootstrap.localApi.endpoint, pin: read.bootstrap.localApi.pin, token: read.bootstrap.localApi.token };
-  const client = new AgentClient({ current: () => channel, refresh: async () => false }, { logger: silentLogger(), timeoutMs: 5_000 });
+  const client = new AgentClient({ current: () => channel, refresh: async () => {} }, { logger: silentLogger(), timeoutMs: 5_000 });
   t.after(() => client.close());
   return client;
 }

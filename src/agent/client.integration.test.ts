@@ -30,9 +30,9 @@ function channelFor(port: number, leaf: Leaf, token = TOKEN): AgentChannel {
 /** A channel source whose channel a test can change, as a re-issued bootstrap.json would. */
 class TestSource implements ChannelSource {
   channel: AgentChannel | null;
-  readonly #onRefresh: (source: TestSource) => boolean;
+  readonly #onRefresh: (source: TestSource) => void;
 
-  constructor(channel: AgentChannel | null, onRefresh: (source: TestSource) => boolean = () => false) {
+  constructor(channel: AgentChannel | null, onRefresh: (source: TestSource) => void = () => {}) {
     this.channel = channel;
     this.#onRefresh = onRefresh;
   }
@@ -42,7 +42,7 @@ class TestSource implements ChannelSource {
   }
 
   async refresh() {
-    return this.#onRefresh(this);
+    this.#onRefresh(this);
   }
 }
 
@@ -246,7 +246,6 @@ describe('when the server presents the pinned certificate', () => {
     });
     const source = new TestSource(channelFor(agent.port, own), (self) => {
       self.channel = channelFor(agent.port, own, 'flt_reminted_token_0000000000000');
-      return true;
     });
     const client = new AgentClient(source, { logger: silentLogger() });
     t.after(() => client.close());
@@ -256,6 +255,34 @@ describe('when the server presents the pinned certificate', () => {
       agent.seen.map((r) => r.authorization),
       [`Bearer ${TOKEN}`, 'Bearer flt_reminted_token_0000000000000'],
     );
+  });
+
+  it('then when the re-minted token was picked up while the call was in flight, the call is repeated with it', async (t) => {
+    const { own } = await leaves(t);
+    const reminted = 'flt_reminted_token_1111111111111';
+    let source: TestSource;
+    const agent = await scriptedAgent(t, own, (req, res) => {
+      if (req.headers.authorization === `Bearer ${reminted}`) return json(res, 200, readGolden('storage.json'));
+      // The file watcher re-reads bootstrap.json while this request is in flight.
+      source.channel = channelFor(agent.port, own, reminted);
+      json(res, 401, readGolden('error.unauthorized.json'));
+    });
+    source = new TestSource(channelFor(agent.port, own));
+    const client = new AgentClient(source, { logger: silentLogger() });
+    t.after(() => client.close());
+    assert.equal((await client.getStorage()).guest_id, '101');
+    assert.deepEqual(agent.seen.map((r) => r.authorization), [`Bearer ${TOKEN}`, `Bearer ${reminted}`]);
+  });
+
+  it('then a 401 that a re-read does not cure is reported, after one re-read and no retry', async (t) => {
+    const { own } = await leaves(t);
+    let refreshes = 0;
+    const agent = await scriptedAgent(t, own, (_req, res) => json(res, 401, readGolden('error.unauthorized.json')));
+    const client = new AgentClient(new TestSource(channelFor(agent.port, own), () => refreshes++), { logger: silentLogger() });
+    t.after(() => client.close());
+    assert.equal((await rejected(client.requestBackup('manual'))).agentCode, 'unauthorized');
+    assert.equal(refreshes, 1);
+    assert.equal(agent.seen.length, 1);
   });
 
   it('then with no channel configured the call fails as not_configured without any connection', async () => {

@@ -21,8 +21,8 @@ export interface AgentChannel {
 /** Where the client gets its credentials: the settings seeded from bootstrap.json. */
 export interface ChannelSource {
   current(): AgentChannel | null;
-  /** Re-reads bootstrap.json after a 401; true when that changed the channel (a re-minted token). */
-  refresh(): Promise<boolean>;
+  /** Re-reads bootstrap.json (after a 401: the agent may have re-minted the token). */
+  refresh(): Promise<void>;
 }
 
 export interface AgentClientOptions {
@@ -143,16 +143,20 @@ export class AgentClient {
     const attempts = method === 'GET' ? 1 + getRetries : 1;
     let refreshedAfter401 = false;
     for (let attempt = 1; ; attempt++) {
+      const channel = this.#source.current();
       try {
-        return await this.#attempt(method, path, operation, responseSchema, body);
+        if (!channel) throw new AgentError('not_configured', operation, 'no agent endpoint is configured');
+        return await this.#attempt(channel, method, path, operation, responseSchema, body);
       } catch (error) {
         if (!(error instanceof AgentError)) throw error;
         // A 401 means the request was not acted on, so repeating it once with a
-        // re-minted token is safe for every method.
+        // re-minted token is safe for every method. Compare with the channel this
+        // call used: the file may have been re-read meanwhile by someone else.
         if (error.agentCode === 'unauthorized' && !refreshedAfter401) {
           refreshedAfter401 = true;
-          if (await this.#source.refresh()) {
-            this.#logger.info({ operation }, 'agent token changed in bootstrap.json; retrying');
+          await this.#source.refresh();
+          if (!sameChannel(channel, this.#source.current())) {
+            this.#logger.info({ operation }, 'agent channel changed in bootstrap.json; retrying');
             continue;
           }
         }
@@ -165,14 +169,13 @@ export class AgentClient {
   }
 
   async #attempt<T>(
+    channel: AgentChannel,
     method: Method,
     path: string,
     operation: string,
     responseSchema: z.ZodType<T>,
     body: unknown,
   ): Promise<T> {
-    const channel = this.#source.current();
-    if (!channel) throw new AgentError('not_configured', operation, 'no agent endpoint is configured');
     const started = performance.now();
     let status: number;
     let text: string;
@@ -223,6 +226,11 @@ export class AgentClient {
     }
     return this.#pool.pool;
   }
+}
+
+export function sameChannel(a: AgentChannel | null, b: AgentChannel | null): boolean {
+  if (!a || !b) return a === b;
+  return a.endpoint === b.endpoint && a.pin.equals(b.pin) && a.token.equals(b.token);
 }
 
 /** The contract's paths are relative to the endpoint, which may carry a path of its own. */

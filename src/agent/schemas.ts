@@ -187,9 +187,18 @@ export const bootstrapSchema = z.looseObject({
   }),
   hub: z.looseObject({ url: z.string(), host_id: z.string() }),
   local_api: z.looseObject({
-    endpoint: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+    endpoint: z
+      .url({ protocol: /^https$/, error: 'must be an https:// URL', abort: true })
+      .refine((text) => {
+        const url = new URL(text);
+        return !url.username && !url.password && !url.search && !url.hash;
+      }, 'must be a plain https://host:port URL, without credentials, query or fragment'),
     fingerprint: z.string(),
-    token: z.string().min(16, 'is too short to be an agent token'),
+    // It goes into an HTTP header: control characters or spaces would break every call.
+    token: z
+      .string()
+      .min(16, 'is too short to be an agent token')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
   }),
 });
 

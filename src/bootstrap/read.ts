@@ -62,7 +62,7 @@ export async function readBootstrap(file: string): Promise<BootstrapReadResult> 
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return fail('malformed', `${file} is not valid JSON: ${(error as Error).message}`);
+    return fail('malformed', `${file} is not valid JSON${whereJsonBroke(error)}`);
   }
   const declared = (json as { schema?: unknown } | null)?.schema;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -73,7 +73,7 @@ export async function readBootstrap(file: string): Promise<BootstrapReadResult> 
       'wrong_schema',
       declared === undefined
         ? `${file} has no "schema" field; expected "${SUPPORTED_SCHEMA}"`
-        : `${file} has schema ${JSON.stringify(declared)}; this controller understands "${SUPPORTED_SCHEMA}"`,
+        : `${file} has schema ${JSON.stringify(declared).slice(0, 80)}; this controller understands "${SUPPORTED_SCHEMA}"`,
     );
   }
   const parsed = bootstrapSchema.safeParse(json);
@@ -93,6 +93,15 @@ export async function readBootstrap(file: string): Promise<BootstrapReadResult> 
       localApi: { endpoint: data.local_api.endpoint, pin, token: new Secret(data.local_api.token) },
     },
   };
+}
+
+/**
+ * Where the JSON broke, as line and column. Never the parser's own message: V8 quotes
+ * the text around the error, which may be the token.
+ */
+function whereJsonBroke(error: unknown): string {
+  const match = /line (\d+) column (\d+)/.exec(error instanceof Error ? error.message : '');
+  return match ? ` (line ${match[1]}, column ${match[2]})` : '';
 }
 
 function describe(error: z.ZodError): string {

@@ -130,14 +130,16 @@ describe('ingesting a good bootstrap.json', () => {
     assert.equal(settings.get('customer.name')?.value, 'Kovács Anna Mária', 'never changed by the customer, so it follows the file');
   });
 
-  it('when refresh() sees a re-minted token, then it says the channel changed; with the same file, that it did not', async (t) => {
+  it('when refresh() finds a re-minted token, then the current channel carries it', async (t) => {
     const h = harness(t);
     h.write(golden);
     const service = h.service();
     await service.ingest();
-    assert.equal(await service.refresh(), false);
+    await service.refresh();
+    assert.equal(service.current()!.token.reveal(), GOLDEN_TOKEN);
     h.write(withChanges((b) => (b.local_api.token = 'flt_another_token_000000000000000000000')));
-    assert.equal(await service.refresh(), true);
+    await service.refresh();
+    assert.equal(service.current()!.token.reveal(), 'flt_another_token_000000000000000000000');
   });
 
   it('when the fingerprint is spelled with colons and upper case, then it is accepted', async (t) => {
@@ -162,6 +164,12 @@ const badFiles: Array<{ name: string; kind: string; reason: RegExp; prepare: (h:
     },
   },
   { name: 'not JSON', kind: 'malformed', reason: /is not valid JSON/, prepare: (h) => h.write('{"schema": "felhom.bootstrap/v1", ') },
+  {
+    name: 'broken JSON around a token',
+    kind: 'malformed',
+    reason: /is not valid JSON/,
+    prepare: (h) => h.write('{"local_api": {"token": flt_SECRETSECRETSECRET}}'),
+  },
   { name: 'a JSON array', kind: 'malformed', reason: /must hold a JSON object/, prepare: (h) => h.write('[1, 2]') },
   {
     name: 'too large',
@@ -192,6 +200,18 @@ const badFiles: Array<{ name: string; kind: string; reason: RegExp; prepare: (h:
     kind: 'invalid',
     reason: /local_api\.endpoint: must be an https:\/\/ URL/,
     prepare: (h) => h.write(withChanges((b) => (b.local_api.endpoint = 'http://10.10.10.1:8443'))),
+  },
+  {
+    name: 'a token with a line break',
+    kind: 'invalid',
+    reason: /local_api\.token: must be printable ASCII without spaces/,
+    prepare: (h) => h.write(withChanges((b) => (b.local_api.token = 'flt_0123456789abcdef\r\nX-Injected: 1'))),
+  },
+  {
+    name: 'an endpoint with credentials',
+    kind: 'invalid',
+    reason: /local_api\.endpoint: must be a plain https:\/\/host:port URL/,
+    prepare: (h) => h.write(withChanges((b) => (b.local_api.endpoint = 'https://user:pass@10.10.10.1:8443/?x=1'))),
   },
   {
     name: 'a fingerprint that is not a SHA-256 pin',
@@ -266,6 +286,17 @@ describe('a bad bootstrap.json', () => {
 });
 
 describe('the agent token', () => {
+  it('when the file around the token is broken, then the reason quotes none of it', async (t) => {
+    const h = harness(t);
+    for (const text of ['{"local_api": {"token": flt_SECRETSECRETSECRET}}', '{"local_api": {"token": "flt_SECRETSECRETSECRET" ']) {
+      h.write(text);
+      const report = await h.service().ingest();
+      assert.equal(report.problem?.kind, 'malformed');
+      assert.doesNotMatch(report.problem!.message, /SECRET|flt_/);
+    }
+    assert.doesNotMatch(h.logs.join('') + JSON.stringify(h.db.prepare('SELECT * FROM audit_log').all()), /SECRET|flt_S/);
+  });
+
   it('when bootstrap files are ingested and rejected, then the token appears in no log line, report or audit record', async (t) => {
     const h = harness(t);
     h.write(golden);

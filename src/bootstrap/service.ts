@@ -97,11 +97,8 @@ export class BootstrapService implements ChannelSource {
     return row && pin ? { endpoint: row.endpoint, pin, token: new Secret(row.token) } : null;
   }
 
-  async refresh(): Promise<boolean> {
-    const before = this.current();
+  async refresh(): Promise<void> {
     await this.ingest();
-    const after = this.current();
-    return !sameChannel(before, after);
   }
 
   async ingest(): Promise<BootstrapReport> {
@@ -199,9 +196,4 @@ export class BootstrapService implements ChannelSource {
       return [...changed.map((key) => `channel.${key}`), ...seeded];
     })();
   }
-}
-
-function sameChannel(a: AgentChannel | null, b: AgentChannel | null): boolean {
-  if (!a || !b) return a === b;
-  return a.endpoint === b.endpoint && a.pin.equals(b.pin) && a.token.equals(b.token);
 }
