@@ -5,7 +5,7 @@
  */
 import { createApiTokens } from './auth/index.ts';
 import { systemClock } from './clock.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, loadLogConfig, type Config } from './config.ts';
 import { openDatabase } from './db/index.ts';
 import { runDevAgentCommand } from './dev-agent/command.ts';
 import { AppError } from './errors.ts';
@@ -77,7 +77,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'dev-agent') {
-    const logger = createLogger({ level: process.env.FELHOM_LOG_LEVEL ?? 'info', format: process.env.NODE_ENV === 'production' ? 'json' : 'pretty', name: 'dev-agent' });
+    const { logLevel, logFormat } = loadLogConfig();
+    const logger = createLogger({ level: logLevel, format: logFormat, name: 'dev-agent' });
     await runDevAgentCommand(args, logger);
     return;
   }

@@ -56,10 +56,10 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+function parseEnvironment<T extends z.ZodType>(schema: T, environment: NodeJS.ProcessEnv): z.infer<T> {
   // An empty variable means "not set": shells and compose files leave them behind.
   const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
-  const parsed = environmentSchema.safeParse(present);
+  const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
@@ -68,7 +68,20 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       }),
     );
   }
-  const env = parsed.data;
+  return parsed.data;
+}
+
+const defaultLogFormat = (env: { FELHOM_LOG_FORMAT?: LogFormat | undefined; NODE_ENV?: string | undefined }): LogFormat =>
+  env.FELHOM_LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty');
+
+/** Only the logging variables: for commands that are not the controller (the development agent). */
+export function loadLogConfig(environment: NodeJS.ProcessEnv = process.env): { logLevel: string; logFormat: LogFormat } {
+  const env = parseEnvironment(environmentSchema.pick({ FELHOM_LOG_LEVEL: true, FELHOM_LOG_FORMAT: true, NODE_ENV: true }), environment);
+  return { logLevel: env.FELHOM_LOG_LEVEL, logFormat: defaultLogFormat(env) };
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnvironment(environmentSchema, environment);
   const separator = env.FELHOM_LISTEN.lastIndexOf(':');
   return {
     dataDir: path.resolve(env.FELHOM_DATA_DIR),
@@ -79,7 +92,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     dockerHost: env.DOCKER_HOST,
     logLevel: env.FELHOM_LOG_LEVEL,
-    logFormat: env.FELHOM_LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    logFormat: defaultLogFormat(env),
     agentTimeoutMs: env.FELHOM_AGENT_TIMEOUT_MS,
   };
 }

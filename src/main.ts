@@ -14,6 +14,7 @@ import { BootstrapService } from './bootstrap/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/index.ts';
+import { AppError, errorMessage } from './errors.ts';
 import type { Logger } from './log.ts';
 import { createSettings } from './settings/index.ts';
 import { createDockerPort } from './stacks/index.ts';
@@ -65,7 +66,12 @@ export async function startController(
   await bootstrap.ingest();
   bootstrap.watch(BOOTSTRAP_RECHECK_MS);
 
-  const agent = new AgentClient(bootstrap, { logger: logger.child({ component: 'agent' }), timeoutMs: config.agentTimeoutMs });
+  const agent = new AgentClient(bootstrap, {
+    logger: logger.child({ component: 'agent' }),
+    timeoutMs: config.agentTimeoutMs,
+    onPinMismatch: ({ endpoint, expected, presented }) =>
+      audit.record({ actor: 'controller', action: 'agent.pin_mismatch', target: endpoint, outcome: 'refused', details: { expected, presented } }),
+  });
   const status = createStatusService({
     version: controllerVersion,
     bootstrap,
@@ -76,10 +82,18 @@ export async function startController(
   const app = createWebApp({ logger, apiTokens: createApiTokens(db, clock), status });
 
   const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => resolve());
+    });
+  } catch (error) {
+    bootstrap.stopWatching();
+    await agent.close();
+    db.close();
+    const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : errorMessage(error);
+    throw new AppError('validation', `FELHOM_LISTEN ${config.listen.host}:${config.listen.port}: cannot listen there: ${reason}`, { cause: error });
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? 'localhost' : config.listen.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -60,6 +60,24 @@ describe('felhom', () => {
     assert.match(result.stderr, /DOCKER_HOST: must be unix:\/\/\//);
   });
 
+  it('when the listen address is taken, then serve names FELHOM_LISTEN and exits 2', async (t) => {
+    const net = await import('node:net');
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    t.after(() => taken.close());
+    const port = (taken.address() as import('node:net').AddressInfo).port;
+    const dir = tempDir(t);
+    const result = felhom(['serve'], { FELHOM_DATA_DIR: dir, FELHOM_BOOTSTRAP_PATH: path.join(dir, 'none.json'), FELHOM_LISTEN: `127.0.0.1:${port}` });
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`FELHOM_LISTEN 127\\.0\\.0\\.1:${port}: cannot listen there: the address is already in use`));
+  });
+
+  it('when dev-agent gets a bad log level, then it names the variable and exits 2', () => {
+    const result = felhom(['dev-agent'], { FELHOM_LOG_LEVEL: 'loud' });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /FELHOM_LOG_LEVEL: must be one of fatal, error/);
+  });
+
   it('when the data directory cannot be written, then serve says which and exits', (t) => {
     const file = path.join(tempDir(t), 'a-file');
     spawnSync('touch', [file]);

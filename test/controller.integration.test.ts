@@ -85,6 +85,11 @@ describe('the controller beside the development agent', () => {
     assert.equal(agent.requests().length, before, 'no request reached the agent');
     const page = await request(c.url).get('/').expect(200);
     assert.match(page.text, /does NOT match the pin/);
+    await assert.rejects(c.agent.getStorage(), /not the agent pinned/);
+    const audited = c.db.prepare("SELECT * FROM audit_log WHERE action = 'agent.pin_mismatch'").all() as Array<{ outcome: string; details: string }>;
+    assert.equal(audited.length, 1, 'recorded once per presented certificate, not on every call');
+    assert.equal(audited[0]!.outcome, 'refused');
+    assert.equal(JSON.parse(audited[0]!.details).expected, agent.fingerprint);
   });
 
   it('when the agent hangs, then status reports a timeout within the bound and the controller keeps serving', async (t) => {

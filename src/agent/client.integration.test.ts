@@ -292,6 +292,20 @@ describe('when the server presents the pinned certificate', () => {
     assert.match(error.message, /bootstrap\.json has not been ingested/);
   });
 
+  it('then a port that speaks plain HTTP is reported as no TLS, in words', async (t) => {
+    const { own } = await leaves(t);
+    const http = await import('node:http');
+    const plain = http.createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    t.after(() => plain.close());
+    const client = new AgentClient(new TestSource(channelFor((plain.address() as AddressInfo).port, own)), { logger: silentLogger(), getRetries: 0 });
+    t.after(() => client.close());
+    const error = await rejected(client.getStorage());
+    assert.equal(error.agentCode, 'unreachable');
+    assert.match(error.message, /did not complete a TLS handshake \(is it a plain http:\/\/ port\?\)/);
+    assert.doesNotMatch(error.message, /openssl|deps\//);
+  });
+
   it('then a closed port is reported unreachable, not as a crash', async (t) => {
     const { own } = await leaves(t);
     const agent = await scriptedAgent(t, own, () => {});

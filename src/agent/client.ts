@@ -32,6 +32,8 @@ export interface AgentClientOptions {
   /** Extra attempts for idempotent GETs after a timeout, a lost connection or a 503. */
   getRetries?: number;
   retryBackoffMs?: number;
+  /** Told once per certificate that fails the pin: a possible man in the middle is worth a record. */
+  onPinMismatch?: (event: { endpoint: string; expected: string; presented: string | null }) => void;
 }
 
 type Method = 'GET' | 'POST' | 'DELETE';
@@ -44,6 +46,8 @@ export class AgentClient {
   readonly #timeoutMs: number;
   readonly #getRetries: number;
   readonly #retryBackoffMs: number;
+  readonly #onPinMismatch: AgentClientOptions['onPinMismatch'];
+  readonly #reportedMismatches = new Set<string>();
   #pool: { key: string; pool: Pool } | null = null;
   #agentVersion: string | null = null;
 
@@ -53,6 +57,7 @@ export class AgentClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#getRetries = options.getRetries ?? 2;
     this.#retryBackoffMs = options.retryBackoffMs ?? 250;
+    this.#onPinMismatch = options.onPinMismatch;
   }
 
   /** The `X-Felhom-Agent-Version` of the last answer, if any. */
@@ -198,6 +203,7 @@ export class AgentClient {
       if (typeof version === 'string') this.#agentVersion = version;
       text = await response.body.text();
     } catch (error) {
+      if (error instanceof PinMismatchError) this.#reportPinMismatch(channel.endpoint, error);
       throw transportError(operation, error, this.#timeoutMs);
     }
     this.#logger.debug({ operation, status, ms: Math.round(performance.now() - started) }, 'agent call');
@@ -210,6 +216,17 @@ export class AgentClient {
       return parsed.data;
     }
     throw answeredError(operation, status, json);
+  }
+
+  #reportPinMismatch(endpoint: string, error: PinMismatchError): void {
+    const key = `${endpoint} ${error.presented}`;
+    if (this.#reportedMismatches.has(key)) return;
+    this.#reportedMismatches.add(key);
+    this.#logger.error(
+      { endpoint, expected: error.expected, presented: error.presented },
+      'the agent address presented a certificate that is not the pinned one; nothing was sent to it',
+    );
+    this.#onPinMismatch?.({ endpoint, expected: error.expected, presented: error.presented });
   }
 
   #poolFor(channel: AgentChannel): Pool {
@@ -277,6 +294,11 @@ function transportError(operation: string, error: unknown, timeoutMs: number): A
     code === 'UND_ERR_CONNECT_TIMEOUT'
   ) {
     return new AgentError('timeout', operation, `no answer within ${timeoutMs} ms`, { cause: error });
+  }
+  if (code?.startsWith('ERR_SSL') || /SSL routines/.test(String((error as Error)?.message))) {
+    return new AgentError('unreachable', operation, 'the address did not complete a TLS handshake (is it a plain http:// port?)', {
+      cause: error,
+    });
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new AgentError('unreachable', operation, reason, { cause: error });

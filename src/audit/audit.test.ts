@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Clock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
@@ -45,5 +46,32 @@ describe('the audit log', () => {
     });
     assert.equal(actionRan, true);
     assert.match(lines.join(''), /could not write the audit log/);
+  });
+
+  it('when another process holds the database lock, then recording returns at once and the entry lands later with its own time', async (t) => {
+    const file = path.join(tempDir(t), 'c.db');
+    const db = openDatabase(file);
+    t.after(() => db.close());
+    const audit = createAuditLog(db, at('2026-11-23T10:00:00Z'), silentLogger(), { retryMs: 20 });
+    const other = new Database(file);
+    t.after(() => other.close());
+    other.exec('BEGIN IMMEDIATE');
+
+    const started = performance.now();
+    audit.record({ actor: 'customer', action: 'app.stop', target: 'photos', outcome: 'ok' });
+    audit.record({ actor: 'customer', action: 'app.start', target: 'photos', outcome: 'ok' });
+    assert.ok(performance.now() - started < 100, 'recording did not wait for the lock');
+
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    other.exec('COMMIT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(
+      audit.list().map((r) => [r.action, r.at]),
+      [
+        ['app.start', '2026-11-23T10:00:00.000Z'],
+        ['app.stop', '2026-11-23T10:00:00.000Z'],
+      ],
+    );
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 5000, 'the connection keeps its own lock wait');
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The audit log: who did what to what, and how it ended. Recording is best effort by
- * design: a full disk or a locked database must never fail or block the action being
- * recorded, so a failed write is logged and swallowed.
+ * The audit log: who did what to what, and how it ended. Recording must never fail or
+ * block the action being recorded: a write does not wait for a database another process
+ * has locked (it is queued and retried in the background, with its original time), and
+ * any other failure is logged and swallowed.
  */
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
@@ -37,23 +38,62 @@ export interface AuditLog {
   list(filter?: AuditFilter): AuditRecord[];
 }
 
-export function createAuditLog(db: Db, clock: Clock, logger: Logger): AuditLog {
+const MAX_QUEUED = 1_000;
+
+export function createAuditLog(db: Db, clock: Clock, logger: Logger, options: { retryMs?: number } = {}): AuditLog {
+  const retryMs = options.retryMs ?? 1_000;
+  const queued: Array<{ at: string; entry: AuditEntry }> = [];
+  let retry: NodeJS.Timeout | null = null;
+
+  /** Writes without waiting on a lock; false when the database is busy. */
+  function write(at: string, entry: AuditEntry): boolean {
+    const waitMs = db.pragma('busy_timeout', { simple: true }) as number;
+    db.pragma('busy_timeout = 0');
+    try {
+      db.prepare('INSERT INTO audit_log (at, actor, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?)').run(
+        at,
+        entry.actor,
+        entry.action,
+        entry.target ?? null,
+        entry.outcome,
+        entry.details ? JSON.stringify(entry.details) : null,
+      );
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+      logger.warn({ err: error, audit: entry }, 'could not write the audit log; the action itself is unaffected');
+      return true;
+    } finally {
+      db.pragma(`busy_timeout = ${waitMs}`);
+    }
+  }
+
+  function flush(): void {
+    retry = null;
+    while (queued.length > 0) {
+      const next = queued[0]!;
+      if (!write(next.at, next.entry)) {
+        scheduleRetry();
+        return;
+      }
+      queued.shift();
+    }
+  }
+
+  function scheduleRetry(): void {
+    retry ??= setTimeout(flush, retryMs).unref();
+  }
+
   return {
     record(entry) {
-      try {
-        db.prepare(
-          'INSERT INTO audit_log (at, actor, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?)',
-        ).run(
-          rfc3339(clock.now()),
-          entry.actor,
-          entry.action,
-          entry.target ?? null,
-          entry.outcome,
-          entry.details ? JSON.stringify(entry.details) : null,
-        );
-      } catch (error) {
-        logger.warn({ err: error, audit: entry }, 'could not write the audit log; the action itself is unaffected');
+      const at = rfc3339(clock.now());
+      if (queued.length === 0 && write(at, entry)) return;
+      if (queued.length >= MAX_QUEUED) {
+        const dropped = queued.shift();
+        logger.warn({ audit: dropped?.entry }, 'audit queue full while the database is locked; dropped the oldest entry');
       }
+      queued.push({ at, entry });
+      scheduleRetry();
     },
 
     list(filter = {}) {
