@@ -22,6 +22,7 @@ COPY package.json ./
 COPY views ./views
 COPY public ./public
 LABEL org.felhom.role="controller"
+RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=5s \

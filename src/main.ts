@@ -49,7 +49,7 @@ export function openDataDir(dataDir: string): string {
 
 export async function startController(
   config: Config,
-  options: { logger: Logger; clock?: Clock },
+  options: { logger: Logger; clock?: Clock; bootstrapRecheckMs?: number },
 ): Promise<RunningController> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
@@ -64,7 +64,7 @@ export async function startController(
     clock,
   });
   await bootstrap.ingest();
-  bootstrap.watch(BOOTSTRAP_RECHECK_MS);
+  bootstrap.watch(options.bootstrapRecheckMs ?? BOOTSTRAP_RECHECK_MS);
 
   const agent = new AgentClient(bootstrap, {
     logger: logger.child({ component: 'agent' }),

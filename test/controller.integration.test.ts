@@ -66,11 +66,13 @@ describe('the controller beside the development agent', () => {
     assert.match(wrong.body.error.message, /unknown or revoked/);
   });
 
-  it('when an unknown API path is asked for, then the answer is a JSON 404', async (t) => {
+  it('when an unknown path is asked for, then the API answers a JSON 404 and the UI a 404 page', async (t) => {
     const agent = await devAgent(t);
     const { controller: c, token } = await controller(t, { bootstrapPath: agent.bootstrapPath });
     const response = await request(c.url).get('/api/v1/nope').set(bearer(token)).expect(404);
     assert.equal(response.body.error.code, 'not_found');
+    const page = await request(c.url).get('/nope').expect(404).expect('content-type', /html/);
+    assert.match(page.text, /there is no page at this address/);
   });
 
   it('when the agent presents another certificate, then status reports the pin mismatch and the agent sees no request', async (t) => {
@@ -178,6 +180,25 @@ describe('the controller with a bad or missing bootstrap', () => {
     const page = await request(c.url).get('/').expect(200);
     assert.equal(page.text.includes('<img src=x'), false);
     assert.ok(page.text.includes('&lt;img src=x onerror=alert(1)&gt;'));
+  });
+
+  it('when the agent writes the file after the controller started, then the controller picks it up by itself', async (t) => {
+    const agent = await devAgent(t);
+    const file = path.join(tempDir(t), 'bootstrap.json');
+    const { controller: c, token } = await controller(t, { bootstrapPath: file });
+    const before = (await request(c.url).get('/api/v1/status').set(bearer(token)).expect(200)).body;
+    assert.equal(before.bootstrap.state, 'setup');
+    assert.equal(before.agent.configured, false);
+    fs.copyFileSync(agent.bootstrapPath, file);
+    fs.chmodSync(file, 0o600);
+    let status = before;
+    for (let i = 0; i < 50 && status.bootstrap.state !== 'configured'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await request(c.url).get('/api/v1/status').set(bearer(token)).expect(200)).body;
+    }
+    assert.equal(status.bootstrap.state, 'configured');
+    assert.equal(status.agent.reachable, true, 'the agent probe is not a stale answer from before the file');
+    assert.equal(status.agent.pin, 'verified');
   });
 
   it('when a good bootstrap turns bad, then the controller keeps the last good channel, still reaches the agent, and says degraded', async (t) => {

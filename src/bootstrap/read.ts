@@ -43,7 +43,9 @@ export async function readBootstrap(file: string): Promise<BootstrapReadResult> 
   if (!stat.isFile()) return fail('unreadable', `${file} is not a regular file`);
   if (stat.size > MAX_BYTES) return fail('malformed', `${file} is ${stat.size} bytes; a bootstrap file is under ${MAX_BYTES}`);
   // The file carries the agent token: if any user of the guest could read (or rewrite)
-  // it, the token must be treated as exposed, so it is not used.
+  // it, the token must be treated as exposed, so it is not used. Group access is
+  // allowed: a deployment may grant the controller's user read access through a
+  // dedicated group, which exposes the token to no one else.
   if (stat.mode & 0o006) {
     const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
     return fail(

@@ -56,8 +56,13 @@ export interface StatusService {
 export function createStatusService(deps: StatusDeps): StatusService {
   const startedAt = rfc3339(deps.clock.now());
   const maxAgeMs = deps.maxAgeMs ?? 10_000;
-  const agent = cachedProbe(deps.clock, maxAgeMs, () => probeAgent(deps));
-  const docker = cachedProbe(deps.clock, maxAgeMs, () => probeDocker(deps));
+  // A new channel (a re-issued bootstrap) makes the last agent probe stale at once.
+  const channelKey = () => {
+    const channel = deps.bootstrap.current();
+    return channel ? `${channel.endpoint} ${channel.pin.toString('hex')} ${channel.token.reveal()}` : '';
+  };
+  const agent = cachedProbe(deps.clock, maxAgeMs, channelKey, () => probeAgent(deps));
+  const docker = cachedProbe(deps.clock, maxAgeMs, () => '', () => probeDocker(deps));
   return {
     agentStatus: agent,
     async get() {
@@ -73,15 +78,19 @@ export function createStatusService(deps: StatusDeps): StatusService {
   };
 }
 
-/** Re-runs `probe` when its last answer is older than maxAgeMs; callers meanwhile share one run. */
-function cachedProbe<T>(clock: Clock, maxAgeMs: number, probe: () => Promise<T>): () => Promise<T> {
-  let last: { at: number; value: T } | null = null;
+/**
+ * Re-runs `probe` when its last answer is older than maxAgeMs or was about another
+ * `key()`; callers meanwhile share one run.
+ */
+function cachedProbe<T>(clock: Clock, maxAgeMs: number, key: () => string, probe: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; key: string; value: T } | null = null;
   let running: Promise<T> | null = null;
   return () => {
-    if (last && clock.now().getTime() - last.at < maxAgeMs) return Promise.resolve(last.value);
+    const current = key();
+    if (last && last.key === current && clock.now().getTime() - last.at < maxAgeMs) return Promise.resolve(last.value);
     running ??= probe()
       .then((value) => {
-        last = { at: clock.now().getTime(), value };
+        last = { at: clock.now().getTime(), key: current, value };
         return value;
       })
       .finally(() => {

@@ -4,7 +4,7 @@ import type { ApiTokens } from '../auth/index.ts';
 import type { Logger } from '../log.ts';
 import type { StatusService } from '../status/index.ts';
 import { requireApiToken } from './api-auth.ts';
-import { apiNotFound, errorHandler } from './errors.ts';
+import { apiNotFound, errorHandler, pageNotFound } from './errors.ts';
 import { securityHeaders } from './security.ts';
 import { statusApi, statusPage } from './status-routes.ts';
 import { createViews } from './views.ts';
@@ -40,6 +40,7 @@ export function createWebApp(deps: WebDeps): express.Express {
     '/static',
     express.static(deps.publicDir ?? fileURLToPath(new URL('../../public', import.meta.url)), { fallthrough: true, maxAge: '1h' }),
   );
+  app.use(pageNotFound);
   app.use(errorHandler(deps.logger, views));
   return app;
 }

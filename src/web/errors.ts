@@ -12,6 +12,10 @@ export const apiNotFound: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('not_found', `no API route ${req.method} ${req.path}`));
 };
 
+export const pageNotFound: RequestHandler = () => {
+  throw new AppError('not_found', 'there is no page at this address');
+};
+
 /** Maps every error to JSON under /api and to an error page elsewhere. */
 export function errorHandler(logger: Logger, views: Views): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {

@@ -45,7 +45,7 @@ export async function controller(
     FELHOM_AGENT_TIMEOUT_MS: String(options.agentTimeoutMs ?? 2_000),
     FELHOM_LOG_FORMAT: 'json',
   });
-  const running = await startController(config, { logger: silentLogger() });
+  const running = await startController(config, { logger: silentLogger(), bootstrapRecheckMs: 100 });
   let stopped = false;
   stop = async () => {
     if (stopped) return;
