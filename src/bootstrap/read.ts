@@ -7,7 +7,14 @@ import { z } from 'zod';
 import { bootstrapSchema, parsePin } from '../agent/index.ts';
 import { Secret } from '../secret.ts';
 
-export type BootstrapProblemKind = 'absent' | 'unreadable' | 'insecure' | 'malformed' | 'wrong_schema' | 'invalid';
+export type BootstrapProblemKind =
+  | 'absent'
+  | 'unreadable'
+  | 'insecure'
+  | 'malformed'
+  | 'wrong_schema'
+  | 'invalid'
+  | 'not_stored';
 
 export interface BootstrapProblem {
   kind: BootstrapProblemKind;

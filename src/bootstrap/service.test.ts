@@ -264,6 +264,19 @@ describe('a bad bootstrap.json', () => {
     });
   }
 
+  it('when storing a valid file fails halfway, then nothing of it is kept and the controller says why', async (t) => {
+    const h = harness(t);
+    h.write(golden);
+    // The channel row is written first, then the settings: make the settings write fail.
+    h.db.exec('DROP TABLE settings');
+    const service = h.service();
+    const report = await service.ingest();
+    assert.equal(report.state, 'setup');
+    assert.equal(report.problem?.kind, 'not_stored');
+    assert.match(report.problem!.message, /could not store the configuration from .*: no such table: settings/);
+    assert.equal(service.current(), null, 'the channel row written before the failure was rolled back');
+  });
+
   it('when the same problem is seen again, then it is audited once, not on every re-check', async (t) => {
     const h = harness(t);
     h.write('not json');

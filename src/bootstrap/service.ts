@@ -16,6 +16,7 @@ import { formatPin, parsePin } from '../agent/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
+import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { Secret } from '../secret.ts';
 import type { Settings } from '../settings/index.ts';
@@ -103,7 +104,7 @@ export class BootstrapService implements ChannelSource {
 
   async ingest(): Promise<BootstrapReport> {
     const { path, logger, audit, clock } = this.#deps;
-    const result = await readBootstrap(path);
+    const result = await this.#readAndApply();
     const checkedAt = rfc3339(clock.now());
     if (!result.ok) {
       const stored = this.#storedChannel();
@@ -129,7 +130,7 @@ export class BootstrapService implements ChannelSource {
       return this.#report;
     }
 
-    const changed = this.#apply(result.bootstrap);
+    const { changed } = result;
     this.#report = { state: 'configured', path, problem: null, issuedAt: result.bootstrap.issuedAt, checkedAt, changed };
     if (changed.length > 0) {
       logger.info({ changed, issuedAt: result.bootstrap.issuedAt }, 'applied bootstrap.json');
@@ -157,6 +158,22 @@ export class BootstrapService implements ChannelSource {
     if (!this.#watching) return;
     fs.unwatchFile(this.#deps.path);
     this.#watching = false;
+  }
+
+  /** A valid file whose transaction fails (a full disk) is a problem like any other: nothing of it is kept. */
+  async #readAndApply(): Promise<
+    { ok: true; bootstrap: ValidBootstrap; changed: string[] } | { ok: false; problem: BootstrapProblem }
+  > {
+    const result = await readBootstrap(this.#deps.path);
+    if (!result.ok) return result;
+    try {
+      return { ok: true, bootstrap: result.bootstrap, changed: this.#apply(result.bootstrap) };
+    } catch (error) {
+      return {
+        ok: false,
+        problem: { kind: 'not_stored', message: `could not store the configuration from ${this.#deps.path}: ${errorMessage(error)}` },
+      };
+    }
   }
 
   #storedChannel(): ChannelRow | undefined {
