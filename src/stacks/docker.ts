@@ -1,8 +1,20 @@
 /**
- * The controller's view of the Docker engine. For now only whether it answers;
- * the stacks domain grows here.
+ * The controller's view of the Docker engine: whether it answers, and the containers
+ * of compose projects (status, logs, start/stop, health, events), through dockerode.
  */
-import Docker from 'dockerode';
+import { silentLogger, type Logger } from '../log.ts';
+import {
+  type ContainerInfo,
+  type ContainerRef,
+  listContainers,
+  listProjects,
+  startProject,
+  stopProject,
+} from './containers.ts';
+import { connectEngine } from './engine.ts';
+import { subscribeProjectEvents, type ProjectEventHandler } from './events.ts';
+import { type HealthResult, waitHealthy, type WaitHealthyOptions } from './health.ts';
+import { type LogLine, type LogsOptions, projectLogs } from './logs.ts';
 
 export interface DockerEngineInfo {
   version: string;
@@ -11,20 +23,33 @@ export interface DockerEngineInfo {
 
 export interface DockerPort {
   info(): Promise<DockerEngineInfo>;
+  /** All containers of the project, running or not, selected by its compose label. */
+  listContainers(project: string): Promise<ContainerInfo[]>;
+  /** Every compose project that has containers. */
+  projects(): Promise<string[]>;
+  /** Stops its running containers in parallel; returns those it stopped. */
+  stopProject(project: string): Promise<ContainerRef[]>;
+  /** Starts its stopped containers in parallel; returns those it started. */
+  startProject(project: string): Promise<ContainerRef[]>;
+  logs(project: string, options: LogsOptions): Promise<LogLine[]>;
+  waitHealthy(project: string, options: WaitHealthyOptions): Promise<HealthResult>;
+  /** Container start, die, stop and health_status events of compose projects; returns an unsubscribe. */
+  onProjectEvents(handler: ProjectEventHandler): () => void;
 }
 
-export function dockerOptionsFor(dockerHost: string): Docker.DockerOptions {
-  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
-  const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
-  return { host: url.hostname, port: Number(url.port), protocol: 'http' };
-}
-
-export function createDockerPort(dockerHost: string, timeoutMs = 5_000): DockerPort {
-  const docker = new Docker({ ...dockerOptionsFor(dockerHost), timeout: timeoutMs });
+export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: Logger = silentLogger()): DockerPort {
+  const engine = connectEngine(dockerHost, timeoutMs);
   return {
     async info() {
-      const version = await docker.version();
+      const version = await engine.quick.version();
       return { version: version.Version, apiVersion: version.ApiVersion };
     },
+    listContainers: (project) => listContainers(engine.quick, project),
+    projects: () => listProjects(engine.quick),
+    stopProject: (project) => stopProject(engine, project),
+    startProject: (project) => startProject(engine, project),
+    logs: (project, options) => projectLogs(engine.quick, project, options),
+    waitHealthy: (project, options) => waitHealthy(engine.quick, project, options),
+    onProjectEvents: (handler) => subscribeProjectEvents(engine.stream, handler, { logger }),
   };
 }

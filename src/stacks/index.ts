@@ -1,1 +1,15 @@
 export { createDockerPort, type DockerPort, type DockerEngineInfo } from './docker.ts';
+export {
+  PROJECT_LABEL,
+  SERVICE_LABEL,
+  type ContainerHealth,
+  type ContainerInfo,
+  type ContainerRef,
+  type ContainerState,
+  type PublishedPort,
+} from './containers.ts';
+export type { HealthResult, WaitHealthyOptions } from './health.ts';
+export type { LogLine, LogsOptions } from './logs.ts';
+export type { ProjectEvent, ProjectEventAction, ProjectEventHandler } from './events.ts';
+export { createCompose, type Compose, type ComposeOptions, type ComposeSpec, type OnLine } from './compose.ts';
+export { createVolumes, volumeName, seedSentinel, type SeedRequest, type SeedResult, type VolumeRef, type Volumes } from './volumes.ts';

@@ -1,0 +1,224 @@
+/**
+ * The compose CLI, run as a child process. Production images carry compose v2
+ * (`docker compose`), development machines may only have v1 (`docker-compose`), so
+ * every argument is built in `composeArgs` below from what both versions accept.
+ * Which containers a project has is never read from here (v1 and v2 name them
+ * differently and print `ps` differently): the dockerode adapter selects them by label.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { lineSplitter } from './lines.ts';
+
+/** One compose project: its name, the folder relative paths resolve against, its files. */
+export interface ComposeSpec {
+  project: string;
+  dir: string;
+  files: string[];
+}
+
+/** Receives each line compose prints (stdout and stderr) as it comes. */
+export type OnLine = (line: string) => void;
+
+export interface Compose {
+  /** The compose command in use, detected once: `['docker', 'compose']` or `['docker-compose']`. */
+  command(): Promise<string[]>;
+  /** The project as compose will run it (anchors, merges, defaults resolved), parsed. */
+  config(spec: ComposeSpec): Promise<unknown>;
+  pull(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
+  up(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
+  stop(spec: ComposeSpec): Promise<void>;
+  start(spec: ComposeSpec): Promise<void>;
+  restart(spec: ComposeSpec): Promise<void>;
+  down(spec: ComposeSpec): Promise<void>;
+}
+
+export interface ComposeOptions {
+  /** Overrides detection (the controller passes FELHOM_COMPOSE split on spaces). */
+  command?: string[];
+  dockerHost: string;
+  logger: Logger;
+  /** Per call: `long` for pull and up (images can be large), `short` for the rest. */
+  timeoutsMs?: { long?: number; short?: number };
+}
+
+/**
+ * The only subcommands and flags we use, each accepted by both compose v1 (1.29) and
+ * v2; `--wait`, `ps --format json` and the like exist in one version only. `down`
+ * never gets `-v`: data is never deleted by compose (the volumes are external anyway).
+ */
+const SUBCOMMANDS = {
+  config: ['config'],
+  pull: ['pull'],
+  up: ['up', '-d', '--remove-orphans'],
+  stop: ['stop'],
+  start: ['start'],
+  restart: ['restart'],
+  down: ['down', '--remove-orphans'],
+} as const;
+type Action = keyof typeof SUBCOMMANDS;
+
+/** Global options both versions accept: `-p`, `-f` (repeatable), `--project-directory`. */
+function composeArgs(spec: ComposeSpec, action: Action): string[] {
+  const files = spec.files.flatMap((file) => ['-f', path.resolve(spec.dir, file)]);
+  return ['-p', spec.project, '--project-directory', spec.dir, ...files, ...SUBCOMMANDS[action]];
+}
+
+const DEFAULT_LONG_MS = 10 * 60_000;
+const DEFAULT_SHORT_MS = 2 * 60_000;
+const STDERR_TAIL_LINES = 20;
+/** After SIGTERM, how long compose gets to stop cleanly before SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+
+export function createCompose(options: ComposeOptions): Compose {
+  const env = childEnv(options.dockerHost);
+  const longMs = options.timeoutsMs?.long ?? DEFAULT_LONG_MS;
+  const shortMs = options.timeoutsMs?.short ?? DEFAULT_SHORT_MS;
+  let detected: Promise<string[]> | null = options.command ? Promise.resolve(options.command) : null;
+
+  const command = (): Promise<string[]> => {
+    // Only a success is kept: compose installed later is then found on the next call.
+    detected ??= detectCompose(env, shortMs).then(
+      (found) => {
+        options.logger.info({ command: found.join(' ') }, 'compose: detected');
+        return found;
+      },
+      (error: unknown) => {
+        detected = null;
+        throw error;
+      },
+    );
+    return detected;
+  };
+
+  const run = async (spec: ComposeSpec, action: Action, onLine?: OnLine): Promise<string> => {
+    const base = await command();
+    const argv = [...base, ...composeArgs(spec, action)];
+    const label = `${base.join(' ')} ${action}`;
+    const timeoutMs = action === 'pull' || action === 'up' ? longMs : shortMs;
+    const started = Date.now();
+    options.logger.debug({ argv }, 'compose: running');
+    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, onLine });
+    options.logger.debug({ argv, ms: Date.now() - started, exit: result.code }, 'compose: done');
+    if (result.code === 0 && !result.timedOut) return result.stdout;
+    const why = result.timedOut
+      ? `timed out after ${timeoutMs / 1000} s and was stopped`
+      : `failed (${result.code === null ? `signal ${result.signal}` : `exit ${result.code}`})`;
+    throw new AppError('upstream', `${label} ${why} for project ${spec.project}: ${result.stderrTail.join('\n') || '(no output)'}`, {
+      details: { argv, exitCode: result.code, stderrTail: result.stderrTail },
+    });
+  };
+
+  return {
+    command,
+    async config(spec) {
+      const stdout = await run(spec, 'config');
+      try {
+        return parse(stdout) as unknown;
+      } catch (error) {
+        throw new AppError('upstream', `compose config for project ${spec.project} printed YAML that does not parse`, { cause: error });
+      }
+    },
+    pull: async (spec, onLine) => void (await run(spec, 'pull', onLine)),
+    up: async (spec, onLine) => void (await run(spec, 'up', onLine)),
+    stop: async (spec) => void (await run(spec, 'stop')),
+    start: async (spec) => void (await run(spec, 'start')),
+    restart: async (spec) => void (await run(spec, 'restart')),
+    down: async (spec) => void (await run(spec, 'down')),
+  };
+}
+
+/**
+ * Only what compose needs: the engine to talk to, where to find `docker` and its
+ * plugins. Nothing else of the controller's environment (tokens, settings) reaches
+ * the child, nor compose's `${VAR}` interpolation of an app's files.
+ */
+function childEnv(dockerHost: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { DOCKER_HOST: dockerHost };
+  for (const key of ['PATH', 'HOME'] as const) {
+    if (process.env[key] !== undefined) env[key] = process.env[key];
+  }
+  return env;
+}
+
+async function detectCompose(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string[]> {
+  for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
+    const result = await runChild([...candidate, 'version'], { cwd: process.cwd(), env, timeoutMs }).catch(() => null);
+    if (result?.code === 0) return candidate;
+  }
+  throw new AppError(
+    'unavailable',
+    'neither `docker compose` (v2) nor `docker-compose` (v1) was found on PATH; install one, or name the command in FELHOM_COMPOSE',
+  );
+}
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderrTail: string[];
+}
+
+interface ChildOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  onLine?: OnLine | undefined;
+}
+
+/** Runs a child to its end; rejects only when it cannot be started at all. */
+function runChild(argv: string[], options: ChildOptions): Promise<ChildResult> {
+  const [file, ...args] = argv;
+  if (file === undefined) return Promise.reject(new AppError('internal', 'empty compose command'));
+  return new Promise((resolve, reject) => {
+    // Its own process group, so a timeout also ends what it started (v2 runs as a
+    // plugin process under `docker`).
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    let stdout = '';
+    const stderrTail: string[] = [];
+    const outLines = lineSplitter((line) => options.onLine?.(line));
+    const errLines = lineSplitter((line) => {
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+      options.onLine?.(line);
+    });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      outLines.push(chunk);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => errLines.push(chunk));
+
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+    }, options.timeoutMs);
+    const settle = () => {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+    };
+
+    child.on('error', (error) => {
+      settle();
+      reject(new AppError('upstream', `could not run ${argv.join(' ')}: ${error.message}`, { cause: error }));
+    });
+    child.on('close', (code, signal) => {
+      settle();
+      outLines.end();
+      errLines.end();
+      resolve({ code, signal, timedOut, stdout, stderrTail });
+    });
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * The containers of a compose project, through dockerode. A project's containers are
+ * found by the label compose puts on them, never by name: v1 names them `app_web_1`,
+ * v2 `app-web-1`.
+ */
+import type Docker from 'dockerode';
+import { AppError, errorMessage } from '../errors.ts';
+import { type Engine, unless, upstream } from './engine.ts';
+
+export const PROJECT_LABEL = 'com.docker.compose.project';
+export const SERVICE_LABEL = 'com.docker.compose.service';
+
+/** Docker's container states (API `ContainerState.Status`). */
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+/** null: the container has no healthcheck. */
+export type ContainerHealth = 'healthy' | 'unhealthy' | 'starting' | null;
+
+export interface PublishedPort {
+  published: number;
+  target: number;
+  protocol: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  service: string;
+  state: ContainerState;
+  health: ContainerHealth;
+  image: string;
+  /** RFC 3339; null for a container never started. */
+  startedAt: string | null;
+  ports: PublishedPort[];
+}
+
+/** A container something was done to. */
+export interface ContainerRef {
+  id: string;
+  name: string;
+  service: string;
+}
+
+/** Every container of the project (or of one of its services), running or not, inspected. */
+export async function inspectProject(docker: Docker, project: string, service?: string): Promise<Docker.ContainerInspectInfo[]> {
+  const label = [`${PROJECT_LABEL}=${project}`, ...(service === undefined ? [] : [`${SERVICE_LABEL}=${service}`])];
+  try {
+    const listed = await docker.listContainers({ all: true, filters: { label } });
+    // A container removed between the list and its inspection is simply not there.
+    const inspected = await Promise.all(listed.map((c) => unless([404], docker.getContainer(c.Id).inspect())));
+    return inspected.filter((c) => c !== null).sort((a, b) => a.Name.localeCompare(b.Name));
+  } catch (error) {
+    throw upstream(`reading the containers of project ${project}`, error);
+  }
+}
+
+export const serviceOf = (c: Docker.ContainerInspectInfo): string => c.Config.Labels[SERVICE_LABEL] ?? containerName(c);
+const containerName = (c: Docker.ContainerInspectInfo): string => c.Name.replace(/^\//, '');
+const refOf = (c: Docker.ContainerInspectInfo): ContainerRef => ({ id: c.Id, name: containerName(c), service: serviceOf(c) });
+
+export function toContainerInfo(c: Docker.ContainerInspectInfo): ContainerInfo {
+  const health = c.State.Health?.Status;
+  return {
+    ...refOf(c),
+    state: c.State.Status as ContainerState,
+    health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : null,
+    image: c.Config.Image,
+    // Docker reports the zero time for a container that never ran.
+    startedAt: c.State.StartedAt.startsWith('0001-') ? null : c.State.StartedAt,
+    ports: publishedPorts(c),
+  };
+}
+
+/** The ports bound now when it runs, else the ones it will bind (a fixed host port). */
+function publishedPorts(c: Docker.ContainerInspectInfo): PublishedPort[] {
+  const bindings = (c.State.Running ? c.NetworkSettings.Ports : c.HostConfig.PortBindings) as
+    | Record<string, Array<{ HostPort: string }> | null>
+    | null
+    | undefined;
+  const ports = new Map<string, PublishedPort>();
+  for (const [key, hosts] of Object.entries(bindings ?? {})) {
+    const [target, protocol = 'tcp'] = key.split('/');
+    for (const host of hosts ?? []) {
+      const published = Number(host.HostPort);
+      // IPv4 and IPv6 bindings of one port are one port to a person.
+      if (published > 0) ports.set(`${published}/${protocol}`, { published, target: Number(target), protocol });
+    }
+  }
+  return [...ports.values()];
+}
+
+export async function listContainers(docker: Docker, project: string): Promise<ContainerInfo[]> {
+  return (await inspectProject(docker, project)).map(toContainerInfo);
+}
+
+/** Every compose project with at least one container, running or not. */
+export async function listProjects(docker: Docker): Promise<string[]> {
+  try {
+    const listed = await docker.listContainers({ all: true, filters: { label: [PROJECT_LABEL] } });
+    return [...new Set(listed.map((c) => c.Labels[PROJECT_LABEL]).filter((p) => p !== undefined))].sort();
+  } catch (error) {
+    throw upstream('listing compose projects', error);
+  }
+}
+
+/**
+ * Stops every running container of the project at once, each with its own stop grace
+ * period, and says which it stopped, so a caller restarts exactly those.
+ */
+export async function stopProject(engine: Engine, project: string): Promise<ContainerRef[]> {
+  const running = (await inspectProject(engine.quick, project)).filter((c) => ['running', 'restarting', 'paused'].includes(c.State.Status));
+  // 304: it stopped by itself meanwhile.
+  return actOn(running, `stopping containers of project ${project}`, (c) => unless([304], engine.slow.getContainer(c.Id).stop()));
+}
+
+/**
+ * Starts every stopped container of the project at once. Unlike `compose start` this
+ * ignores depends_on order; apps that need it retry until their dependency answers.
+ */
+export async function startProject(engine: Engine, project: string): Promise<ContainerRef[]> {
+  const stopped = (await inspectProject(engine.quick, project)).filter((c) => ['created', 'exited'].includes(c.State.Status));
+  // 304: already running, which is what we wanted.
+  return actOn(stopped, `starting containers of project ${project}`, (c) => unless([304], engine.slow.getContainer(c.Id).start()));
+}
+
+/** Runs `act` on all containers; if any fail, the error names them and carries what succeeded. */
+async function actOn(
+  containers: Docker.ContainerInspectInfo[],
+  what: string,
+  act: (c: Docker.ContainerInspectInfo) => Promise<unknown>,
+): Promise<ContainerRef[]> {
+  const results = await Promise.allSettled(containers.map(act));
+  const done = containers.filter((_, i) => results[i]?.status === 'fulfilled').map(refOf);
+  const failed = containers.flatMap((c, i) => {
+    const result = results[i];
+    return result?.status === 'rejected' ? [{ name: containerName(c), reason: result.reason as unknown }] : [];
+  });
+  if (failed.length > 0) {
+    const list = failed.map((f) => `${f.name}: ${errorMessage(f.reason).trim()}`).join('; ');
+    throw new AppError('upstream', `docker: ${what} failed for ${list}`, { cause: failed[0]?.reason, details: { done } });
+  }
+  return done;
+}
