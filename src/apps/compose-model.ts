@@ -1,0 +1,462 @@
+/**
+ * Reading what compose will actually run. The controller feeds the policy the output of
+ * `docker compose config` (v2) or `docker-compose config` (v1), never the file as
+ * written: anchors are resolved, merge keys applied, variables interpolated, relative
+ * paths made absolute. The two versions print different shapes, so everything the
+ * policy and the deployer look at is normalized here into one model.
+ *
+ * Unreadable shapes fail closed: a key the policy judges that has a shape we do not
+ * recognize throws a `validation` error rather than being skipped.
+ *
+ * v1 prints short strings (`data:/data:rw`, `127.0.0.1:8081:80/udp`, IPv6 hosts without
+ * brackets: `::1:7000:7000/tcp`), expands port ranges into objects, folds `env_file`
+ * into `environment`, adds `name` to external volumes. v2 prints long syntax everywhere
+ * (`published` as a string), adds `name: <project>_<key>` to every volume and network
+ * and a top-level `name`.
+ */
+import { parse } from 'yaml';
+import { AppError } from '../errors.ts';
+
+export type MountType = 'volume' | 'bind' | 'tmpfs' | 'other';
+export type Protocol = 'tcp' | 'udp';
+
+export interface ServiceMount {
+  type: MountType;
+  /** Volume name, absolute host path for binds; null for anonymous volumes and tmpfs. */
+  source: string | null;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface PortMapping {
+  /** null when compose binds every address. */
+  hostIp: string | null;
+  /** null when the host port is chosen by Docker at random. */
+  published: number | null;
+  target: number;
+  protocol: Protocol;
+}
+
+export interface ServiceHook {
+  key: 'post_start' | 'pre_stop';
+  privileged: boolean;
+}
+
+export interface ComposeService {
+  name: string;
+  image: string | null;
+  privileged: boolean;
+  capAdd: string[];
+  /** Each device mapping as text (`/dev/fuse:/dev/fuse`), long forms rendered the same way. */
+  devices: string[];
+  deviceCgroupRules: string[];
+  /** `deploy.resources.reservations.devices` (GPUs and other device requests). */
+  deviceReservations: unknown[];
+  /** v2 `gpus:` (`all` or a list); null when absent. */
+  gpus: unknown;
+  networkMode: string | null;
+  pid: string | null;
+  ipc: string | null;
+  usernsMode: string | null;
+  uts: string | null;
+  cgroup: string | null;
+  cgroupParent: string | null;
+  securityOpt: string[];
+  /** The `build:` section as printed; null when absent. */
+  build: unknown;
+  volumesFrom: string[];
+  labels: Record<string, string>;
+  /** Env file paths, when the compose version still prints them (v1 folds them away). */
+  envFile: string[];
+  volumes: ServiceMount[];
+  ports: PortMapping[];
+  /** Names of the networks the service joins. */
+  networks: string[];
+  hooks: ServiceHook[];
+  /** v2 `provider:` services (run a host-side plugin); null when absent. */
+  provider: unknown;
+}
+
+export interface VolumeDefinition {
+  key: string;
+  driver: string | null;
+  driverOpts: Record<string, string> | null;
+  external: boolean;
+  /** The explicit `name:` as printed (v2 prints `<project>_<key>` for every volume). */
+  name: string | null;
+}
+
+export interface NetworkDefinition {
+  key: string;
+  driver: string | null;
+  external: boolean;
+  name: string | null;
+}
+
+export interface FileObject {
+  key: string;
+  /** The `file:` source as printed (absolute after config); null for other sources. */
+  file: string | null;
+}
+
+export interface ComposeModel {
+  /** Top-level `name:` (v2 prints the project name); null when absent (v1). */
+  projectName: string | null;
+  services: ComposeService[];
+  volumes: VolumeDefinition[];
+  networks: NetworkDefinition[];
+  secrets: FileObject[];
+  configs: FileObject[];
+}
+
+/** Parses the text `compose config` printed (merge keys honoured, should any remain). */
+export function parseComposeConfig(text: string): unknown {
+  try {
+    return parse(text, { merge: true, maxAliasCount: 1000 }) as unknown;
+  } catch (error) {
+    throw new AppError('validation', `the compose configuration is not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Normalizes `compose config` output (v1 or v2, already parsed) into one model. */
+export function readCompose(config: unknown): ComposeModel {
+  if (!isRecord(config)) unreadable('(top level)', 'a mapping');
+  const services = config.services;
+  if (!isRecord(services)) unreadable('services', 'a mapping of services');
+  return {
+    projectName: typeof config.name === 'string' ? config.name : null,
+    services: Object.entries(services).map(([name, raw]) => readService(name, raw)),
+    volumes: entries(config.volumes, 'volumes').map(([key, raw]) => readVolumeDefinition(key, raw)),
+    networks: entries(config.networks, 'networks').map(([key, raw]) => readNetworkDefinition(key, raw)),
+    secrets: entries(config.secrets, 'secrets').map(([key, raw]) => readFileObject('secrets', key, raw)),
+    configs: entries(config.configs, 'configs').map(([key, raw]) => readFileObject('configs', key, raw)),
+  };
+}
+
+/** Accepts either a raw config or an already read model. */
+function model(compose: unknown): ComposeModel {
+  return isModel(compose) ? compose : readCompose(compose);
+}
+
+function isModel(value: unknown): value is ComposeModel {
+  return isRecord(value) && Array.isArray(value.services) && Array.isArray(value.volumes) && 'projectName' in value;
+}
+
+/** The service names, in the order compose printed them. */
+export function serviceNames(compose: unknown): string[] {
+  return model(compose).services.map((service) => service.name);
+}
+
+/**
+ * Every mount of a named volume, with the image of the service that mounts it: what the
+ * deployer needs to seed a volume with the image's files. Services without an image
+ * (only possible with `build:`, which the policy refuses) are left out.
+ */
+export function volumeMounts(compose: unknown): Array<{ service: string; volume: string; image: string; target: string; readOnly: boolean }> {
+  const mounts: Array<{ service: string; volume: string; image: string; target: string; readOnly: boolean }> = [];
+  for (const service of model(compose).services) {
+    if (service.image === null) continue;
+    for (const mount of service.volumes) {
+      if (mount.type === 'volume' && mount.source !== null) {
+        mounts.push({ service: service.name, volume: mount.source, image: service.image, target: mount.target, readOnly: mount.readOnly });
+      }
+    }
+  }
+  return mounts;
+}
+
+function readService(name: string, raw: unknown): ComposeService {
+  const at = `services.${name}`;
+  if (!isRecord(raw)) unreadable(at, 'a mapping');
+  const deploy = isRecord(raw.deploy) ? raw.deploy : {};
+  const resources = isRecord(deploy.resources) ? deploy.resources : {};
+  const reservations = isRecord(resources.reservations) ? resources.reservations : {};
+  return {
+    name,
+    image: typeof raw.image === 'string' ? raw.image : null,
+    privileged: truthy(raw.privileged),
+    capAdd: stringList(raw.cap_add, `${at}.cap_add`),
+    devices: list(raw.devices, `${at}.devices`).map((device, i) => deviceText(device, `${at}.devices[${i}]`)),
+    deviceCgroupRules: stringList(raw.device_cgroup_rules, `${at}.device_cgroup_rules`),
+    deviceReservations: list(reservations.devices, `${at}.deploy.resources.reservations.devices`),
+    gpus: absent(raw.gpus) ? null : raw.gpus,
+    networkMode: scalar(raw.network_mode, `${at}.network_mode`),
+    pid: scalar(raw.pid, `${at}.pid`),
+    ipc: scalar(raw.ipc, `${at}.ipc`),
+    usernsMode: scalar(raw.userns_mode, `${at}.userns_mode`),
+    uts: scalar(raw.uts, `${at}.uts`),
+    cgroup: scalar(raw.cgroup, `${at}.cgroup`),
+    cgroupParent: scalar(raw.cgroup_parent, `${at}.cgroup_parent`),
+    securityOpt: stringList(raw.security_opt, `${at}.security_opt`),
+    build: absent(raw.build) ? null : raw.build,
+    volumesFrom: stringList(raw.volumes_from, `${at}.volumes_from`),
+    labels: labels(raw.labels, `${at}.labels`),
+    envFile: list(raw.env_file, `${at}.env_file`).map((file, i) => envFilePath(file, `${at}.env_file[${i}]`)),
+    volumes: list(raw.volumes, `${at}.volumes`).map((volume, i) => readMount(volume, `${at}.volumes[${i}]`)),
+    ports: list(raw.ports, `${at}.ports`).flatMap((port, i) => readPort(port, `${at}.ports[${i}]`)),
+    networks: Array.isArray(raw.networks) ? stringList(raw.networks, `${at}.networks`) : Object.keys(isRecord(raw.networks) ? raw.networks : {}),
+    hooks: [...readHooks(raw.post_start, 'post_start', at), ...readHooks(raw.pre_stop, 'pre_stop', at)],
+    provider: absent(raw.provider) ? null : raw.provider,
+  };
+}
+
+// ---- volumes ------------------------------------------------------------------------
+
+/** Reads one service volume entry: a short string (v1) or a long-syntax object (both). */
+export function readMount(raw: unknown, at = 'volume'): ServiceMount {
+  if (typeof raw === 'string') return parseVolumeSpec(raw, at);
+  if (!isRecord(raw)) unreadable(at, 'a volume string or mapping');
+  const target = raw.target;
+  if (typeof target !== 'string' || target === '') unreadable(`${at}.target`, 'a container path');
+  const source = typeof raw.source === 'string' && raw.source !== '' ? raw.source : null;
+  const readOnly = truthy(raw.read_only);
+  switch (raw.type) {
+    case 'volume':
+      return { type: 'volume', source, target, readOnly };
+    case 'bind':
+      return { type: 'bind', source, target, readOnly };
+    case 'tmpfs':
+      return { type: 'tmpfs', source: null, target, readOnly };
+    case undefined:
+    case null:
+      // Compose always prints a type; infer it like a short string would, failing closed.
+      return { type: source === null ? 'volume' : classifySource(source), source, target, readOnly };
+    default:
+      // npipe, image, cluster and whatever comes next: not a named volume.
+      return { type: 'other', source, target, readOnly };
+  }
+}
+
+/**
+ * `[source:]target[:mode]`. A source starting with `/`, `.` or `~` (or containing a
+ * slash at all) is a host path; otherwise it names a volume. A target alone is an
+ * anonymous volume.
+ */
+export function parseVolumeSpec(spec: string, at = 'volume'): ServiceMount {
+  const parts = spec.split(':');
+  if (parts.length === 1) return { type: 'volume', source: null, target: nonEmpty(parts[0], at), readOnly: false };
+  const [source = '', target = '', ...rest] = parts;
+  const mode = rest.join(':');
+  const readOnly = mode.split(',').includes('ro');
+  if (source === '') return { type: 'volume', source: null, target: nonEmpty(target, at), readOnly };
+  return { type: classifySource(source), source, target: nonEmpty(target, at), readOnly };
+}
+
+function classifySource(source: string): 'bind' | 'volume' {
+  return /^[/.~]/.test(source) || source.includes('/') || source.includes('\\') ? 'bind' : 'volume';
+}
+
+function readVolumeDefinition(key: string, raw: unknown): VolumeDefinition {
+  const at = `volumes.${key}`;
+  if (absent(raw)) return { key, driver: null, driverOpts: null, external: false, name: null };
+  if (!isRecord(raw)) unreadable(at, 'a mapping');
+  return {
+    key,
+    driver: scalar(raw.driver, `${at}.driver`),
+    driverOpts: absent(raw.driver_opts) ? null : stringMap(raw.driver_opts, `${at}.driver_opts`),
+    external: externalFlag(raw.external),
+    name: externalName(raw) ?? scalar(raw.name, `${at}.name`),
+  };
+}
+
+function readNetworkDefinition(key: string, raw: unknown): NetworkDefinition {
+  const at = `networks.${key}`;
+  if (absent(raw)) return { key, driver: null, external: false, name: null };
+  if (!isRecord(raw)) unreadable(at, 'a mapping');
+  return {
+    key,
+    driver: scalar(raw.driver, `${at}.driver`),
+    external: externalFlag(raw.external),
+    name: externalName(raw) ?? scalar(raw.name, `${at}.name`),
+  };
+}
+
+/** `external: true`, or the old `external: { name: x }` form. */
+function externalFlag(value: unknown): boolean {
+  return isRecord(value) ? true : truthy(value);
+}
+
+function externalName(raw: Record<string, unknown>): string | null {
+  return isRecord(raw.external) && typeof raw.external.name === 'string' ? raw.external.name : null;
+}
+
+function readFileObject(kind: string, key: string, raw: unknown): FileObject {
+  if (absent(raw)) return { key, file: null };
+  if (!isRecord(raw)) unreadable(`${kind}.${key}`, 'a mapping');
+  return { key, file: scalar(raw.file, `${kind}.${key}.file`) };
+}
+
+// ---- ports --------------------------------------------------------------------------
+
+/** Reads one service port entry: a string (v1), or an object (v1 and v2). Ranges expand. */
+export function readPort(raw: unknown, at = 'port'): PortMapping[] {
+  if (typeof raw === 'number') return [{ hostIp: null, published: null, target: portNumber(raw, at), protocol: 'tcp' }];
+  if (typeof raw === 'string') return parsePortSpec(raw, at);
+  if (!isRecord(raw)) unreadable(at, 'a port string or mapping');
+  const protocol = readProtocol(raw.protocol, at);
+  const hostIp = normalizeIp(typeof raw.host_ip === 'string' ? raw.host_ip : null);
+  const targets = portRange(raw.target, `${at}.target`);
+  const published = absent(raw.published) || raw.published === '' ? null : portRange(raw.published, `${at}.published`);
+  return pairPorts(published, targets, at).map(([pub, target]) => ({ hostIp, published: pub, target, protocol }));
+}
+
+/** `[ip:][published:]target[/protocol]`, IPv6 hosts with or without brackets, ranges. */
+export function parsePortSpec(spec: string, at = 'port'): PortMapping[] {
+  const slash = spec.lastIndexOf('/');
+  const protocol = readProtocol(slash === -1 ? undefined : spec.slice(slash + 1), at);
+  const body = slash === -1 ? spec : spec.slice(0, slash);
+  let hostIp: string | null = null;
+  let rest = body;
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(body);
+  if (bracketed) {
+    hostIp = bracketed[1] ?? null;
+    rest = bracketed[2] ?? '';
+  }
+  const parts = rest.split(':');
+  let publishedText: string | null = null;
+  let targetText: string;
+  if (parts.length === 1) {
+    targetText = parts[0] ?? '';
+  } else if (parts.length === 2 || bracketed) {
+    if (parts.length !== 2) unreadable(at, 'a port mapping');
+    publishedText = parts[0] ?? '';
+    targetText = parts[1] ?? '';
+  } else {
+    hostIp = parts.slice(0, -2).join(':');
+    publishedText = parts[parts.length - 2] ?? '';
+    targetText = parts[parts.length - 1] ?? '';
+  }
+  const targets = portRange(targetText, at);
+  const published = publishedText === null || publishedText === '' ? null : portRange(publishedText, at);
+  const ip = normalizeIp(hostIp);
+  return pairPorts(published, targets, at).map(([pub, target]) => ({ hostIp: ip, published: pub, target, protocol }));
+}
+
+/**
+ * Pairs published and target ports. Equal-length ranges pair one to one; a published
+ * range onto one target may take any port of the range, so all of them are counted.
+ */
+function pairPorts(published: number[] | null, targets: number[], at: string): Array<[number | null, number]> {
+  if (published === null) return targets.map((target) => [null, target]);
+  if (published.length === targets.length) return targets.map((target, i) => [published[i] ?? null, target]);
+  const [only] = targets;
+  if (targets.length === 1 && only !== undefined) return published.map((port) => [port, only]);
+  unreadable(at, 'a port mapping whose published and target ranges have the same length');
+}
+
+function portRange(value: unknown, at: string): number[] {
+  if (typeof value === 'number') return [portNumber(value, at)];
+  if (typeof value !== 'string') unreadable(at, 'a port number');
+  const match = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(value);
+  if (!match) unreadable(at, 'a port number or range');
+  const low = portNumber(Number(match[1]), at);
+  const high = match[2] === undefined ? low : portNumber(Number(match[2]), at);
+  if (high < low) unreadable(at, 'a port range from low to high');
+  return Array.from({ length: high - low + 1 }, (_, i) => low + i);
+}
+
+function portNumber(value: number, at: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 65535) unreadable(at, 'a port number (0-65535)');
+  return value;
+}
+
+function readProtocol(value: unknown, at: string): Protocol {
+  if (absent(value) || value === '') return 'tcp';
+  if (typeof value === 'string' && (value.toLowerCase() === 'tcp' || value.toLowerCase() === 'udp')) return value.toLowerCase() as Protocol;
+  throw new AppError('validation', `the compose configuration is refused: ${at}: protocol ${JSON.stringify(value)} is not supported (tcp or udp)`);
+}
+
+function normalizeIp(ip: string | null): string | null {
+  if (ip === null) return null;
+  const bare = ip.trim().replace(/^\[(.*)\]$/, '$1');
+  return bare === '' ? null : bare;
+}
+
+// ---- small readers ------------------------------------------------------------------
+
+function readHooks(raw: unknown, key: ServiceHook['key'], at: string): ServiceHook[] {
+  return list(raw, `${at}.${key}`).map((hook) => ({ key, privileged: isRecord(hook) && truthy(hook.privileged) }));
+}
+
+function deviceText(raw: unknown, at: string): string {
+  if (typeof raw === 'string') return raw;
+  if (isRecord(raw)) {
+    return [raw.source, raw.target, raw.permissions].filter((part) => typeof part === 'string' && part !== '').join(':') || JSON.stringify(raw);
+  }
+  unreadable(at, 'a device mapping');
+}
+
+function envFilePath(raw: unknown, at: string): string {
+  if (typeof raw === 'string') return raw;
+  if (isRecord(raw) && typeof raw.path === 'string') return raw.path;
+  unreadable(at, 'an env file path');
+}
+
+function labels(raw: unknown, at: string): Record<string, string> {
+  if (absent(raw)) return {};
+  if (Array.isArray(raw)) {
+    return Object.fromEntries(
+      raw.map((entry, i) => {
+        if (typeof entry !== 'string') unreadable(`${at}[${i}]`, 'a "key=value" string');
+        const eq = entry.indexOf('=');
+        return eq === -1 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+      }),
+    );
+  }
+  return stringMap(raw, at);
+}
+
+function stringMap(raw: unknown, at: string): Record<string, string> {
+  if (!isRecord(raw)) unreadable(at, 'a mapping');
+  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, absent(value) ? '' : String(value)]));
+}
+
+function list(raw: unknown, at: string): unknown[] {
+  if (absent(raw)) return [];
+  if (!Array.isArray(raw)) unreadable(at, 'a list');
+  return raw;
+}
+
+function stringList(raw: unknown, at: string): string[] {
+  if (typeof raw === 'string') return [raw];
+  return list(raw, at).map((item, i) => {
+    if (typeof item !== 'string') unreadable(`${at}[${i}]`, 'a string');
+    return item;
+  });
+}
+
+function scalar(raw: unknown, at: string): string | null {
+  if (absent(raw)) return null;
+  if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  unreadable(at, 'a string');
+}
+
+function entries(raw: unknown, at: string): Array<[string, unknown]> {
+  if (absent(raw)) return [];
+  if (!isRecord(raw)) unreadable(at, 'a mapping');
+  return Object.entries(raw);
+}
+
+function nonEmpty(value: string | undefined, at: string): string {
+  if (value === undefined || value === '') unreadable(at, 'a volume with a container path');
+  return value;
+}
+
+/** Anything but an explicit false is taken as true: a security flag fails closed. */
+function truthy(value: unknown): boolean {
+  if (absent(value) || value === false || value === 0) return false;
+  if (typeof value === 'string' && /^(false|no|off|0|)$/i.test(value.trim())) return false;
+  return true;
+}
+
+function absent(value: unknown): value is null | undefined {
+  return value === undefined || value === null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function unreadable(at: string, expected: string): never {
+  throw new AppError('validation', `the compose configuration cannot be checked: ${at} is not ${expected}`);
+}

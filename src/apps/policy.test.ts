@@ -1,0 +1,414 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { AppError } from '../errors.ts';
+import { fixturesDir } from '../../test/helpers/temp.ts';
+import { parseComposeConfig } from './compose-model.ts';
+import { parseManifest, type Manifest } from './manifest.ts';
+import { ALLOWED_CAPABILITIES, checkPolicy, policyError, publishedPorts, type PolicyInput, type PolicyViolation } from './policy.ts';
+
+const composeDir = path.join(fixturesDir, 'compose');
+const normalizedDir = path.join(composeDir, 'normalized');
+/** Where normalize.sh ran compose, so the folder the absolute paths in the fixtures point into. */
+const fixtureAppDir = (project: string) => `/tmp/felhom-compose-fixtures/${project}`;
+const load = (file: string): unknown => parseComposeConfig(fs.readFileSync(path.join(normalizedDir, file), 'utf8'));
+
+const hostileManifest = parseManifest('schema: felhom.app/v1\nid: hostile\nname: Hostile\nversion: "1"\nvolumes:\n  data: { class: hot }\n');
+
+function check(compose: unknown, overrides: Partial<PolicyInput> = {}): PolicyViolation[] {
+  return checkPolicy({
+    manifest: hostileManifest,
+    compose,
+    appDir: fixtureAppDir('hostile'),
+    otherApps: [],
+    reservedProjects: ['felhom'],
+    ...overrides,
+  });
+}
+
+/** A v2-shaped config: one service "web" mounting the declared volume "data", plus overrides. */
+function web(service: Record<string, unknown> = {}, top: Record<string, unknown> = {}): unknown {
+  const { volumes = [], ...rest } = service as { volumes?: unknown[] };
+  return {
+    name: 'hostile',
+    services: { web: { image: 'nginx:1.27', volumes: [{ type: 'volume', source: 'data', target: '/data', volume: {} }, ...volumes], ...rest } },
+    volumes: { data: { name: 'hostile_data' } },
+    ...top,
+  };
+}
+
+const summary = (violations: PolicyViolation[]) => violations.map((v) => `${v.service ?? '-'} ${v.key}`);
+
+function refusedOnce(violations: PolicyViolation[], service: string | null, key: string, message: RegExp): void {
+  assert.deepEqual(summary(violations), [`${service ?? '-'} ${key}`], JSON.stringify(violations, null, 1));
+  assert.match(violations[0]!.message, message);
+}
+
+describe('the policy accepts real app-store stacks', () => {
+  const apps = fs.readdirSync(path.join(normalizedDir, 'apps'));
+
+  it('when the fixtures are listed, then there are v1 forms for every app and v2 forms for at least two', () => {
+    const ids = fs.readdirSync(path.join(composeDir, 'apps'));
+    for (const id of ids) assert.ok(apps.includes(`${id}.v1.yml`), id);
+    assert.ok(apps.filter((file) => file.endsWith('.v2.yml')).length >= 2);
+  });
+
+  for (const file of apps) {
+    it(`when ${file} is checked with its manifest, then there are no violations`, () => {
+      const id = file.split('.')[0]!;
+      const manifest = parseManifest(fs.readFileSync(path.join(composeDir, 'apps', id, '.felhom.yml'), 'utf8'));
+      const violations = checkPolicy({
+        manifest,
+        compose: load(`apps/${file}`),
+        appDir: fixtureAppDir(id),
+        otherApps: [{ id: 'other', ports: [{ hostIp: null, published: 9999, protocol: 'tcp' }] }],
+        reservedProjects: ['felhom'],
+        reservedPorts: [{ published: 443, protocol: 'tcp' }],
+      });
+      assert.deepEqual(violations, []);
+    });
+  }
+
+  it('when all four apps are installed side by side, then none of their host ports collide', () => {
+    const installed: Array<{ id: string; ports: ReturnType<typeof publishedPorts> }> = [];
+    for (const id of ['nextcloud', 'jellyfin', 'vaultwarden', 'immich']) {
+      const manifest = parseManifest(fs.readFileSync(path.join(composeDir, 'apps', id, '.felhom.yml'), 'utf8'));
+      const compose = load(`apps/${id}.v1.yml`);
+      assert.deepEqual(checkPolicy({ manifest, compose, appDir: fixtureAppDir(id), otherApps: installed, reservedProjects: ['felhom'] }), []);
+      installed.push({ id, ports: publishedPorts(compose) });
+    }
+  });
+});
+
+/** Each hostile fixture (v1 from real compose, v2 by hand): the one violation it must get. */
+const hostile: Record<string, [service: string | null, key: string, message: RegExp]> = {
+  privileged: ['web', 'privileged', /privileged container .* root on the guest/],
+  'privileged-via-anchor': ['web', 'privileged', /privileged/],
+  'cap-add-sys-admin': ['web', 'cap_add', /^SYS_ADMIN is not allowed: only Docker's default capabilities/],
+  'cap-add-all': ['web', 'cap_add', /^ALL grants every capability/],
+  devices: ['web', 'devices', /\/dev\/sda:\/dev\/sda/],
+  'device-cgroup-rules': ['web', 'device_cgroup_rules', /b 8:\* rmw/],
+  'gpu-reservation': ['web', 'deploy.resources.reservations.devices', /GPUs/],
+  gpus: ['web', 'gpus', /GPUs are host devices/],
+  'network-host': ['web', 'network_mode', /^host shares the guest's network stack/],
+  'network-host-interpolated': ['web', 'network_mode', /^host shares the guest's network stack/],
+  'network-container': ['web', 'network_mode', /^container:felhom-controller joins the network stack of a container outside the app/],
+  'pid-host': ['web', 'pid', /^host shares the guest's process namespace/],
+  'pid-service-missing': ['web', 'pid', /service:nope names no service of this app/],
+  'ipc-container': ['web', 'ipc', /^container:felhom-controller joins the IPC namespace/],
+  'userns-host': ['web', 'userns_mode', /^host shares the guest's user namespace/],
+  'uts-host': ['web', 'uts', /^host shares the guest's host name/],
+  'cgroup-host': ['web', 'cgroup', /^host shares the guest's cgroup namespace/],
+  'cgroup-parent': ['web', 'cgroup_parent', /\/system\.slice/],
+  'bind-host-path': ['web', 'volumes', /bind-mounts the host path \/etc into \/host-etc/],
+  'bind-relative': ['web', 'volumes', /bind-mounts the host path \/tmp\/felhom-compose-fixtures\/hostile\/config into \/config/],
+  'bind-root': ['web', 'volumes', /host path \/, which contains the Docker socket/],
+  'docker-socket': ['web', 'volumes', /^\/var\/run\/docker\.sock is the Docker socket/],
+  'docker-socket-long': ['web', 'volumes', /^\/run\/docker\.sock is the Docker socket/],
+  'image-mount': ['web', 'volumes', /\/alpine is neither a named volume nor tmpfs/],
+  'undeclared-volume': ['web', 'volumes', /named volume "logs" \(at \/var\/log\/nginx\) is not declared in \.felhom\.yml/],
+  'anonymous-volume': ['web', 'volumes', /anonymous volume at \/var\/cache\/nginx .*declare it as a named volume in \.felhom\.yml so it is placed on storage/],
+  'volume-driver-opts': [null, 'volumes.data', /driver_opts can bind any host path/],
+  'volume-external': [null, 'volumes.data', /^external: /],
+  'volume-name': [null, 'volumes.data', /^name: "felhom_db"/],
+  'volumes-from-container': ['web', 'volumes_from', /^container:felhom-controller(:rw)? mounts the volumes of a container outside the app/],
+  'seccomp-unconfined': ['web', 'security_opt', /^seccomp:unconfined turns off the seccomp filter/],
+  'seccomp-equals-unconfined': ['web', 'security_opt', /^seccomp=unconfined/],
+  'apparmor-unconfined': ['web', 'security_opt', /^apparmor=unconfined turns off the AppArmor profile/],
+  'label-disable': ['web', 'security_opt', /^label:disable turns off SELinux labelling/],
+  'label-spc': ['web', 'security_opt', /^label:type:spc_t runs the container as an unconfined SELinux type/],
+  'systempaths-unconfined': ['web', 'security_opt', /^systempaths=unconfined unmasks/],
+  build: ['web', 'build', /building an image on the guest is not allowed/],
+  'secret-outside': [null, 'secrets.shadow', /^file: \/etc\/shadow is outside the app folder/],
+  'env-file-outside': ['web', 'env_file', /^\/etc\/felhom\/secrets\.env is outside the app folder/],
+  'felhom-label': ['web', 'labels', /^org\.felhom\.role: the org\.felhom\. namespace is reserved for the controller/],
+  'network-external-host': [null, 'networks.hostnet', /host network/],
+  'network-external': [null, 'networks.controller', /"felhom_default"/],
+  'ports-duplicate': ['web', 'ports', /^host port 8080\/tcp is also published by service "admin"/],
+  'hook-privileged': ['web', 'post_start', /privileged hook/],
+  provider: ['web', 'provider', /runs a program on the host/],
+};
+
+describe('the policy refuses each hostile fixture, naming the service and key', () => {
+  const files = fs.readdirSync(path.join(normalizedDir, 'hostile'));
+
+  it('when the hostile fixtures are listed, then each one has an expectation and every raw file a v1 form', () => {
+    for (const file of files) assert.ok(file.replace(/\.v[12]\.yml$/, '') in hostile, `no expectation for ${file}`);
+    for (const raw of fs.readdirSync(path.join(composeDir, 'hostile'))) assert.ok(files.includes(raw.replace(/\.yml$/, '.v1.yml')), raw);
+    for (const name of Object.keys(hostile)) assert.ok(files.some((file) => file.startsWith(`${name}.v`)), `no fixture for ${name}`);
+  });
+
+  for (const file of files) {
+    const [service, key, message] = hostile[file.replace(/\.v[12]\.yml$/, '')] ?? [null, '?', /./];
+    it(`when ${file} is checked, then it is refused at ${service === null ? '' : `service "${service}" `}${key}`, () => {
+      refusedOnce(check(load(`hostile/${file}`)), service, key, message);
+    });
+  }
+});
+
+describe('privileges', () => {
+  it('when cap_add holds Docker default capabilities in any spelling, then they are allowed', () => {
+    const caps = [...ALLOWED_CAPABILITIES, 'cap_chown', 'Cap_Net_Bind_Service', 'net_raw'];
+    assert.deepEqual(check(web({ cap_add: caps, cap_drop: ['ALL'] })), []);
+  });
+
+  it('when cap_add holds capabilities outside the allow-list, then each is refused by name', () => {
+    const violations = check(web({ cap_add: ['CHOWN', 'CAP_SYS_ADMIN', 'net_admin', 'SYS_PTRACE', 'sys_module', 'DAC_READ_SEARCH'] }));
+    assert.deepEqual(summary(violations), Array(5).fill('web cap_add'));
+    assert.deepEqual(violations.map((v) => v.message.split(' ')[0]), ['CAP_SYS_ADMIN', 'net_admin', 'SYS_PTRACE', 'sys_module', 'DAC_READ_SEARCH']);
+  });
+
+  it('when cap_add is ALL in any spelling, then it is refused', () => {
+    for (const all of ['ALL', 'all', 'CAP_ALL']) refusedOnce(check(web({ cap_add: [all] })), 'web', 'cap_add', /^ALL grants every capability/);
+  });
+
+  it('when privileged is false, then nothing is refused', () => {
+    assert.deepEqual(check(web({ privileged: false })), []);
+  });
+
+  it('when devices come in long syntax, then they are refused too', () => {
+    refusedOnce(check(web({ devices: [{ source: '/dev/kvm', target: '/dev/kvm', permissions: 'rwm' }] })), 'web', 'devices', /\/dev\/kvm/);
+  });
+
+  it('when a hook is not privileged, then it is allowed', () => {
+    assert.deepEqual(check(web({ post_start: [{ command: ['chown', '-R', '1000', '/data'], user: 'root' }], pre_stop: [{ command: ['sync'] }] })), []);
+  });
+});
+
+describe('security options', () => {
+  it('when security_opt only hardens, then it is allowed', () => {
+    const hardening = ['no-new-privileges:true', 'no-new-privileges=true', 'no-new-privileges', 'no-new-privileges:false', 'apparmor=docker-default', 'apparmor:my-profile', 'label=level:s0:c100,c200', 'label:user:USER', 'seccomp=default', 'writable-cgroups=false'];
+    assert.deepEqual(check(web({ security_opt: hardening })), []);
+  });
+
+  it('when security_opt disables confinement, then each one is refused', () => {
+    const escapes = ['seccomp:unconfined', 'seccomp=unconfined', 'SECCOMP=Unconfined', 'apparmor:unconfined', 'apparmor=unconfined', 'label:disable', 'label=disable', 'label:type:spc_t', 'label=type:spc_t', 'label=type:unconfined_t', 'systempaths=unconfined', 'systempaths:unconfined', 'writable-cgroups=true'];
+    const violations = check(web({ security_opt: escapes }));
+    assert.deepEqual(summary(violations), Array(escapes.length).fill('web security_opt'));
+    assert.deepEqual(violations.map((v) => v.message.split(' ')[0]), escapes);
+  });
+
+  it('when security_opt loads a custom seccomp profile or names an unknown option, then it is refused', () => {
+    refusedOnce(check(web({ security_opt: ['seccomp=/etc/allow-all.json'] })), 'web', 'security_opt', /custom seccomp profile/);
+    refusedOnce(check(web({ security_opt: ['unmask=ALL'] })), 'web', 'security_opt', /not a security option the policy knows/);
+  });
+});
+
+describe('namespaces', () => {
+  const compose = (service: Record<string, unknown>) => ({
+    services: { web: { image: 'nginx', volumes: ['data:/data:rw'], ...service }, db: { image: 'postgres' } },
+    volumes: { data: {} },
+  });
+
+  it('when a service joins another service of the same app, then it is allowed', () => {
+    assert.deepEqual(check(compose({ network_mode: 'service:db', pid: 'service:db', ipc: 'service:db', volumes_from: ['service:db:rw', 'db', 'db:ro'] })), []);
+  });
+
+  it('when namespace modes are the private defaults, then they are allowed', () => {
+    assert.deepEqual(check(compose({ network_mode: 'bridge', ipc: 'shareable', pid: 'private', cgroup: 'private', userns_mode: '' })), []);
+    assert.deepEqual(check(compose({ network_mode: 'none', ipc: 'private' })), []);
+  });
+
+  it('when network_mode, pid or ipc join a container, then each is refused', () => {
+    const violations = check(compose({ network_mode: 'container:abc123', pid: 'container:felhom', ipc: 'container:felhom' }));
+    assert.deepEqual(summary(violations), ['web network_mode', 'web pid', 'web ipc']);
+    for (const violation of violations) assert.match(violation.message, /a container outside the app/);
+  });
+
+  it('when any namespace is host, then each is refused', () => {
+    const violations = check(compose({ network_mode: 'host', pid: 'host', ipc: 'host', userns_mode: 'host', uts: 'host', cgroup: 'host' }));
+    assert.deepEqual(summary(violations), ['web network_mode', 'web pid', 'web ipc', 'web userns_mode', 'web uts', 'web cgroup']);
+  });
+
+  it('when network_mode names a network, then it is refused (it would join a network outside the app)', () => {
+    refusedOnce(check(compose({ network_mode: 'felhom_default' })), 'web', 'network_mode', /^felhom_default is not allowed: use none, bridge, default or service:<name>/);
+  });
+
+  it('when volumes_from names something that is not a service of the app, then it is refused', () => {
+    refusedOnce(check(compose({ volumes_from: ['service:controller:rw'] })), 'web', 'volumes_from', /names no service of this app/);
+    refusedOnce(check(compose({ volumes_from: ['felhom-controller'] })), 'web', 'volumes_from', /names no service of this app/);
+  });
+});
+
+describe('mounts and volumes', () => {
+  it('when a service mounts tmpfs or declared volumes read-only, then it is allowed', () => {
+    assert.deepEqual(check(web({ volumes: [{ type: 'tmpfs', target: '/tmp' }, { type: 'volume', source: 'data', target: '/ro', read_only: true }], tmpfs: ['/run'] })), []);
+  });
+
+  it('when a bind mounts any host path, then the message names the path', () => {
+    const violations = check(web({ volumes: ['/srv/photos:/photos:ro', '/home/user/.ssh:/ssh'] }));
+    assert.deepEqual(summary(violations), ['web volumes', 'web volumes']);
+    assert.match(violations[0]!.message, /\/srv\/photos/);
+    assert.match(violations[1]!.message, /\/home\/user\/\.ssh/);
+  });
+
+  it('when a bind mounts a docker.sock anywhere, or a folder holding the socket, then the message is about the Docker socket', () => {
+    for (const source of ['/var/run/docker.sock', '/run/docker.sock', '/srv/other/docker.sock', '/run/user/1000/docker.sock', '/var/run/docker.sock/']) {
+      refusedOnce(check(web({ volumes: [`${source}:/sock`] })), 'web', 'volumes', /is the Docker socket: whoever holds it can start any container/);
+    }
+    for (const source of ['/', '/var', '/var/run', '/run']) {
+      refusedOnce(check(web({ volumes: [`${source}:/host`] })), 'web', 'volumes', /which contains the Docker socket/);
+    }
+  });
+
+  it('when a bind points inside the app folder, then it is still refused (only declared volumes are placed on storage)', () => {
+    refusedOnce(check(web({ volumes: [`${fixtureAppDir('hostile')}/config.yml:/etc/app.yml:ro`] })), 'web', 'volumes', /bind-mounts the host path/);
+  });
+
+  it('when the manifest declares a volume that no service mounts, then it is named as a likely typo', () => {
+    const manifest = parseManifest('schema: felhom.app/v1\nid: hostile\nname: H\nversion: "1"\nvolumes:\n  data: { class: hot }\n  medai: { class: bulk, backup: own }\n');
+    refusedOnce(check(web(), { manifest }), null, 'volumes.medai', /declared in \.felhom\.yml but no service mounts it \(a typo\?\)/);
+  });
+
+  it('when a service mounts an undeclared named volume, then the message says to declare it', () => {
+    refusedOnce(check(web({ volumes: ['media:/media'] }, { volumes: { data: {}, media: {} } })), 'web', 'volumes', /"media" .* declare it under volumes with class hot or bulk/);
+  });
+
+  it('when a volume definition says driver: local and nothing else, then it is allowed', () => {
+    assert.deepEqual(check(web({}, { volumes: { data: { driver: 'local' } } })), []);
+  });
+
+  it('when a volume definition names another driver, then it is refused', () => {
+    refusedOnce(check(web({}, { volumes: { data: { driver: 'rclone' } } })), null, 'volumes.data', /^driver: "rclone" is not allowed/);
+  });
+
+  it('when v2 prints the default name <project>_<volume>, then it is allowed; any other name is refused', () => {
+    assert.deepEqual(check(web({}, { volumes: { data: { name: 'hostile_data' } } })), []);
+    refusedOnce(check(web({}, { volumes: { data: { name: 'nextcloud_data' } } })), null, 'volumes.data', /^name: "nextcloud_data"/);
+  });
+
+  it('when a secret or config file is inside the app folder, then it is allowed; outside, it is refused', () => {
+    const inside = { secrets: { pw: { file: `${fixtureAppDir('hostile')}/secrets/pw.txt` } }, configs: { conf: { file: `${fixtureAppDir('hostile')}/nginx.conf` } } };
+    assert.deepEqual(check(web({}, inside)), []);
+    const outside = { configs: { conf: { file: `${fixtureAppDir('hostile')}/../nextcloud/secrets/postgres_password.txt` } }, secrets: { env: { environment: 'PW' } } };
+    refusedOnce(check(web({}, outside)), null, 'configs.conf', /outside the app folder/);
+  });
+
+  it('when an env file is inside the app folder, then it is allowed', () => {
+    assert.deepEqual(check(web({ env_file: [{ path: `${fixtureAppDir('hostile')}/app.env`, required: true }] })), []);
+  });
+});
+
+describe('networks', () => {
+  it('when an app defines its own networks, then it is allowed', () => {
+    const networks = { default: { name: 'hostile_default' }, back: { driver: 'bridge', internal: true, name: 'hostile_back' } };
+    assert.deepEqual(check(web({ networks: { default: null, back: null } }, { networks })), []);
+  });
+
+  it('when a network definition names another project\'s network or the host driver, then it is refused', () => {
+    refusedOnce(check(web({}, { networks: { default: { name: 'felhom_default' } } })), null, 'networks.default', /^name: "felhom_default"/);
+    refusedOnce(check(web({}, { networks: { h: { driver: 'host' } } })), null, 'networks.h', /host network/);
+  });
+});
+
+describe('labels', () => {
+  it('when labels use other namespaces, then they are allowed', () => {
+    assert.deepEqual(check(web({ labels: { 'traefik.enable': 'true', 'org.opencontainers.image.title': 'x', 'felhom.note': 'not reserved' } })), []);
+  });
+
+  it('when labels use the controller\'s or compose\'s namespace, then each is refused', () => {
+    const violations = check(web({ labels: ['org.felhom.app=other', 'ORG.FELHOM.role=controller', 'com.docker.compose.project=felhom'] }));
+    assert.deepEqual(summary(violations), ['web labels', 'web labels', 'web labels']);
+    assert.match(violations[2]!.message, /reserved for compose/);
+  });
+});
+
+describe('identity and the web entry', () => {
+  it('when the app id is a reserved project name, then it is refused', () => {
+    refusedOnce(check(web(), { reservedProjects: ['felhom', 'HOSTILE'] }), null, 'id', /compose project the controller reserves/);
+  });
+
+  it('when another installed app has the same id, then it is refused', () => {
+    refusedOnce(check(web(), { otherApps: [{ id: 'hostile', ports: [] }] }), null, 'id', /already installed/);
+  });
+
+  it('when the compose project name differs from the app id, then it is refused', () => {
+    refusedOnce(check(web({}, { name: 'felhom' })), null, 'name', /not the app id "hostile"/);
+  });
+
+  it('when web.service is not a service of the compose file, then it is refused; its port is not checked', () => {
+    const withWeb = (service: string): Manifest => ({ ...hostileManifest, web: { service, port: 12345 } });
+    assert.deepEqual(check(web(), { manifest: withWeb('web') }), []);
+    refusedOnce(check(web(), { manifest: withWeb('frontend') }), null, 'web.service', /"frontend" is not a service of the compose file \(its services: "web"\)/);
+  });
+});
+
+describe('host ports', () => {
+  const ports = (list: unknown[]) => web({ ports: list });
+
+  it('when ports are published that nobody else uses, then they are allowed', () => {
+    const other = [{ id: 'files', ports: [{ hostIp: null, published: 8080, protocol: 'tcp' as const }] }];
+    assert.deepEqual(check(ports(['8081:80', '8080:80/udp', '8080']), { otherApps: other, reservedPorts: [{ published: 443, protocol: 'tcp' }] }), []);
+  });
+
+  it('when another app publishes the same port and protocol, then it is refused naming that app', () => {
+    const other = [{ id: 'files', ports: [{ hostIp: null, published: 8080, protocol: 'tcp' as const }] }];
+    refusedOnce(check(ports([{ target: 80, published: '8080', protocol: 'tcp' }]), { otherApps: other }), 'web', 'ports', /^host port 8080\/tcp is already used by the app "files"/);
+  });
+
+  it('when addresses differ, then only wildcards overlap everything', () => {
+    const other = (hostIp: string | null) => [{ id: 'files', ports: [{ hostIp, published: 8080, protocol: 'tcp' as const }] }];
+    assert.deepEqual(check(ports(['127.0.0.1:8080:80']), { otherApps: other('127.0.0.2') }), []);
+    assert.deepEqual(check(ports(['[::1]:8080:80']), { otherApps: other('127.0.0.1') }), []);
+    for (const ip of [null, '0.0.0.0', '::']) {
+      refusedOnce(check(ports(['127.0.0.1:8080:80']), { otherApps: other(ip) }), 'web', 'ports', /already used by the app "files"/);
+      refusedOnce(check(ports([{ target: 80, published: 8080, host_ip: ip ?? undefined }]), { otherApps: other('192.168.1.5') }), 'web', 'ports', /already used/);
+    }
+    refusedOnce(check(ports(['127.0.0.1:8080:80']), { otherApps: other('127.0.0.1') }), 'web', 'ports', /^host port 127\.0\.0\.1:8080\/tcp is already used/);
+  });
+
+  it('when a reserved port is published on any address, then it is refused', () => {
+    refusedOnce(check(ports(['127.0.0.1:443:443']), { reservedPorts: [{ published: 443, protocol: 'tcp' }] }), 'web', 'ports', /is reserved for the controller or the system/);
+    assert.deepEqual(check(ports(['443:443/udp']), { reservedPorts: [{ published: 443, protocol: 'tcp' }] }), []);
+  });
+
+  it('when a range overlaps another app\'s port, then it is refused', () => {
+    const other = [{ id: 'files', ports: [{ hostIp: null, published: 8003, protocol: 'tcp' as const }] }];
+    refusedOnce(check(ports(['8000-8005:80-85']), { otherApps: other }), 'web', 'ports', /8003\/tcp is already used/);
+  });
+
+  it('when one service publishes the same host port twice, then the second is refused', () => {
+    refusedOnce(check(ports(['8080:80', '0.0.0.0:8080:81'])), 'web', 'ports', /^host port 0\.0\.0\.0:8080\/tcp is also published by this service/);
+  });
+
+  it('when an app\'s published ports are recorded, then random host ports are left out and ranges expanded', () => {
+    assert.deepEqual(publishedPorts(load('apps/vaultwarden.v2.yml')), [{ service: 'vaultwarden', hostIp: '127.0.0.1', published: 8081, protocol: 'tcp' }]);
+    assert.deepEqual(publishedPorts(ports(['8090', '7000-7001:7000-7001/udp'])), [
+      { service: 'web', hostIp: null, published: 7000, protocol: 'udp' },
+      { service: 'web', hostIp: null, published: 7001, protocol: 'udp' },
+    ]);
+    assert.deepEqual(publishedPorts(load('apps/jellyfin.v1.yml')), publishedPorts(load('apps/jellyfin.v2.yml')));
+  });
+});
+
+describe('the policy error', () => {
+  it('when violations are turned into an error, then one policy AppError lists each with its service and key', () => {
+    const violations = check(web({ privileged: true, cap_add: ['SYS_ADMIN'] }, { volumes: { data: { external: true } } }));
+    const error = policyError(violations);
+    assert.ok(error instanceof AppError);
+    assert.equal(error.code, 'policy');
+    assert.equal(error.httpStatus, 422);
+    const lines = error.message.split('\n');
+    assert.match(lines[0]!, /breaks 3 rules of the app policy \(the controller holds the Docker socket, which is root on the guest/);
+    assert.match(lines[1]!, /^- service "web": privileged: /);
+    assert.match(lines[2]!, /^- service "web": cap_add: SYS_ADMIN/);
+    assert.match(lines[3]!, /^- volumes\.data: external: /);
+    assert.deepEqual(error.details, { violations });
+  });
+
+  it('when there is one violation, then the message says "a rule"', () => {
+    assert.match(policyError(check(web({ privileged: true }))).message, /breaks a rule of the app policy/);
+  });
+
+  it('when many escapes are combined in one service, then every one of them is reported', () => {
+    const violations = check(
+      web({ privileged: true, network_mode: 'host', pid: 'host', devices: ['/dev/mem'], build: '.', volumes: ['/var/run/docker.sock:/s', '/cache'], security_opt: ['seccomp:unconfined'] }),
+    );
+    assert.deepEqual(summary(violations), ['web privileged', 'web devices', 'web build', 'web security_opt', 'web network_mode', 'web pid', 'web volumes', 'web volumes']);
+  });
+
+  it('when the compose config cannot be read, then checkPolicy throws a validation error rather than passing it', () => {
+    assert.throws(() => check({ services: { web: { volumes: [{ type: 'bind', source: '/' }] } } }), (e) => e instanceof AppError && e.code === 'validation');
+  });
+});
