@@ -33,6 +33,11 @@ const environmentSchema = z.object({
     .default('info'),
   FELHOM_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
   FELHOM_AGENT_TIMEOUT_MS: milliseconds(100, 120_000).default(10_000),
+  FELHOM_COMPOSE: z.string().regex(/^\S+( \S+)*$/, 'must be a command, e.g. "docker compose" or "docker-compose"').optional(),
+  FELHOM_CATALOG_DIR: z.string().min(1).optional(),
+  FELHOM_STORAGE_CHECK_MS: milliseconds(200, 3_600_000).default(15_000),
+  FELHOM_KEEP_SNAPSHOTS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(50).default(5),
+  FELHOM_CONTROLLER_PROJECT: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a compose project name').default('felhom'),
   NODE_ENV: z.string().optional(),
 });
 
@@ -44,6 +49,14 @@ export interface Config {
   logLevel: string;
   logFormat: LogFormat;
   agentTimeoutMs: number;
+  /** Overrides compose detection: `docker compose` where present, else `docker-compose`. */
+  composeCommand: string[] | null;
+  catalogDir: string | null;
+  storageCheckMs: number;
+  /** How many pre-deploy snapshots to keep; older ones the controller took are deleted. */
+  keepSnapshots: number;
+  /** The controller's own compose project: no app may take its name. */
+  controllerProject: string;
 }
 
 export class ConfigError extends Error {
@@ -94,5 +107,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.FELHOM_LOG_LEVEL,
     logFormat: defaultLogFormat(env),
     agentTimeoutMs: env.FELHOM_AGENT_TIMEOUT_MS,
+    composeCommand: env.FELHOM_COMPOSE ? env.FELHOM_COMPOSE.split(' ') : null,
+    catalogDir: env.FELHOM_CATALOG_DIR ? path.resolve(env.FELHOM_CATALOG_DIR) : null,
+    storageCheckMs: env.FELHOM_STORAGE_CHECK_MS,
+    controllerProject: env.FELHOM_CONTROLLER_PROJECT,
+    keepSnapshots: env.FELHOM_KEEP_SNAPSHOTS,
   };
 }

@@ -17,8 +17,9 @@ import { openDatabase, type Db } from './db/index.ts';
 import { AppError, errorMessage } from './errors.ts';
 import type { Logger } from './log.ts';
 import { createSettings } from './settings/index.ts';
-import { createDockerPort } from './stacks/index.ts';
+import { createCompose, createDockerPort, createVolumes } from './stacks/index.ts';
 import { createStatusService, type StatusService } from './status/index.ts';
+import { createApps, defaultCatalogDir, type Apps } from './apps/index.ts';
 import { createWebApp } from './web/index.ts';
 
 export const controllerVersion: string = JSON.parse(
@@ -34,6 +35,7 @@ export interface RunningController {
   bootstrap: BootstrapService;
   agent: AgentClient;
   status: StatusService;
+  apps: Apps;
   close(): Promise<void>;
 }
 
@@ -72,14 +74,27 @@ export async function startController(
     onPinMismatch: ({ endpoint, expected, presented }) =>
       audit.record({ actor: 'controller', action: 'agent.pin_mismatch', target: endpoint, outcome: 'refused', details: { expected, presented } }),
   });
-  const status = createStatusService({
-    version: controllerVersion,
-    bootstrap,
-    agent,
-    docker: createDockerPort(config.dockerHost),
+  const docker = createDockerPort(config.dockerHost, 10_000, logger);
+  const status = createStatusService({ version: controllerVersion, bootstrap, agent, docker, clock });
+  const apps = createApps({
+    db,
     clock,
+    logger,
+    audit,
+    agent,
+    docker,
+    compose: createCompose({ ...(config.composeCommand ? { command: config.composeCommand } : {}), dockerHost: config.dockerHost, logger }),
+    volumes: createVolumes({ dockerHost: config.dockerHost, logger }),
+    dataDir: config.dataDir,
+    catalogDir: config.catalogDir ?? defaultCatalogDir,
+    reservedProjects: async () => [config.controllerProject],
+    keepSnapshots: config.keepSnapshots,
   });
-  const app = createWebApp({ logger, apiTokens: createApiTokens(db, clock), status });
+  // Before serving: converge the records with what Docker runs (an interrupted install,
+  // containers that vanished). A Docker engine that is down is reported, not fatal.
+  await apps.reconcile().catch((error: unknown) => logger.error({ err: error }, 'could not reconcile apps with Docker at start'));
+  apps.watchStorage(config.storageCheckMs);
+  const app = createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps });
 
   const server = http.createServer(app);
   try {
@@ -89,6 +104,7 @@ export async function startController(
     });
   } catch (error) {
     bootstrap.stopWatching();
+    await apps.close();
     await agent.close();
     db.close();
     const reason = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : errorMessage(error);
@@ -106,8 +122,10 @@ export async function startController(
     bootstrap,
     agent,
     status,
+    apps,
     async close() {
       bootstrap.stopWatching();
+      await apps.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

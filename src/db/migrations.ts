@@ -62,4 +62,81 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoked_at IS NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'apps, volume placements, ports, pre-deploy snapshots, operations',
+    sql: `
+      -- What the controller intends for each app; what runs is read from Docker.
+      CREATE TABLE apps (
+        id                  TEXT PRIMARY KEY,
+        name                TEXT NOT NULL,
+        version             TEXT NOT NULL,
+        source              TEXT NOT NULL,
+        compose_file        TEXT NOT NULL,
+        status              TEXT NOT NULL CHECK (status IN ('installing', 'installed', 'failed')),
+        desired             TEXT NOT NULL CHECK (desired IN ('running', 'stopped')),
+        stopped_for_storage TEXT,
+        web_service         TEXT,
+        web_port            INTEGER,
+        error               TEXT,
+        created_at          TEXT NOT NULL,
+        updated_at          TEXT NOT NULL
+      );
+
+      -- Where each volume lives. Kept when an app is uninstalled with its data, so a
+      -- reinstall finds its data again; removed only when the data is deleted.
+      CREATE TABLE volume_placements (
+        app_id          TEXT NOT NULL,
+        volume          TEXT NOT NULL,
+        class           TEXT NOT NULL CHECK (class IN ('hot', 'bulk')),
+        backup          TEXT NOT NULL CHECK (backup IN ('guest', 'own', 'none')),
+        note            TEXT,
+        mount_id        TEXT NOT NULL,
+        mount_label     TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        in_guest_backup INTEGER NOT NULL,
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (app_id, volume)
+      );
+
+      CREATE TABLE app_ports (
+        app_id    TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+        host_ip   TEXT,
+        published INTEGER NOT NULL,
+        protocol  TEXT NOT NULL,
+        PRIMARY KEY (app_id, published, protocol, host_ip)
+      );
+
+      -- Snapshots the controller took before a deploy: only these are ever pruned.
+      CREATE TABLE predeploy_snapshots (
+        name       TEXT PRIMARY KEY,
+        app_id     TEXT NOT NULL,
+        reason     TEXT NOT NULL CHECK (reason IN ('install', 'update')),
+        created_at TEXT NOT NULL,
+        deleted_at TEXT
+      );
+
+      -- Long operations (install, update, ...) and their progress, for the UI and the API.
+      CREATE TABLE operations (
+        id          TEXT PRIMARY KEY,
+        app_id      TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed')),
+        step        TEXT,
+        snapshot    TEXT,
+        error       TEXT,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX operations_app ON operations (app_id, started_at);
+
+      CREATE TABLE operation_events (
+        operation_id TEXT NOT NULL REFERENCES operations (id) ON DELETE CASCADE,
+        seq          INTEGER NOT NULL,
+        at           TEXT NOT NULL,
+        message      TEXT NOT NULL,
+        PRIMARY KEY (operation_id, seq)
+      );
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
+import { appsApi, type Apps } from '../apps/index.ts';
 import type { ApiTokens } from '../auth/index.ts';
 import type { Logger } from '../log.ts';
 import type { StatusService } from '../status/index.ts';
@@ -13,6 +14,7 @@ export interface WebDeps {
   logger: Logger;
   apiTokens: ApiTokens;
   status: StatusService;
+  apps: Apps;
   publicDir?: string;
 }
 
@@ -31,6 +33,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   api.use(requireApiToken(deps.apiTokens));
   api.use(express.json({ limit: '256kb' }));
   api.use(statusApi(deps.status));
+  api.use(appsApi(deps.apps));
   api.use(apiNotFound);
   app.use('/api/v1', api);
   app.use('/api', apiNotFound);

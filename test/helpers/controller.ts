@@ -33,7 +33,7 @@ export interface ControllerUnderTest {
 /** A real controller on a free port, with a real SQLite file in a temp dir. */
 export async function controller(
   t: TestContext,
-  options: { bootstrapPath: string; dataDir?: string; agentTimeoutMs?: number },
+  options: { bootstrapPath: string; dataDir?: string; agentTimeoutMs?: number; env?: Record<string, string> },
 ): Promise<ControllerUnderTest> {
   let stop: () => Promise<void> = async () => {};
   const dataDir = options.dataDir ?? tempDir(t, 'felhom-data-', () => stop());
@@ -44,6 +44,7 @@ export async function controller(
     DOCKER_HOST: dockerHost,
     FELHOM_AGENT_TIMEOUT_MS: String(options.agentTimeoutMs ?? 2_000),
     FELHOM_LOG_FORMAT: 'json',
+    ...options.env,
   });
   const running = await startController(config, { logger: silentLogger(), bootstrapRecheckMs: 100 });
   let stopped = false;

@@ -1,0 +1,89 @@
+/**
+ * Deploying an app whose records and folder are in place: snapshot the guest, realize
+ * and seed its volumes, start the stack, and wait until it is healthy. Every step is
+ * idempotent, so an install interrupted by a crash is finished by running this again.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../clock.ts';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
+import { serviceNames, volumeMounts } from './compose-model.ts';
+import { parseManifest } from './manifest.ts';
+import type { Progress } from './operations.ts';
+import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
+import { prunePredeploySnapshots, takePredeploySnapshot } from './snapshots.ts';
+import type { AppRecord, AppStore } from './store.ts';
+
+export interface DeployDeps {
+  agent: AppsAgent;
+  compose: AppsCompose;
+  docker: AppsDocker;
+  volumes: AppsVolumes;
+  store: AppStore;
+  clock: Clock;
+  logger: Logger;
+  appsDir: string;
+  keepSnapshots: number;
+}
+
+export type DeployKind = 'install' | 'update' | 'resume';
+
+export function composeSpec(appsDir: string, app: Pick<AppRecord, 'id' | 'composeFile'>, withOverride = true) {
+  const dir = path.join(appsDir, app.id);
+  return { project: app.id, dir, files: withOverride ? [app.composeFile, OVERRIDE_FILE] : [app.composeFile] };
+}
+
+/** Runs the deploy; returns null when the stack is up and healthy, else the reason it is not. */
+export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<string | null> {
+  const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
+
+  if (kind !== 'resume') {
+    progress.step('Taking a snapshot of the server before the change');
+    const snapshot = await takePredeploySnapshot(agent, store, { appId: app.id, appName: app.name, reason: kind, at: clock.now() });
+    progress.snapshot(snapshot);
+    progress.event(`Snapshot ${snapshot} taken`);
+    const pruned = await prunePredeploySnapshots(agent, store, deps.keepSnapshots, logger).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not prune pre-deploy snapshots');
+      return [];
+    });
+    if (pruned.length > 0) progress.event(`Removed older snapshots: ${pruned.join(', ')}`);
+  }
+
+  // Images first: seeding a volume copies files out of its image.
+  progress.step('Downloading images');
+  await compose.pull(composeSpec(appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
+    // Offline or a registry hiccup: what the engine already has is used; a missing
+    // image fails the seeding or the start below, with a message saying so.
+    progress.event(`Could not download images, continuing with the local ones: ${errorMessage(error)}`);
+  });
+
+  progress.step('Preparing storage');
+  const model = await compose.config(composeSpec(appsDir, app, false));
+  const mounts = volumeMounts(model);
+  for (const placement of store.placements(app.id)) {
+    await volumes.ensureVolume({ app: app.id, volume: placement.volume, dir: placement.path });
+    const user = mounts.find((mount) => mount.volume === placement.volume);
+    if (user) {
+      const seeded = await volumes.seedVolume({ app: app.id, volume: placement.volume, dir: placement.path, image: user.image, mountPath: user.target });
+      if (seeded === 'seeded') progress.event(`Volume ${placement.volume}: filled with the image's initial files`);
+    }
+    progress.event(`Volume ${placement.volume} → ${placement.mountLabel} (${placement.path})`);
+  }
+  await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model));
+
+  const spec = composeSpec(appsDir, app);
+  progress.step('Starting the app');
+  await compose.up(spec, (line) => progress.event(line));
+
+  progress.step('Waiting for the app to become healthy');
+  const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
+  const health = await docker.waitHealthy(app.id, { timeoutMs: manifest.health_timeout_seconds * 1000, intervalMs: 500 });
+  if (health.healthy) {
+    progress.event('The app is running and healthy');
+    return null;
+  }
+  return health.reason ?? 'the app did not become healthy in time';
+}
+

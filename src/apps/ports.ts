@@ -1,0 +1,11 @@
+/**
+ * What the apps domain needs from the outside world, and nothing more. The real
+ * adapters live in src/agent/ and src/stacks/; tests may pass fakes of these.
+ */
+import type { AgentClient } from '../agent/index.ts';
+import type { Compose, DockerPort, Volumes } from '../stacks/index.ts';
+
+export type AppsAgent = Pick<AgentClient, 'getStorage' | 'createSnapshot' | 'listSnapshots' | 'deleteSnapshot' | 'rollback'>;
+export type AppsCompose = Pick<Compose, 'config' | 'pull' | 'up' | 'down'>;
+export type AppsDocker = Pick<DockerPort, 'listContainers' | 'projects' | 'startProject' | 'stopProject' | 'waitHealthy' | 'logs'>;
+export type AppsVolumes = Pick<Volumes, 'ensureVolume' | 'seedVolume' | 'removeVolume'>;

@@ -1,0 +1,332 @@
+/**
+ * The apps use cases: install, start, stop, restart, update, uninstall, roll back.
+ * Everything that can be refused (a bad manifest, a policy violation, no storage) is
+ * refused before anything is created; long work then runs as an operation whose
+ * progress the UI and the API can follow. Every action goes to the audit log.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { AuditLog } from '../audit/index.ts';
+import { AppError, errorMessage } from '../errors.ts';
+import { seedSentinel, volumeName } from '../stacks/index.ts';
+import { commitAppFolder, stageAppFolder, type AppFiles } from './app-folder.ts';
+import { readCatalogApp } from './catalog.ts';
+import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.ts';
+import { parseManifest, type Manifest } from './manifest.ts';
+import type { Operations } from './operations.ts';
+import { planPlacement, type PlacementPlan } from './placement.ts';
+import { checkPolicy, policyError, publishedPorts } from './policy.ts';
+import type { AppRecord } from './store.ts';
+
+export type InstallSource = { manifest: string; compose: string } | { catalog: string };
+
+export interface AppsServiceDeps extends DeployDeps {
+  audit: AuditLog;
+  operations: Operations;
+  catalogDir: string;
+  /** Compose project names that are not apps (the controller's own). */
+  reservedProjects: () => Promise<string[]>;
+}
+
+export interface Actor {
+  actor: string;
+}
+
+export class AppsService {
+  readonly #deps: AppsServiceDeps;
+  /** Deploys running in this process, so tests and shutdown can wait for them. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+
+  constructor(deps: AppsServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** What installing would do: the manifest, where each volume would go, what must be confirmed. */
+  async plan(source: InstallSource): Promise<{ manifest: Manifest; plan: PlacementPlan }> {
+    const { manifest } = await this.#read(source);
+    const storage = await this.#deps.agent.getStorage();
+    return { manifest, plan: this.#placementPlan(manifest, storage.mounts, true) };
+  }
+
+  async install(source: InstallSource, options: Actor & { confirmBulkOnPrimary?: boolean }): Promise<{ operationId: string }> {
+    const { store, appsDir, audit } = this.#deps;
+    const { manifest, files } = await this.#read(source);
+    const sourceName = 'catalog' in source ? `catalog:${source.catalog}` : 'upload';
+    try {
+      if (store.get(manifest.id)) throw new AppError('conflict', `an app with id "${manifest.id}" is already installed`);
+      this.#assertIdle(manifest.id);
+      const staging = await stageAppFolder(appsDir, manifest.id, files);
+      try {
+        const ports = await this.#checkPolicy(manifest, staging);
+        const storage = await this.#deps.agent.getStorage();
+        const plan = this.#placementPlan(manifest, storage.mounts, options.confirmBulkOnPrimary ?? false);
+        refuseUnplaceable(plan);
+        await commitAppFolder(staging, path.join(appsDir, manifest.id));
+        store.insert(
+          { id: manifest.id, name: manifest.name, version: manifest.version, source: sourceName, composeFile: manifest.compose, web: manifest.web ?? null },
+          plan.placements,
+          ports,
+        );
+      } catch (error) {
+        await fs.rm(staging, { recursive: true, force: true });
+        throw error;
+      }
+    } catch (error) {
+      audit.record({ actor: options.actor, action: 'app.install', target: manifest.id, outcome: refusedOrFailed(error), details: { reason: errorMessage(error) } });
+      throw error;
+    }
+    return this.#runDeploy(manifest.id, 'install', options.actor);
+  }
+
+  async update(id: string, options: Actor): Promise<{ operationId: string }> {
+    const app = this.#require(id);
+    this.#assertIdle(id);
+    if (app.source.startsWith('catalog:')) await this.#refreshFromCatalog(app);
+    return this.#runDeploy(id, 'update', options.actor);
+  }
+
+  async start(id: string, options: Actor): Promise<void> {
+    const app = this.#require(id);
+    this.#assertIdle(id);
+    if (app.stoppedForStorage) {
+      const error = new AppError(
+        'conflict',
+        `"${app.name}" was stopped because its storage (${app.stoppedForStorage.join(', ')}) is not attached; it starts again by itself when the storage is back`,
+      );
+      this.#deps.audit.record({ actor: options.actor, action: 'app.start', target: id, outcome: 'refused', details: { reason: error.message } });
+      throw error;
+    }
+    await this.#simple(id, 'start', options.actor, async () => {
+      await this.#deps.docker.startProject(id);
+      this.#deps.store.update(id, { desired: 'running' });
+    });
+  }
+
+  async stop(id: string, options: Actor): Promise<void> {
+    this.#require(id);
+    this.#assertIdle(id);
+    await this.#simple(id, 'stop', options.actor, async () => {
+      await this.#deps.docker.stopProject(id);
+      this.#deps.store.update(id, { desired: 'stopped' });
+    });
+  }
+
+  async restart(id: string, options: Actor): Promise<void> {
+    const app = this.#require(id);
+    if (app.stoppedForStorage) return this.start(id, options);
+    this.#assertIdle(id);
+    await this.#simple(id, 'restart', options.actor, async () => {
+      await this.#deps.docker.stopProject(id);
+      await this.#deps.docker.startProject(id);
+      this.#deps.store.update(id, { desired: 'running' });
+    });
+  }
+
+  /**
+   * Removes the app. Its data stays unless `deleteData` is set, and deleting data needs
+   * `confirm` equal to the code that the refusal returns together with the paths.
+   */
+  async uninstall(id: string, options: Actor & { deleteData?: boolean; confirm?: string }): Promise<{ deletedPaths: string[] }> {
+    const { store, compose, volumes, appsDir, audit } = this.#deps;
+    const app = store.get(id);
+    const placements = store.placements(id);
+    if (!app && placements.length === 0) throw new AppError('not_found', `no app "${id}" is installed and no data of it is kept`);
+    if (options.deleteData) this.#assertDeletionConfirmed(id, placements.map((p) => p.path), options.confirm);
+    this.#assertIdle(id);
+    if (app) {
+      const operation = this.#deps.operations.start(id, 'uninstall');
+      try {
+        await compose.down(composeSpec(appsDir, app));
+        for (const placement of placements) await volumes.removeVolume(volumeName(id, placement.volume));
+        store.remove(id);
+        await fs.rm(path.join(appsDir, id), { recursive: true, force: true });
+        operation.finish();
+      } catch (error) {
+        operation.finish(errorMessage(error));
+        audit.record({ actor: options.actor, action: 'app.uninstall', target: id, outcome: 'failed', details: { reason: errorMessage(error) } });
+        throw error;
+      }
+    }
+    const deletedPaths: string[] = [];
+    if (options.deleteData) {
+      for (const placement of placements) {
+        await fs.rm(placement.path, { recursive: true, force: true });
+        await fs.rm(seedSentinel(placement.path), { force: true });
+        deletedPaths.push(placement.path);
+      }
+      store.forgetPlacements(id);
+    }
+    audit.record({
+      actor: options.actor,
+      action: 'app.uninstall',
+      target: id,
+      outcome: 'ok',
+      details: { data: options.deleteData ? 'deleted' : 'kept', paths: placements.map((p) => p.path) },
+    });
+    return { deletedPaths };
+  }
+
+  /** The code that confirms deleting exactly these paths: a changed list needs a new confirmation. */
+  deletionCode(id: string): { paths: string[]; confirm: string } {
+    const paths = this.#deps.store.placements(id).map((p) => p.path);
+    return { paths, confirm: confirmationCode(id, paths) };
+  }
+
+  /** Rolls the whole guest back to one of the controller's pre-deploy snapshots. */
+  async rollback(id: string, snapshot: string, options: Actor & { confirm: boolean }): Promise<void> {
+    const { store, agent, audit } = this.#deps;
+    if (!store.snapshots().some((s) => s.name === snapshot)) {
+      throw new AppError('not_found', `"${snapshot}" is not a snapshot the controller took before a deploy`);
+    }
+    if (!options.confirm) {
+      throw new AppError(
+        'validation',
+        'rolling back returns the whole server, every app and its data on fast storage, to the moment of the snapshot; the controller restarts. Confirm to go ahead',
+      );
+    }
+    audit.record({ actor: options.actor, action: 'app.rollback', target: id, outcome: 'ok', details: { snapshot } });
+    await agent.rollback(snapshot);
+  }
+
+  /** Waits for deploys started in this process (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight.values()]);
+  }
+
+  /** Deploys again an install that a crash interrupted; every step is idempotent. */
+  resume(id: string): { operationId: string } {
+    return this.#runDeploy(id, 'resume', 'controller');
+  }
+
+  #runDeploy(id: string, kind: DeployKind, actor: string): { operationId: string } {
+    const { store, operations, audit, logger } = this.#deps;
+    const progress = operations.start(id, kind === 'resume' ? 'resume-install' : kind);
+    const run = (async () => {
+      let failure: string | null;
+      try {
+        failure = await deploy(this.#deps, this.#require(id), kind, progress);
+        if (failure) {
+          await this.#deps.compose.down(composeSpec(this.#deps.appsDir, this.#require(id))).catch(() => {});
+        }
+      } catch (error) {
+        failure = errorMessage(error);
+      }
+      const snapshot = operations.get(progress.operationId)?.snapshot;
+      const message = failure
+        ? `${failure}${snapshot ? `. The server can be rolled back to snapshot ${snapshot} from the app page.` : ''}`
+        : null;
+      store.update(id, failure ? { status: 'failed', error: message } : { status: 'installed', error: null, desired: 'running' });
+      progress.finish(message);
+      audit.record({ actor, action: `app.${kind}`, target: id, outcome: failure ? 'failed' : 'ok', details: failure ? { reason: message } : {} });
+      if (failure) logger.warn({ app: id, kind, reason: message }, 'app deploy failed');
+    })().finally(() => this.#inFlight.delete(id));
+    this.#inFlight.set(id, run);
+    return { operationId: progress.operationId };
+  }
+
+  async #simple(id: string, action: 'start' | 'stop' | 'restart', actor: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+      this.#deps.audit.record({ actor, action: `app.${action}`, target: id, outcome: 'ok' });
+    } catch (error) {
+      this.#deps.audit.record({ actor, action: `app.${action}`, target: id, outcome: 'failed', details: { reason: errorMessage(error) } });
+      throw error;
+    }
+  }
+
+  async #read(source: InstallSource): Promise<{ manifest: Manifest; files: AppFiles }> {
+    const files: AppFiles =
+      'catalog' in source ? await readCatalogApp(this.#deps.catalogDir, source.catalog) : { manifest: source.manifest, files: {} };
+    const manifest = parseManifest(files.manifest);
+    if (!('catalog' in source)) files.files[manifest.compose] = source.compose;
+    if (files.files[manifest.compose] === undefined) {
+      throw new AppError('validation', `the manifest names compose file "${manifest.compose}", which is not in the app folder`);
+    }
+    return { manifest, files };
+  }
+
+  async #checkPolicy(manifest: Manifest, dir: string) {
+    const model = await this.#deps.compose.config({ project: manifest.id, dir, files: [manifest.compose] });
+    const violations = checkPolicy({
+      manifest,
+      compose: model,
+      appDir: dir,
+      otherApps: this.#deps.store.portsOfOtherApps(manifest.id),
+      reservedProjects: await this.#deps.reservedProjects(),
+    });
+    if (violations.length > 0) throw policyError(violations);
+    return publishedPorts(model);
+  }
+
+  #placementPlan(manifest: Manifest, mounts: Parameters<typeof planPlacement>[0]['mounts'], confirmBulkOnPrimary: boolean) {
+    return planPlacement({
+      appId: manifest.id,
+      volumes: Object.entries(manifest.volumes).map(([volume, spec]) => ({ volume, class: spec.class, backup: spec.backup, note: spec.note })),
+      mounts,
+      existing: this.#deps.store.placements(manifest.id).map((p) => ({ volume: p.volume, mountId: p.mountId, path: p.path })),
+      confirmBulkOnPrimary,
+    });
+  }
+
+  async #refreshFromCatalog(app: AppRecord): Promise<void> {
+    const files = await readCatalogApp(this.#deps.catalogDir, app.source.slice('catalog:'.length));
+    const manifest = parseManifest(files.manifest);
+    const staging = await stageAppFolder(this.#deps.appsDir, app.id, files);
+    try {
+      const ports = await this.#checkPolicy(manifest, staging);
+      const storage = await this.#deps.agent.getStorage();
+      const plan = this.#placementPlan(manifest, storage.mounts, false);
+      refuseUnplaceable(plan);
+      await commitAppFolder(staging, path.join(this.#deps.appsDir, app.id));
+      this.#deps.store.replace(
+        { id: app.id, name: manifest.name, version: manifest.version, source: app.source, composeFile: manifest.compose, web: manifest.web ?? null },
+        plan.placements,
+        ports,
+      );
+    } catch (error) {
+      await fs.rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  #assertDeletionConfirmed(id: string, paths: string[], confirm: string | undefined): void {
+    const expected = confirmationCode(id, paths);
+    if (confirm !== expected) {
+      throw new AppError('conflict', `deleting the data of "${id}" removes these folders for good: ${paths.join(', ')}. Repeat with confirm=${expected}`, {
+        details: { confirmation_required: true, paths, confirm: expected },
+      });
+    }
+  }
+
+  #assertIdle(id: string): void {
+    if (this.#inFlight.has(id)) throw new AppError('conflict', `"${id}" is being installed or updated; wait until that has finished`);
+  }
+
+  #require(id: string): AppRecord {
+    const app = this.#deps.store.get(id);
+    if (!app) throw new AppError('not_found', `no app "${id}" is installed`);
+    return app;
+  }
+}
+
+function refuseUnplaceable(plan: PlacementPlan): void {
+  if (plan.problems.length > 0) {
+    throw new AppError('policy', `the app's volumes cannot be placed: ${plan.problems.join('; ')}`, { details: { problems: plan.problems } });
+  }
+  if (plan.needsConfirmation.length > 0) {
+    throw new AppError(
+      'conflict',
+      `no bulk storage is attached, so ${plan.needsConfirmation.join(', ')} would go on the fast internal storage; confirm that to install (confirm_bulk_on_primary)`,
+      { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
+    );
+  }
+}
+
+function refusedOrFailed(error: unknown): 'refused' | 'failed' {
+  return error instanceof AppError && ['validation', 'policy', 'conflict', 'not_found'].includes(error.code) ? 'refused' : 'failed';
+}
+
+function confirmationCode(id: string, paths: string[]): string {
+  return createHash('sha256').update(JSON.stringify([id, ...paths])).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,72 @@
+/**
+ * What the API and the UI show of an app: its record joined with what Docker says
+ * now. State is derived on every read, never stored.
+ */
+import type { ContainerInfo } from '../stacks/index.ts';
+import type { Operation, Operations } from './operations.ts';
+import type { AppsDocker } from './ports.ts';
+import type { AppRecord, AppStore } from './store.ts';
+
+export type AppState = 'installing' | 'failed' | 'stopped_for_storage' | 'running' | 'unhealthy' | 'partial' | 'stopped' | 'missing';
+
+export function deriveState(app: AppRecord, containers: ContainerInfo[]): AppState {
+  if (app.status === 'installing') return 'installing';
+  if (app.stoppedForStorage) return 'stopped_for_storage';
+  if (app.status === 'failed') return 'failed';
+  if (containers.length === 0) return 'missing';
+  const running = containers.filter((c) => c.state === 'running');
+  if (running.length === 0) return 'stopped';
+  if (running.length < containers.length) return 'partial';
+  return running.some((c) => c.health === 'unhealthy') ? 'unhealthy' : 'running';
+}
+
+export async function describeApp(deps: { store: AppStore; docker: AppsDocker; operations: Operations }, app: AppRecord, detail: boolean) {
+  const containers = await deps.docker.listContainers(app.id).catch(() => [] as ContainerInfo[]);
+  const summary = {
+    id: app.id,
+    name: app.name,
+    version: app.version,
+    source: app.source,
+    state: deriveState(app, containers),
+    desired: app.desired,
+    stopped_for_storage: app.stoppedForStorage,
+    error: app.error,
+    web: app.web,
+    installed_at: app.createdAt,
+    updated_at: app.updatedAt,
+  };
+  if (!detail) return summary;
+  return {
+    ...summary,
+    services: containers.map((c) => ({ service: c.service, state: c.state, health: c.health, image: c.image, started_at: c.startedAt, ports: c.ports })),
+    volumes: deps.store.placements(app.id).map((p) => ({
+      volume: p.volume,
+      class: p.class,
+      backup: p.backup,
+      note: p.note,
+      mount_id: p.mountId,
+      mount_label: p.mountLabel,
+      path: p.path,
+      in_guest_backup: p.inGuestBackup,
+    })),
+    snapshots: deps.store.snapshots(app.id).map((s) => ({ name: s.name, reason: s.reason, created_at: s.createdAt })),
+    operation: presentOperation(deps.operations.latest(app.id)),
+  };
+}
+
+export function presentOperation(operation: Operation | null) {
+  return (
+    operation && {
+      id: operation.id,
+      app_id: operation.appId,
+      kind: operation.kind,
+      state: operation.state,
+      step: operation.step,
+      snapshot: operation.snapshot,
+      error: operation.error,
+      started_at: operation.startedAt,
+      finished_at: operation.finishedAt,
+      events: operation.events,
+    }
+  );
+}

@@ -1,0 +1,300 @@
+/**
+ * Apps end to end: the controller's API, a real Docker engine, real compose, and the
+ * development agent's real mount directories.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, it, type TestContext } from 'node:test';
+import request from 'supertest';
+import { controller, devAgent } from './helpers/controller.ts';
+import { requireDocker } from './helpers/docker.ts';
+import { buildWebImage, imageId } from './helpers/images.ts';
+
+const WEB_IMAGE = 'felhom-test/webapp:it';
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8' }).trim();
+}
+
+/** Removes whatever a test's app left in Docker (containers, volume objects). */
+function cleanUpApp(t: TestContext, id: string): void {
+  t.after(() => {
+    const containers = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean);
+    if (containers.length) docker('rm', '-f', ...containers);
+    const volumes = docker('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${id}`).split('\n').filter(Boolean);
+    if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
+    for (const network of docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean)) {
+      docker('network', 'rm', network);
+    }
+  });
+}
+
+let appCounter = 0;
+function testApp(options: { port?: number; extraService?: string; manifestExtra?: string } = {}) {
+  const id = `it${process.pid % 10000}-${++appCounter}`;
+  const port = options.port ?? 20000 + ((process.pid * 7 + appCounter * 13) % 20000);
+  const manifest = `schema: felhom.app/v1
+id: ${id}
+name: Test site ${appCounter}
+version: "1.0.0"
+compose: compose.yml
+web: { service: web, port: 8080 }
+health_timeout_seconds: 30
+volumes:
+  site:  { class: hot }
+  media: { class: bulk, backup: own }
+${options.manifestExtra ?? ''}`;
+  const compose = `x-common: &common
+  restart: unless-stopped
+  security_opt: ["no-new-privileges:true"]
+services:
+  web:
+    <<: *common
+    image: ${WEB_IMAGE}
+    ports: ["127.0.0.1:${port}:8080"]
+    volumes: ["site:/srv/www"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 1s
+      timeout: 2s
+      retries: 20
+  worker:
+    <<: *common
+    image: felhom-test/busybox:latest
+    command: ["sh", "-c", "echo worker-$$HOSTNAME >> /media/worker.log; exec sleep 3600"]
+    volumes: ["media:/media"]
+${options.extraService ?? ''}
+volumes:
+  site:
+  media:
+`;
+  return { id, port, manifest, compose };
+}
+
+async function setup(t: TestContext, env: Record<string, string> = {}) {
+  const agent = await devAgent(t);
+  const c = await controller(t, {
+    bootstrapPath: agent.bootstrapPath,
+    env: { FELHOM_STORAGE_CHECK_MS: '300', FELHOM_KEEP_SNAPSHOTS: '2', ...env },
+  });
+  const api = request(c.controller.url);
+  const auth = bearer(c.token);
+  const storage = (await api.get('/api/v1/storage').set(auth).expect(200)).body as { mounts: Array<{ id: string; path: string }> };
+  const mountPath = (id: string) => storage.mounts.find((m) => m.id === id)!.path;
+  return { agent, c, api, auth, fastPath: mountPath('local-fast'), bulkPath: mountPath('usb-9f3a27c1') };
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+async function finished(s: Setup, operationId: string) {
+  for (let i = 0; i < 240; i++) {
+    const { operation } = (await s.api.get(`/api/v1/operations/${operationId}`).set(s.auth).expect(200)).body;
+    if (operation.state !== 'running') return operation;
+    await sleep(250);
+  }
+  assert.fail(`operation ${operationId} did not finish`);
+}
+
+async function install(s: Setup, app: { manifest: string; compose: string }, expectState = 'succeeded') {
+  const response = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: app.manifest, compose: app.compose });
+  assert.equal(response.status, 202, JSON.stringify(response.body));
+  const operation = await finished(s, response.body.operation.id);
+  assert.equal(operation.state, expectState, JSON.stringify(operation, null, 1));
+  return operation;
+}
+
+async function appState(s: Setup, id: string) {
+  return (await s.api.get(`/api/v1/apps/${id}`).set(s.auth).expect(200)).body;
+}
+
+async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string): Promise<T> {
+  let value = await probe();
+  for (let i = 0; i < 80 && !accept(value); i++) {
+    await sleep(250);
+    value = await probe();
+  }
+  assert.ok(accept(value), `${what}: ${JSON.stringify(value)}`);
+  return value;
+}
+
+describe('apps on a real Docker engine', () => {
+  before(() => {
+    try {
+      buildWebImage(WEB_IMAGE, 'from-image');
+    } catch {
+      // no engine: each test says so through requireDocker
+    }
+  });
+
+  it('when a two-service app with a hot and a bulk volume is installed, then each volume lands on its mount, seeded, and the app runs', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp();
+    cleanUpApp(t, app.id);
+    const operation = await install(s, app);
+    assert.ok(operation.events.some((e: { message: string }) => /filled with the image's initial files/.test(e.message)));
+
+    const sitePath = path.join(s.fastPath, 'felhom', 'apps', app.id, 'site');
+    const mediaPath = path.join(s.bulkPath, 'felhom', 'apps', app.id, 'media');
+    assert.equal(fs.readFileSync(path.join(sitePath, 'index.html'), 'utf8').trim(), 'from-image', 'the image content was seeded');
+    assert.equal(fs.statSync(sitePath).uid, 1000, "the volume root has the image's owner");
+    assert.equal(fs.existsSync(path.join(sitePath, '.seeded')), false, 'no marker inside the volume');
+    await until(async () => fs.existsSync(path.join(mediaPath, 'worker.log')), Boolean, 'the worker wrote to the bulk volume');
+    const served = await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text());
+    assert.equal(served.trim(), 'from-image');
+
+    const body = await appState(s, app.id);
+    assert.equal(body.state, 'running');
+    assert.deepEqual(
+      body.volumes.map((v: Record<string, unknown>) => [v.volume, v.class, v.mount_id, v.path, v.backup, v.in_guest_backup]),
+      [
+        ['media', 'bulk', 'usb-9f3a27c1', mediaPath, 'own', false],
+        ['site', 'hot', 'local-fast', sitePath, 'guest', true],
+      ],
+    );
+    const volume = JSON.parse(docker('volume', 'inspect', `felhom_${app.id}_site`))[0];
+    assert.equal(volume.Driver, 'local');
+    assert.equal(volume.Options.device, sitePath, 'a bind-backed volume, not one in the root filesystem');
+
+    assert.equal(body.snapshots.length, 1);
+    const agentSnapshots = await s.c.controller.agent.listSnapshots();
+    assert.ok(agentSnapshots.some((snap) => snap.name === body.snapshots[0].name && snap.owner === 'controller'));
+    const audit = s.c.controller.db.prepare("SELECT outcome FROM audit_log WHERE action = 'app.install' AND target = ?").all(app.id);
+    assert.deepEqual(audit, [{ outcome: 'ok' }]);
+  });
+
+  it('when the app is stopped, started, updated, uninstalled and reinstalled, then its data survives every step', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp();
+    cleanUpApp(t, app.id);
+    await install(s, app);
+    const sitePath = path.join(s.fastPath, 'felhom', 'apps', app.id, 'site');
+    fs.writeFileSync(path.join(sitePath, 'index.html'), 'customer-data\n');
+
+    await s.api.post(`/api/v1/apps/${app.id}/stop`).set(s.auth).expect(200);
+    assert.equal((await appState(s, app.id)).state, 'stopped');
+    await s.api.post(`/api/v1/apps/${app.id}/start`).set(s.auth).expect(200);
+    await until(() => appState(s, app.id), (b) => b.state === 'running', 'running after start');
+    assert.equal((await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text())).trim(), 'customer-data');
+
+    // A new image under the same tag, as a pull would bring; the agent owns one snapshot we must never prune.
+    const before = (await appState(s, app.id)).services.find((x: { service: string }) => x.service === 'web').image;
+    buildWebImage(WEB_IMAGE, 'from-new-image');
+    t.after(() => buildWebImage(WEB_IMAGE, 'from-image'));
+    for (let round = 0; round < 2; round++) {
+      const update = await s.api.post(`/api/v1/apps/${app.id}/update`).set(s.auth).expect(202);
+      assert.equal((await finished(s, update.body.operation.id)).state, 'succeeded');
+    }
+    const after = await appState(s, app.id);
+    assert.equal(after.state, 'running');
+    assert.notEqual(imageId(WEB_IMAGE), '', 'the rebuilt image exists');
+    assert.equal(before, WEB_IMAGE);
+    const webContainer = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`, '--filter', 'label=com.docker.compose.service=web');
+    assert.equal(docker('inspect', '-f', '{{.Image}}', webContainer), imageId(WEB_IMAGE), 'recreated from the new image');
+    assert.equal((await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text())).trim(), 'customer-data', 'not re-seeded');
+
+    // Three deploys with FELHOM_KEEP_SNAPSHOTS=2: the oldest of ours is pruned, the agent's is kept.
+    const snapshots = await s.c.controller.agent.listSnapshots();
+    const ours = snapshots.filter((snap) => snap.name.startsWith('felhom-pre-'));
+    assert.equal(ours.length, 2, JSON.stringify(snapshots));
+    assert.ok(snapshots.some((snap) => snap.owner === 'agent'), 'the agent-owned snapshot is untouched');
+    assert.equal(after.snapshots.length, 2);
+
+    const uninstall = await s.api.delete(`/api/v1/apps/${app.id}`).set(s.auth).expect(200);
+    assert.equal(uninstall.body.data, 'kept');
+    assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${app.id}`), '');
+    assert.equal(fs.readFileSync(path.join(sitePath, 'index.html'), 'utf8'), 'customer-data\n');
+    await s.api.get(`/api/v1/apps/${app.id}`).set(s.auth).expect(404);
+
+    await install(s, app);
+    assert.equal((await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text())).trim(), 'customer-data', 'reinstall finds the data');
+    assert.equal((await appState(s, app.id)).volumes.find((v: { volume: string }) => v.volume === 'site').path, sitePath);
+  });
+
+  it('when data deletion is asked for, then it needs a confirmation that names the paths, and then removes them', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp();
+    cleanUpApp(t, app.id);
+    await install(s, app);
+    const refused = await s.api.delete(`/api/v1/apps/${app.id}?delete_data=true`).set(s.auth).expect(409);
+    assert.match(refused.body.error.message, /removes these folders for good: .*\/site/);
+    const confirm = /confirm=([0-9a-f]+)/.exec(refused.body.error.message)![1]!;
+    assert.equal((await appState(s, app.id)).state, 'running', 'nothing was done');
+    const done = await s.api.delete(`/api/v1/apps/${app.id}?delete_data=true&confirm=${confirm}`).set(s.auth).expect(200);
+    assert.equal(done.body.deleted_paths.length, 2);
+    for (const deleted of done.body.deleted_paths) assert.equal(fs.existsSync(deleted), false);
+  });
+
+  it('when a mount is disconnected, then the apps on it stop and may not start; when it returns, they run again', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp();
+    cleanUpApp(t, app.id);
+    await install(s, app);
+    s.agent.setMountState('usb-9f3a27c1', 'disconnected');
+    await until(() => appState(s, app.id), (b) => b.state === 'stopped_for_storage', 'stopped for storage');
+    await until(async () => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`), (ids) => ids === '', 'no container runs');
+    const refused = await s.api.post(`/api/v1/apps/${app.id}/start`).set(s.auth).expect(409);
+    assert.match(refused.body.error.message, /storage \(usb-9f3a27c1\) is not attached/);
+    s.agent.setMountState('usb-9f3a27c1', 'attached');
+    await until(() => appState(s, app.id), (b) => b.state === 'running', 'running again');
+  });
+
+  it('when a manifest breaks the policy, then the install is refused with the service and key named, and nothing is created', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const hostile = testApp({
+      extraService: `  evil:
+    image: felhom-test/busybox:latest
+    privileged: true
+    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]`,
+    });
+    cleanUpApp(t, hostile.id);
+    const response = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: hostile.manifest, compose: hostile.compose }).expect(422);
+    assert.equal(response.body.error.code, 'policy');
+    assert.match(response.body.error.message, /"evil".*privileged/);
+    assert.match(response.body.error.message, /docker\.sock/);
+    assert.equal((await s.c.controller.agent.listSnapshots()).some((x) => x.name.includes(hostile.id)), false, 'no snapshot');
+    assert.equal(docker('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${hostile.id}`), '', 'no volume');
+    assert.equal(fs.existsSync(path.join(s.fastPath, 'felhom', 'apps', hostile.id)), false, 'no directory');
+    assert.equal(fs.readdirSync(path.join(s.c.dataDir, 'apps')).length, 0, 'no app folder, no staging left');
+    await s.api.get(`/api/v1/apps/${hostile.id}`).set(s.auth).expect(404);
+  });
+
+  it('when a second app publishes a port the first uses, then it is refused before anything starts', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const first = testApp();
+    cleanUpApp(t, first.id);
+    await install(s, first);
+    const second = testApp({ port: first.port });
+    cleanUpApp(t, second.id);
+    const response = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: second.manifest, compose: second.compose }).expect(422);
+    assert.match(response.body.error.message, new RegExp(`${first.port}.*${first.id}`));
+    assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${second.id}`), '');
+  });
+
+  it('when the new stack never becomes healthy, then it is stopped and the failure says which snapshot to roll back to', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp({ manifestExtra: '' });
+    app.compose = app.compose.replace('"http://127.0.0.1:8080/"]', '"http://127.0.0.1:9/"]').replace('retries: 20', 'retries: 2');
+    cleanUpApp(t, app.id);
+    const operation = await install(s, app, 'failed');
+    assert.match(operation.error, /web.*(unhealthy|healthy)/);
+    assert.match(operation.error, /rolled back to snapshot felhom-pre-/);
+    const body = await appState(s, app.id);
+    assert.equal(body.state, 'failed');
+    assert.equal(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`), '', 'the failed stack was stopped');
+    const rollback = await s.api.post(`/api/v1/apps/${app.id}/rollback`).set(s.auth).send({ snapshot: body.snapshots[0].name }).expect(400);
+    assert.match(rollback.body.error.message, /returns the whole server.*Confirm to go ahead/);
+    await s.api.post(`/api/v1/apps/${app.id}/rollback`).set(s.auth).send({ snapshot: body.snapshots[0].name, confirm: true }).expect(202);
+    assert.deepEqual(s.agent.rollbacks().map((r) => r.snapshot), [body.snapshots[0].name]);
+  });
+});
