@@ -1,0 +1,190 @@
+/**
+ * What only real processes show: the controller killed with SIGKILL in the middle of an
+ * install, then started again, and what it finds in Docker at start.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { before, describe, it, type TestContext } from 'node:test';
+import { devAgent } from './helpers/controller.ts';
+import { dockerHost, requireDocker } from './helpers/docker.ts';
+import { buildWebImage } from './helpers/images.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
+const IMAGE = 'felhom-test/webapp:scenario';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+
+interface Controller {
+  url: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+async function startController(t: TestContext, env: Record<string, string>): Promise<Controller> {
+  const child = spawn(process.execPath, [cli, 'serve'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, FELHOM_LISTEN: '127.0.0.1:0', FELHOM_LOG_FORMAT: 'json', DOCKER_HOST: dockerHost, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`controller exited ${code}: ${output}`)));
+  });
+  return { url, child, exited };
+}
+
+function apiToken(dataDir: string): string {
+  const created = spawnSync(process.execPath, [cli, 'api-token', 'create', `scenario-${Date.now()}`], {
+    env: { PATH: process.env.PATH, FELHOM_DATA_DIR: dataDir },
+    encoding: 'utf8',
+  });
+  return /^\s+(fct_\S+)$/m.exec(created.stdout)![1]!;
+}
+
+function cleanUpProject(t: TestContext, project: string): void {
+  t.after(() => {
+    const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`).split('\n').filter(Boolean);
+    if (ids.length) docker('rm', '-f', ...ids);
+    const volumes = docker('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${project}`).split('\n').filter(Boolean);
+    if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
+    for (const network of docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`).split('\n').filter(Boolean)) {
+      docker('network', 'rm', network);
+    }
+  });
+}
+
+function slowApp(id: string, port: number) {
+  return {
+    manifest: `schema: felhom.app/v1
+id: ${id}
+name: Slow starter
+version: "1.0.0"
+compose: compose.yml
+health_timeout_seconds: 60
+volumes:
+  site: { class: hot }
+`,
+    // The web server starts 4 s late, so the install spends seconds waiting for health.
+    compose: `services:
+  web:
+    image: ${IMAGE}
+    command: ["sh", "-c", "sleep 4; exec httpd -f -p 8080 -h /srv/www"]
+    ports: ["127.0.0.1:${port}:8080"]
+    volumes: ["site:/srv/www"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 1s
+      retries: 30
+volumes:
+  site:
+`,
+  };
+}
+
+async function call(url: string, token: string, method: string, route: string, body?: unknown) {
+  const response = await fetch(`${url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+describe('the controller killed and started again', () => {
+  before(() => {
+    try {
+      buildWebImage(IMAGE, 'scenario');
+    } catch {
+      // no engine: the tests say so
+    }
+  });
+
+  for (const killAt of ['Starting the app', 'Waiting for the app to become healthy']) {
+    it(`when it is killed at "${killAt}" during an install, then the next start finishes the install without a second snapshot`, async (t) => {
+      if (!(await requireDocker(t))) return;
+      const agent = await devAgent(t);
+      const dataDir = tempDir(t, 'felhom-scenario-');
+      const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath };
+      const token = apiToken(dataDir);
+      const id = `crash-${process.pid % 1000}-${killAt.length}`;
+      cleanUpProject(t, id);
+      const app = slowApp(id, 21000 + (process.pid % 1000) + killAt.length);
+
+      const first = await startController(t, env);
+      const started = await call(first.url, token, 'POST', '/api/v1/apps', app);
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const operationId = started.body.operation.id;
+      for (let i = 0; i < 200; i++) {
+        const { body } = await call(first.url, token, 'GET', `/api/v1/operations/${operationId}`);
+        if (body.operation.step === killAt) break;
+        assert.equal(body.operation.state, 'running', JSON.stringify(body.operation));
+        await sleep(50);
+      }
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      const second = await startController(t, env);
+      let app2: Record<string, any> = {};
+      for (let i = 0; i < 120; i++) {
+        app2 = (await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body;
+        if (app2.state === 'running') break;
+        await sleep(250);
+      }
+      assert.equal(app2.state, 'running', JSON.stringify(app2));
+      assert.equal(app2.operation.kind, 'resume-install');
+      assert.equal(app2.operation.state, 'succeeded');
+      assert.equal(app2.snapshots.length, 1, 'the resumed install took no second snapshot');
+      const interrupted = (await call(second.url, token, 'GET', `/api/v1/operations/${operationId}`)).body.operation;
+      assert.equal(interrupted.state, 'failed');
+      assert.match(interrupted.error, /the controller stopped while this was running/);
+      assert.equal((await fetch(`http://${'127.0.0.1'}:${21000 + (process.pid % 1000) + killAt.length}/`).then((r) => r.text())).trim(), 'scenario');
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exited, 0);
+    });
+  }
+
+  it('when its app containers vanished and a stranger project runs, then the next start re-creates the app and reports the stranger', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const agent = await devAgent(t);
+    const dataDir = tempDir(t, 'felhom-scenario-');
+    const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath };
+    const token = apiToken(dataDir);
+    const id = `vanish-${process.pid % 1000}`;
+    const stranger = `stranger-${process.pid % 1000}`;
+    cleanUpProject(t, id);
+    cleanUpProject(t, stranger);
+
+    const first = await startController(t, env);
+    const started = await call(first.url, token, 'POST', '/api/v1/apps', slowApp(id, 22000 + (process.pid % 1000)));
+    for (let i = 0; i < 200; i++) {
+      const { body } = await call(first.url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`);
+      if (body.operation.state !== 'running') break;
+      await sleep(250);
+    }
+    first.child.kill('SIGTERM');
+    await first.exited;
+
+    docker('rm', '-f', ...docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean));
+    docker('run', '-d', '--label', `com.docker.compose.project=${stranger}`, 'felhom-test/busybox:latest', 'sleep', '3600');
+
+    const second = await startController(t, env);
+    const list = (await call(second.url, token, 'GET', '/api/v1/apps')).body;
+    assert.ok(list.unmanaged_projects.includes(stranger), JSON.stringify(list));
+    let state = '';
+    for (let i = 0; i < 120 && state !== 'running'; i++) {
+      state = (await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body.state;
+      await sleep(250);
+    }
+    assert.equal(state, 'running', 'the app was re-created');
+    assert.notEqual(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${stranger}`), '', 'the stranger was not touched');
+  });
+});
