@@ -94,7 +94,7 @@ export async function startController(
   // containers that vanished). A Docker engine that is down is reported, not fatal.
   await apps.reconcile().catch((error: unknown) => logger.error({ err: error }, 'could not reconcile apps with Docker at start'));
   apps.watchStorage(config.storageCheckMs);
-  const app = createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps });
+  const app = createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps, agent, audit });
 
   const server = http.createServer(app);
   try {

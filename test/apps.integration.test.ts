@@ -246,6 +246,30 @@ describe('apps on a real Docker engine', () => {
     await until(() => appState(s, app.id), (b) => b.state === 'running', 'running again');
   });
 
+  it('when the bulk drive is ejected, then its apps are stopped first and restart when the drive is assigned again, data intact', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp();
+    cleanUpApp(t, app.id);
+    await install(s, app);
+    const mediaLog = path.join(s.bulkPath, 'felhom', 'apps', app.id, 'media', 'worker.log');
+    await until(async () => fs.existsSync(mediaLog), Boolean, 'the worker wrote its log');
+
+    const ejected = await s.api.post('/api/v1/disks/eject').set(s.auth).send({ disk: 'usb-9f3a27c1' }).expect(200);
+    assert.deepEqual(ejected.body.stopped_apps, [app.id]);
+    assert.deepEqual(ejected.body.dependent_guests, ['101']);
+    assert.equal(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`), '', 'stopped before the eject');
+    assert.equal((await appState(s, app.id)).state, 'stopped_for_storage');
+    await sleep(800);
+    assert.equal((await appState(s, app.id)).state, 'stopped_for_storage', 'the storage watch does not restart it while the drive is gone');
+    const audit = s.c.controller.db.prepare("SELECT outcome, details FROM audit_log WHERE action = 'disk.eject'").all() as Array<{ outcome: string }>;
+    assert.equal(audit[0]!.outcome, 'ok');
+
+    await s.c.controller.agent.assignDisk({ disk: 'usb-9f3a27c1', label: 'WD Elements 4TB', class: 'slow', role: 'bulk-data' });
+    await until(() => appState(s, app.id), (b) => b.state === 'running', 'running after the drive is back');
+    assert.match(fs.readFileSync(mediaLog, 'utf8'), /worker-/);
+  });
+
   it('when a manifest breaks the policy, then the install is refused with the service and key named, and nothing is created', async (t) => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);

@@ -46,7 +46,11 @@ export interface Apps {
   /** Checks the storage now; the watch runs this on an interval. */
   checkStorage(): Promise<void>;
   watchStorage(intervalMs: number): void;
-  stopAppsOnMount(mountId: string, actor: string): Promise<string[]>;
+  /**
+   * Stops every app with a volume on the mount and keeps them stopped while `work` (the
+   * eject) runs; afterwards the storage watch decides as usual.
+   */
+  whileMountHeld<T>(mountId: string, actor: string, work: (stoppedApps: string[]) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -62,7 +66,8 @@ export function createApps(deps: AppsDeps): Apps {
     appsDir: path.join(deps.dataDir, 'apps'),
     keepSnapshots: deps.keepSnapshots ?? 5,
   });
-  const storageDeps = { agent: deps.agent, docker: deps.docker, store, audit: deps.audit, logger };
+  const heldMounts = new Set<string>();
+  const storageDeps = { agent: deps.agent, docker: deps.docker, store, audit: deps.audit, logger, heldMounts };
   let report: ReconcileReport | null = null;
   let timer: NodeJS.Timeout | null = null;
   let checking: Promise<void> | null = null;
@@ -88,7 +93,15 @@ export function createApps(deps: AppsDeps): Apps {
     watchStorage(intervalMs) {
       timer ??= setInterval(() => void checkStorage(), intervalMs).unref();
     },
-    stopAppsOnMount: (mountId, actor) => stopAppsOnMount(storageDeps, mountId, actor),
+    async whileMountHeld(mountId, actor, work) {
+      heldMounts.add(mountId);
+      try {
+        await checking;
+        return await work(await stopAppsOnMount(storageDeps, mountId, actor));
+      } finally {
+        heldMounts.delete(mountId);
+      }
+    },
     async close() {
       if (timer) clearInterval(timer);
       timer = null;

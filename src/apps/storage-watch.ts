@@ -17,6 +17,8 @@ export interface StorageWatchDeps {
   store: AppStore;
   audit: AuditLog;
   logger: Logger;
+  /** Mounts about to go (an eject in progress): counted as absent even while still attached. */
+  heldMounts: ReadonlySet<string>;
 }
 
 /** Looks at the storage once and stops or restarts apps to match. */
@@ -28,7 +30,7 @@ export async function reconcileStorage(deps: StorageWatchDeps): Promise<void> {
     deps.logger.debug({ err: error }, 'storage check skipped: the agent did not answer');
     return;
   }
-  const attached = new Set(mounts.filter((m) => m.state === 'attached').map((m) => m.id));
+  const attached = new Set(mounts.filter((m) => m.state === 'attached' && !deps.heldMounts.has(m.id)).map((m) => m.id));
   for (const app of deps.store.list()) {
     if (app.status === 'installing') continue;
     const missing = [...new Set(deps.store.placements(app.id).map((p) => p.mountId))].filter((id) => !attached.has(id));

@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { appsApi, type Apps } from '../apps/index.ts';
+import type { AuditLog } from '../audit/index.ts';
 import type { ApiTokens } from '../auth/index.ts';
+import type { AgentClient } from '../agent/index.ts';
+import { disksApi } from '../disks/index.ts';
 import type { Logger } from '../log.ts';
 import type { StatusService } from '../status/index.ts';
 import { requireApiToken } from './api-auth.ts';
@@ -15,6 +18,8 @@ export interface WebDeps {
   apiTokens: ApiTokens;
   status: StatusService;
   apps: Apps;
+  agent: AgentClient;
+  audit: AuditLog;
   publicDir?: string;
 }
 
@@ -34,6 +39,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   api.use(express.json({ limit: '256kb' }));
   api.use(statusApi(deps.status));
   api.use(appsApi(deps.apps));
+  api.use(disksApi({ agent: deps.agent, apps: deps.apps, audit: deps.audit }));
   api.use(apiNotFound);
   app.use('/api/v1', api);
   app.use('/api', apiNotFound);
