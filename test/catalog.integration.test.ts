@@ -1,0 +1,111 @@
+/**
+ * The built-in catalog (compose/apps/) holds real public images that cannot be pulled
+ * here, so its apps are checked the way an install checks them, short of starting:
+ * the manifest parses and what compose will run passes the policy. Installing from a
+ * catalog is then proven with a catalog of local images.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import request from 'supertest';
+import { defaultCatalogDir } from '../src/apps/index.ts';
+import { listCatalog, readCatalogApp } from '../src/apps/catalog.ts';
+import { parseManifest } from '../src/apps/manifest.ts';
+import { checkPolicy, describeViolation } from '../src/apps/policy.ts';
+import { silentLogger } from '../src/log.ts';
+import { createCompose } from '../src/stacks/index.ts';
+import { controller, devAgent } from './helpers/controller.ts';
+import { dockerHost, requireDocker } from './helpers/docker.ts';
+import { buildWebImage } from './helpers/images.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+
+describe('the built-in catalog', () => {
+  it('when it is listed, then it offers a file sync, a media server, a password manager and a photo library', async () => {
+    const entries = await listCatalog(defaultCatalogDir);
+    assert.deepEqual(entries.map((e) => e.id), ['immich', 'jellyfin', 'nextcloud', 'vaultwarden']);
+    for (const entry of entries) assert.equal(entry.manifest.id, entry.id, 'the folder is named after the app id');
+  });
+
+  it('when each app is checked as an install would, then its compose config passes the policy and every bulk volume has a backup decision', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const compose = createCompose({ dockerHost, logger: silentLogger() });
+    for (const { id } of await listCatalog(defaultCatalogDir)) {
+      const files = await readCatalogApp(defaultCatalogDir, id);
+      const manifest = parseManifest(files.manifest);
+      const dir = path.join(defaultCatalogDir, id);
+      const model = await compose.config({ project: id, dir, files: [manifest.compose] });
+      const violations = checkPolicy({ manifest, compose: model, appDir: dir, otherApps: [], reservedProjects: ['felhom'] });
+      assert.deepEqual(violations.map(describeViolation), [], id);
+      for (const [volume, spec] of Object.entries(manifest.volumes)) {
+        if (spec.class === 'bulk') assert.ok(spec.backup, `${id}: bulk volume ${volume} has a backup decision`);
+      }
+    }
+  });
+});
+
+describe('installing from a catalog', () => {
+  const IMAGE = 'felhom-test/webapp:catalog';
+  before(() => {
+    try {
+      buildWebImage(IMAGE, 'catalog-app');
+    } catch {
+      // no engine: the tests say so
+    }
+  });
+
+  it('when the customer picks a catalog app, then it installs; when the catalog has a newer version, update brings it', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const catalog = tempDir(t, 'felhom-catalog-');
+    const id = `cat-${process.pid % 10000}`;
+    const port = 23000 + (process.pid % 1000);
+    const folder = path.join(catalog, id);
+    fs.mkdirSync(folder);
+    const manifest = (version: string) =>
+      `schema: felhom.app/v1\nid: ${id}\nname: Catalog site\nversion: "${version}"\ndescription: A site\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`;
+    fs.writeFileSync(path.join(folder, '.felhom.yml'), manifest('1.0.0'));
+    fs.writeFileSync(
+      path.join(folder, 'compose.yml'),
+      `services:\n  web:\n    image: ${IMAGE}\n    ports: ["127.0.0.1:${port}:8080"]\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
+    );
+    t.after(() => {
+      const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean);
+      if (ids.length) docker('rm', '-f', ...ids);
+      const volumes = docker('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${id}`).split('\n').filter(Boolean);
+      if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
+      for (const n of docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean)) docker('network', 'rm', n);
+    });
+
+    const agent = await devAgent(t);
+    const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env: { FELHOM_CATALOG_DIR: catalog } });
+    const api = request(c.controller.url);
+    const auth = { Authorization: `Bearer ${c.token}` };
+    const listed = (await api.get('/api/v1/catalog').set(auth).expect(200)).body.apps;
+    assert.deepEqual(listed.map((a: { id: string; installed: boolean }) => [a.id, a.installed]), [[id, false]]);
+
+    const waitFor = async (operationId: string) => {
+      for (let i = 0; i < 200; i++) {
+        const { operation } = (await api.get(`/api/v1/operations/${operationId}`).set(auth).expect(200)).body;
+        if (operation.state !== 'running') return operation;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.fail('the operation did not finish');
+    };
+    const installed = await api.post('/api/v1/apps').set(auth).send({ catalog: id }).expect(202);
+    assert.equal((await waitFor(installed.body.operation.id)).state, 'succeeded');
+    const app = (await api.get(`/api/v1/apps/${id}`).set(auth).expect(200)).body;
+    assert.equal(app.source, `catalog:${id}`);
+    assert.equal(app.version, '1.0.0');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text())).trim(), 'catalog-app');
+
+    fs.writeFileSync(path.join(folder, '.felhom.yml'), manifest('1.1.0'));
+    const updated = await api.post(`/api/v1/apps/${id}/update`).set(auth).expect(202);
+    assert.equal((await waitFor(updated.body.operation.id)).state, 'succeeded');
+    assert.equal((await api.get(`/api/v1/apps/${id}`).set(auth).expect(200)).body.version, '1.1.0');
+
+    await api.post('/api/v1/apps').set(auth).send({ catalog: 'no-such-app' }).expect(404);
+  });
+});
