@@ -289,6 +289,12 @@ describe('apps on a real Docker engine', () => {
     assert.equal(fs.existsSync(path.join(s.fastPath, 'felhom', 'apps', hostile.id)), false, 'no directory');
     assert.equal(fs.readdirSync(path.join(s.c.dataDir, 'apps')).length, 0, 'no app folder, no staging left');
     await s.api.get(`/api/v1/apps/${hostile.id}`).set(s.auth).expect(404);
+
+    // compose config itself would read this file into the app's environment: refused before it runs.
+    const reader = testApp({ extraService: `  reader:\n    image: felhom-test/busybox:latest\n    env_file: ${s.agent.bootstrapPath}` });
+    const leak = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: reader.manifest, compose: reader.compose }).expect(422);
+    assert.match(leak.body.error.message, /"reader".*env_file.*outside the app folder/);
+    assert.equal(leak.body.error.message.includes('flt_'), false, 'nothing of the file was read');
   });
 
   it('when a second app publishes a port the first uses, then it is refused before anything starts', async (t) => {

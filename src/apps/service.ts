@@ -17,6 +17,7 @@ import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
 import { checkPolicy, policyError, publishedPorts } from './policy.ts';
+import { checkRawCompose } from './raw-compose.ts';
 import type { AppRecord } from './store.ts';
 
 export type InstallSource = { manifest: string; compose: string } | { catalog: string };
@@ -247,6 +248,9 @@ export class AppsService {
   }
 
   async #checkPolicy(manifest: Manifest, dir: string) {
+    // Judged before compose runs at all: `config` itself reads the files these name.
+    const early = checkRawCompose(await fs.readFile(path.join(dir, manifest.compose), 'utf8'), dir);
+    if (early.length > 0) throw policyError(early);
     const model = await this.#deps.compose.config({ project: manifest.id, dir, files: [manifest.compose] });
     const violations = checkPolicy({
       manifest,
