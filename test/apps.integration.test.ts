@@ -297,6 +297,37 @@ describe('apps on a real Docker engine', () => {
     assert.equal(leak.body.error.message.includes('flt_'), false, 'nothing of the file was read');
   });
 
+  it('when no bulk drive is attached, then bulk volumes go on the primary storage only after the customer confirms', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    s.agent.setMountState('usb-9f3a27c1', 'disconnected');
+    const app = testApp();
+    cleanUpApp(t, app.id);
+    const plan = (await s.api.post('/api/v1/apps/plan').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(200)).body;
+    assert.deepEqual(plan.needs_confirmation, ['media']);
+    const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(409);
+    assert.match(refused.body.error.message, /media would go on the fast internal storage; confirm/);
+    assert.equal((await s.c.controller.agent.listSnapshots()).some((x) => x.name.includes(app.id)), false, 'nothing created');
+    const accepted = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: app.manifest, compose: app.compose, confirm_bulk_on_primary: true }).expect(202);
+    assert.equal((await finished(s, accepted.body.operation.id)).state, 'succeeded');
+    const media = (await appState(s, app.id)).volumes.find((v: { volume: string }) => v.volume === 'media');
+    assert.equal(media.mount_id, 'local-fast');
+    assert.equal(media.backup, 'own', 'the backup decision is still shown');
+  });
+
+  it('when an app takes the name of the controller or of an installed app, then it is refused', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp();
+    cleanUpApp(t, app.id);
+    const asController = app.manifest.replace(`id: ${app.id}`, 'id: felhom');
+    const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: asController, compose: app.compose }).expect(422);
+    assert.match(refused.body.error.message, /felhom/);
+    await install(s, app);
+    const again = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(409);
+    assert.match(again.body.error.message, /already installed/);
+  });
+
   it('when a second app publishes a port the first uses, then it is refused before anything starts', async (t) => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);

@@ -47,7 +47,7 @@ export class AppsService {
   async plan(source: InstallSource): Promise<{ manifest: Manifest; plan: PlacementPlan }> {
     const { manifest } = await this.#read(source);
     const storage = await this.#deps.agent.getStorage();
-    return { manifest, plan: this.#placementPlan(manifest, storage.mounts, true) };
+    return { manifest, plan: this.#placementPlan(manifest, storage.mounts, false) };
   }
 
   async install(source: InstallSource, options: Actor & { confirmBulkOnPrimary?: boolean }): Promise<{ operationId: string }> {
