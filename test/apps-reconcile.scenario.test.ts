@@ -179,6 +179,7 @@ describe('the controller killed and started again', () => {
     const second = await startController(t, env);
     const list = (await call(second.url, token, 'GET', '/api/v1/apps')).body;
     assert.ok(list.unmanaged_projects.includes(stranger), JSON.stringify(list));
+    assert.deepEqual(list.reconciled_at_start.recreated, [id], 'the start reports what it found and did');
     let state = '';
     for (let i = 0; i < 120 && state !== 'running'; i++) {
       state = (await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body.state;

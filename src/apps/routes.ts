@@ -32,7 +32,8 @@ export function appsApi(apps: Apps): Router {
 
   router.get('/apps', async (_req, res) => {
     const list = await Promise.all(store.list().map((app) => describeApp({ store, docker, operations }, app, false)));
-    res.json({ apps: list, unmanaged_projects: apps.lastReconcile()?.unmanaged ?? [] });
+    const found = apps.lastReconcile();
+    res.json({ apps: list, unmanaged_projects: found?.unmanaged ?? [], reconciled_at_start: found });
   });
 
   router.get('/apps/:id', async (req, res) => {
