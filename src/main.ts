@@ -75,6 +75,7 @@ export async function startController(
       audit.record({ actor: 'controller', action: 'agent.pin_mismatch', target: endpoint, outcome: 'refused', details: { expected, presented } }),
   });
   const docker = createDockerPort(config.dockerHost, 10_000, logger);
+  const server = http.createServer();
   const status = createStatusService({ version: controllerVersion, bootstrap, agent, docker, clock });
   const apps = createApps({
     db,
@@ -88,15 +89,14 @@ export async function startController(
     dataDir: config.dataDir,
     catalogDir: config.catalogDir ?? defaultCatalogDir,
     reservedProjects: async () => [config.controllerProject],
+    reservedPorts: () => [{ published: (server.address() as AddressInfo | null)?.port ?? config.listen.port, protocol: 'tcp' }],
     keepSnapshots: config.keepSnapshots,
   });
   // Before serving: converge the records with what Docker runs (an interrupted install,
   // containers that vanished). A Docker engine that is down is reported, not fatal.
   await apps.reconcile().catch((error: unknown) => logger.error({ err: error }, 'could not reconcile apps with Docker at start'));
   apps.watchStorage(config.storageCheckMs);
-  const app = createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps, agent, audit });
-
-  const server = http.createServer(app);
+  server.on('request', createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps, agent, audit }));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

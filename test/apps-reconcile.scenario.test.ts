@@ -188,4 +188,41 @@ describe('the controller killed and started again', () => {
     assert.equal(state, 'running', 'the app was re-created');
     assert.notEqual(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${stranger}`), '', 'the stranger was not touched');
   });
+
+  it('when its storage went away while it was down, then the next start does not start the app, and starts it when the storage is back', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const agent = await devAgent(t);
+    const dataDir = tempDir(t, 'felhom-scenario-');
+    const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath, FELHOM_STORAGE_CHECK_MS: '300' };
+    const token = apiToken(dataDir);
+    const id = `nodisk-${process.pid % 1000}`;
+    cleanUpProject(t, id);
+
+    const first = await startController(t, env);
+    const started = await call(first.url, token, 'POST', '/api/v1/apps', slowApp(id, 24000 + (process.pid % 1000)));
+    for (let i = 0; i < 200; i++) {
+      const { body } = await call(first.url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`);
+      if (body.operation.state !== 'running') break;
+      await sleep(250);
+    }
+    first.child.kill('SIGTERM');
+    await first.exited;
+    // The guest rebooted with the drive gone: the app's containers are down.
+    docker('stop', '-t', '1', ...docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean));
+    agent.setMountState('local-fast', 'disconnected');
+
+    const second = await startController(t, env);
+    const list = (await call(second.url, token, 'GET', '/api/v1/apps')).body;
+    assert.deepEqual(list.reconciled_at_start.started, [], 'nothing was started onto missing storage');
+    assert.equal((await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body.state, 'stopped_for_storage');
+    assert.equal(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`), '');
+
+    agent.setMountState('local-fast', 'attached');
+    let state = '';
+    for (let i = 0; i < 80 && state !== 'running'; i++) {
+      state = (await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body.state;
+      await sleep(250);
+    }
+    assert.equal(state, 'running');
+  });
 });

@@ -3,10 +3,11 @@
  * and seed its volumes, start the stack, and wait until it is healthy. Every step is
  * idempotent, so an install interrupted by a crash is finished by running this again.
  */
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
-import { errorMessage } from '../errors.ts';
+import { AppError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
 import { serviceNames, volumeMounts } from './compose-model.ts';
@@ -14,6 +15,7 @@ import { parseManifest } from './manifest.ts';
 import type { Progress } from './operations.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
 import { prunePredeploySnapshots, takePredeploySnapshot } from './snapshots.ts';
+import type { VolumePlacement } from './placement.ts';
 import type { AppRecord, AppStore } from './store.ts';
 
 export interface DeployDeps {
@@ -30,21 +32,42 @@ export interface DeployDeps {
 
 export type DeployKind = 'install' | 'update' | 'resume';
 
+/**
+ * The compose files of an app. The override exists once a deploy got as far as the
+ * volumes; before that (a deploy that failed early) compose runs without it.
+ */
 export function composeSpec(appsDir: string, app: Pick<AppRecord, 'id' | 'composeFile'>, withOverride = true) {
   const dir = path.join(appsDir, app.id);
-  return { project: app.id, dir, files: withOverride ? [app.composeFile, OVERRIDE_FILE] : [app.composeFile] };
+  const override = withOverride && existsSync(path.join(dir, OVERRIDE_FILE));
+  return { project: app.id, dir, files: override ? [app.composeFile, OVERRIDE_FILE] : [app.composeFile] };
+}
+
+/**
+ * Refuses to deploy onto storage that is not attached: creating the volume directories
+ * would put them on the empty mount point, in the root filesystem.
+ */
+async function assertStorageAttached(agent: AppsAgent, placements: VolumePlacement[]): Promise<void> {
+  const mounts = (await agent.getStorage()).mounts;
+  const absent = placements.filter((p) => mounts.find((m) => m.id === p.mountId)?.state !== 'attached');
+  if (absent.length > 0) {
+    throw new AppError(
+      'conflict',
+      `storage is not attached for ${absent.map((p) => `volume "${p.volume}" (${p.mountLabel})`).join(', ')}; nothing was started`,
+    );
+  }
 }
 
 /** Runs the deploy; returns null when the stack is up and healthy, else the reason it is not. */
 export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<string | null> {
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
+  await assertStorageAttached(agent, store.placements(app.id));
 
   if (kind !== 'resume') {
     progress.step('Taking a snapshot of the server before the change');
     const snapshot = await takePredeploySnapshot(agent, store, { appId: app.id, appName: app.name, reason: kind, at: clock.now() });
     progress.snapshot(snapshot);
     progress.event(`Snapshot ${snapshot} taken`);
-    const pruned = await prunePredeploySnapshots(agent, store, deps.keepSnapshots, logger).catch((error: unknown) => {
+    const pruned = await prunePredeploySnapshots(agent, store, app.id, deps.keepSnapshots, logger).catch((error: unknown) => {
       logger.warn({ err: error }, 'could not prune pre-deploy snapshots');
       return [];
     });

@@ -2,6 +2,7 @@
  * The apps domain: installing and running the customer's apps as compose stacks, each
  * volume placed on storage by class. Built once by the composition root.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
@@ -30,6 +31,7 @@ export interface AppsDeps {
   dataDir: string;
   catalogDir: string;
   reservedProjects: () => Promise<string[]>;
+  reservedPorts: () => Array<{ published: number; protocol: 'tcp' | 'udp' }>;
   keepSnapshots?: number;
 }
 
@@ -52,6 +54,12 @@ export interface Apps {
    */
   whileMountHeld<T>(mountId: string, actor: string, work: (stoppedApps: string[]) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Staging folders are an install's first step; one left behind is from a crash and holds nothing kept. */
+async function removeStagingLeftovers(appsDir: string): Promise<void> {
+  const entries = await fs.readdir(appsDir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((name) => name.startsWith('.staging-')).map((name) => fs.rm(path.join(appsDir, name), { recursive: true, force: true })));
 }
 
 export function createApps(deps: AppsDeps): Apps {
@@ -85,6 +93,10 @@ export function createApps(deps: AppsDeps): Apps {
     agent: deps.agent,
     catalogDir: deps.catalogDir,
     async reconcile() {
+      await removeStagingLeftovers(path.join(deps.dataDir, 'apps'));
+      // Storage first: an app whose drive went away while the controller was down must
+      // be marked before anything is started or re-created.
+      await checkStorage();
       report = await reconcileApps({ store, operations, docker: deps.docker, audit: deps.audit, logger, reservedProjects: deps.reservedProjects }, service);
       return report;
     },

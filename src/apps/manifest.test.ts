@@ -174,10 +174,17 @@ describe('refusing a bad manifest', () => {
     assert.equal(single(minimal('volumes: [db]\n')), 'volumes: must be a mapping of volume names');
   });
 
-  it('when a volume name is not a valid compose volume key, then the message says what it must be', () => {
-    assert.match(single(minimal('volumes:\n  "-db": { class: hot }\n')), /^volumes\.-db: "-db" must be a valid compose volume name/);
-    assert.match(single(minimal('volumes:\n  "my db": { class: hot }\n')), /must be a valid compose volume name/);
-    assert.deepEqual(Object.keys(parseManifest(minimal('volumes:\n  Model_cache.v2-x: { class: hot }\n')).volumes), ['Model_cache.v2-x']);
+  it('when a volume name is not a plain volume name, then the message says what it must be', () => {
+    assert.match(single(minimal('volumes:\n  "-db": { class: hot }\n')), /^volumes\.-db: "-db" must be a volume name/);
+    assert.match(single(minimal('volumes:\n  "my db": { class: hot }\n')), /must be a volume name/);
+    // A dot could name another volume's seeding sentinel or staging folder (db.seeded, db.seeding).
+    assert.match(single(minimal('volumes:\n  db.seeded: { class: hot }\n')), /must be a volume name/);
+    assert.deepEqual(Object.keys(parseManifest(minimal('volumes:\n  Model_cache-v2_x: { class: hot }\n')).volumes), ['Model_cache-v2_x']);
+  });
+
+  it('when the compose path is the manifest or the override file, then it is refused', () => {
+    assert.match(single(minimal('compose: .felhom.yml\n')), /must not be the manifest or the override file/);
+    assert.match(single(minimal('compose: ./felhom.override.yml\n')), /must not be the manifest or the override file/);
   });
 
   it('when the health timeout is out of 10-3600 seconds, then it is refused', () => {

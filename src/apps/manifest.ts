@@ -50,11 +50,12 @@ export interface ManifestIssue {
 }
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
-const VOLUME_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// No dots: each volume's directory has `<name>.seeded` and `<name>.seeding` beside it.
+const VOLUME_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 
 const messages = {
   id: 'must be 1-31 characters: lower-case letters, digits, dashes, starting with a letter or digit',
-  volumeName: 'must be a valid compose volume name: letters, digits, "_", "." and "-", starting with a letter or digit',
+  volumeName: 'must be a volume name: letters, digits, "_" and "-", starting with a letter or digit',
   bulkBackup:
     'a bulk volume must say how it is backed up: "backup: own" (it has its own backup target) or "backup: none" ' +
     '(the data can be re-created or downloaded again), because bulk volumes are excluded from the guest backup',
@@ -79,7 +80,8 @@ const composePath = z
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
   .refine(isRelativeInside, messages.compose)
-  .transform((value) => path.posix.normalize(value.replaceAll('\\', '/')));
+  .transform((value) => path.posix.normalize(value.replaceAll('\\', '/')))
+  .refine((value) => !['.felhom.yml', 'felhom.override.yml'].includes(value), 'must not be the manifest or the override file the controller writes');
 
 const volumeSchema = z
   .strictObject(

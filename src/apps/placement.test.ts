@@ -64,7 +64,7 @@ describe('placing volumes', () => {
   });
 
   it('when a volume already has a place, then it keeps it, and a disconnected or vanished mount is a problem, never a move', () => {
-    const existing = [{ volume: 'photos', mountId: 'usb-9f3a27c1', path: '/mnt/felhom/usb-9f3a27c1/felhom/apps/photos/photos' }];
+    const existing = [{ volume: 'photos', class: 'bulk' as const, mountId: 'usb-9f3a27c1', path: '/mnt/felhom/usb-9f3a27c1/felhom/apps/photos/photos' }];
     const bigger: Mount = { ...usb, id: 'usb-big', free_bytes: usb.free_bytes * 2 };
     const kept = planPlacement({ appId: 'photos', volumes: photoVolumes, mounts: [fast, usb, bigger], existing });
     assert.equal(kept.placements.find((p) => p.volume === 'photos')!.mountId, 'usb-9f3a27c1');
@@ -74,5 +74,12 @@ describe('placing volumes', () => {
 
     const vanished = planPlacement({ appId: 'photos', volumes: photoVolumes, mounts: [fast, bigger], existing });
     assert.match(vanished.problems.join('\n'), /no longer presented .* data is kept at \/mnt\/felhom\/usb-9f3a27c1/);
+  });
+
+  it('when a placed volume changes class, then the change is refused rather than leaving hot data outside the backup', () => {
+    const existing = [{ volume: 'db', class: 'bulk' as const, mountId: 'usb-9f3a27c1', path: '/mnt/felhom/usb-9f3a27c1/felhom/apps/photos/db' }];
+    const plan = planPlacement({ appId: 'photos', volumes: [{ volume: 'db', class: 'hot' }], mounts: [fast, usb], existing });
+    assert.deepEqual(plan.placements, []);
+    assert.match(plan.problems[0]!, /"db" was bulk and is now declared hot; its data at .* is not moved automatically/);
   });
 });

@@ -26,6 +26,7 @@ export interface VolumeRequest {
 
 export interface ExistingPlacement {
   volume: string;
+  class: VolumeClass;
   mountId: string;
   path: string;
 }
@@ -73,6 +74,13 @@ export function planPlacement(input: {
 
   for (const request of input.volumes) {
     const previous = input.existing?.find((placement) => placement.volume === request.volume);
+    if (previous && previous.class !== request.class) {
+      // Its data would stay where it is, possibly outside the backup its new class promises.
+      plan.problems.push(
+        `volume "${request.volume}" was ${previous.class} and is now declared ${request.class}; its data at ${previous.path} is not moved automatically, so this change is refused`,
+      );
+      continue;
+    }
     const mount = previous ? stillThere(previous, input.mounts, plan) : chooseMount(request, primary, bulkData, plan);
     if (!mount) continue;
     const bulkOnPrimary = !previous && request.class === 'bulk' && mount.role === 'primary';

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import { readCompose, type ComposeModel, type ComposeService, type PortMapping, type Protocol } from './compose-model.ts';
 import type { Manifest } from './manifest.ts';
+import { checkKnownKeys } from './known-keys.ts';
 
 export interface HostPort {
   hostIp: string | null;
@@ -72,6 +73,7 @@ export function checkPolicy(input: PolicyInput): PolicyViolation[] {
   violations.push(...checkDeclaredVolumes(input.manifest, model));
   violations.push(...checkDefinitions(input, model));
   violations.push(...checkPorts(model, input));
+  violations.push(...checkKnownKeys(input.compose));
   return violations;
 }
 

@@ -28,6 +28,8 @@ export interface AppsServiceDeps extends DeployDeps {
   catalogDir: string;
   /** Compose project names that are not apps (the controller's own). */
   reservedProjects: () => Promise<string[]>;
+  /** Host ports no app may publish (the controller's own, known once it listens). */
+  reservedPorts: () => Array<{ published: number; protocol: 'tcp' | 'udp' }>;
 }
 
 export interface Actor {
@@ -38,6 +40,7 @@ export class AppsService {
   readonly #deps: AppsServiceDeps;
   /** Deploys running in this process, so tests and shutdown can wait for them. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  #installs: Promise<void> = Promise.resolve();
 
   constructor(deps: AppsServiceDeps) {
     this.#deps = deps;
@@ -51,12 +54,26 @@ export class AppsService {
   }
 
   async install(source: InstallSource, options: Actor & { confirmBulkOnPrimary?: boolean }): Promise<{ operationId: string }> {
+    // One at a time: the checks (id, ports) and the record they protect must not interleave.
+    const turn = this.#installs.then(() => this.#install(source, options));
+    this.#installs = turn.then(
+      () => {},
+      () => {},
+    );
+    return turn;
+  }
+
+  async #install(source: InstallSource, options: Actor & { confirmBulkOnPrimary?: boolean }): Promise<{ operationId: string }> {
     const { store, appsDir, audit } = this.#deps;
     const { manifest, files } = await this.#read(source);
     const sourceName = 'catalog' in source ? `catalog:${source.catalog}` : 'upload';
     try {
       if (store.get(manifest.id)) throw new AppError('conflict', `an app with id "${manifest.id}" is already installed`);
       this.#assertIdle(manifest.id);
+      // Compose would treat its containers as ours (and `--remove-orphans` would remove them).
+      if ((await this.#deps.docker.projects()).includes(manifest.id)) {
+        throw new AppError('conflict', `containers of a compose project named "${manifest.id}" already run in Docker and are not a Felhom app; choose another id`);
+      }
       const staging = await stageAppFolder(appsDir, manifest.id, files);
       try {
         const ports = await this.#checkPolicy(manifest, staging);
@@ -83,6 +100,7 @@ export class AppsService {
   async update(id: string, options: Actor): Promise<{ operationId: string }> {
     const app = this.#require(id);
     this.#assertIdle(id);
+    this.#assertStorageBack(app, 'update', options.actor);
     if (app.source.startsWith('catalog:')) await this.#refreshFromCatalog(app);
     return this.#runDeploy(id, 'update', options.actor);
   }
@@ -90,14 +108,7 @@ export class AppsService {
   async start(id: string, options: Actor): Promise<void> {
     const app = this.#require(id);
     this.#assertIdle(id);
-    if (app.stoppedForStorage) {
-      const error = new AppError(
-        'conflict',
-        `"${app.name}" was stopped because its storage (${app.stoppedForStorage.join(', ')}) is not attached; it starts again by itself when the storage is back`,
-      );
-      this.#deps.audit.record({ actor: options.actor, action: 'app.start', target: id, outcome: 'refused', details: { reason: error.message } });
-      throw error;
-    }
+    this.#assertStorageBack(app, 'start', options.actor);
     await this.#simple(id, 'start', options.actor, async () => {
       await this.#deps.docker.startProject(id);
       this.#deps.store.update(id, { desired: 'running' });
@@ -137,6 +148,8 @@ export class AppsService {
     this.#assertIdle(id);
     if (app) {
       const operation = this.#deps.operations.start(id, 'uninstall');
+      let done!: () => void;
+      this.#inFlight.set(id, new Promise<void>((resolve) => (done = resolve)));
       try {
         await compose.down(composeSpec(appsDir, app));
         for (const placement of placements) await volumes.removeVolume(volumeName(id, placement.volume));
@@ -147,6 +160,9 @@ export class AppsService {
         operation.finish(errorMessage(error));
         audit.record({ actor: options.actor, action: 'app.uninstall', target: id, outcome: 'failed', details: { reason: errorMessage(error) } });
         throw error;
+      } finally {
+        this.#inFlight.delete(id);
+        done();
       }
     }
     const deletedPaths: string[] = [];
@@ -177,8 +193,8 @@ export class AppsService {
   /** Rolls the whole guest back to one of the controller's pre-deploy snapshots. */
   async rollback(id: string, snapshot: string, options: Actor & { confirm: boolean }): Promise<void> {
     const { store, agent, audit } = this.#deps;
-    if (!store.snapshots().some((s) => s.name === snapshot)) {
-      throw new AppError('not_found', `"${snapshot}" is not a snapshot the controller took before a deploy`);
+    if (!store.snapshots(id).some((s) => s.name === snapshot)) {
+      throw new AppError('not_found', `"${snapshot}" is not a snapshot the controller took before a deploy of "${id}"`);
     }
     if (!options.confirm) {
       throw new AppError(
@@ -207,11 +223,14 @@ export class AppsService {
       let failure: string | null;
       try {
         failure = await deploy(this.#deps, this.#require(id), kind, progress);
-        if (failure) {
-          await this.#deps.compose.down(composeSpec(this.#deps.appsDir, this.#require(id))).catch(() => {});
-        }
       } catch (error) {
         failure = errorMessage(error);
+      }
+      if (failure) {
+        // Stopped and removed, never half up; the data stays.
+        await this.#deps.compose.down(composeSpec(this.#deps.appsDir, this.#require(id))).catch((error: unknown) => {
+          logger.warn({ err: error, app: id }, 'could not take down a failed deploy');
+        });
       }
       const snapshot = operations.get(progress.operationId)?.snapshot;
       const message = failure
@@ -258,6 +277,7 @@ export class AppsService {
       appDir: dir,
       otherApps: this.#deps.store.portsOfOtherApps(manifest.id),
       reservedProjects: await this.#deps.reservedProjects(),
+      reservedPorts: this.#deps.reservedPorts(),
     });
     if (violations.length > 0) throw policyError(violations);
     return publishedPorts(model);
@@ -268,7 +288,7 @@ export class AppsService {
       appId: manifest.id,
       volumes: Object.entries(manifest.volumes).map(([volume, spec]) => ({ volume, class: spec.class, backup: spec.backup, note: spec.note })),
       mounts,
-      existing: this.#deps.store.placements(manifest.id).map((p) => ({ volume: p.volume, mountId: p.mountId, path: p.path })),
+      existing: this.#deps.store.placements(manifest.id).map((p) => ({ volume: p.volume, class: p.class, mountId: p.mountId, path: p.path })),
       confirmBulkOnPrimary,
     });
   }
@@ -303,8 +323,18 @@ export class AppsService {
     }
   }
 
+  #assertStorageBack(app: AppRecord, action: string, actor: string): void {
+    if (!app.stoppedForStorage) return;
+    const error = new AppError(
+      'conflict',
+      `"${app.name}" was stopped because its storage (${app.stoppedForStorage.join(', ')}) is not attached; it starts again by itself when the storage is back`,
+    );
+    this.#deps.audit.record({ actor, action: `app.${action}`, target: app.id, outcome: 'refused', details: { reason: error.message } });
+    throw error;
+  }
+
   #assertIdle(id: string): void {
-    if (this.#inFlight.has(id)) throw new AppError('conflict', `"${id}" is being installed or updated; wait until that has finished`);
+    if (this.#inFlight.has(id)) throw new AppError('conflict', `"${id}" is being installed, updated or removed; wait until that has finished`);
   }
 
   #require(id: string): AppRecord {

@@ -29,11 +29,12 @@ export async function takePredeploySnapshot(
 }
 
 /**
- * Keeps the newest `keep` pre-deploy snapshots and deletes older ones, but only those
- * the controller recorded itself and the agent lists as the controller's.
+ * Keeps the newest `keep` pre-deploy snapshots of the app and deletes its older ones,
+ * but only those the controller recorded itself and the agent lists as the
+ * controller's. Per app, so deploying one app never takes another's rollback point.
  */
-export async function prunePredeploySnapshots(agent: AppsAgent, store: AppStore, keep: number, logger: Logger): Promise<string[]> {
-  const ours = store.snapshots();
+export async function prunePredeploySnapshots(agent: AppsAgent, store: AppStore, appId: string, keep: number, logger: Logger): Promise<string[]> {
+  const ours = store.snapshots(appId);
   const listed = new Map((await agent.listSnapshots()).map((snapshot) => [snapshot.name, snapshot]));
   const deleted: string[] = [];
   for (const record of ours.slice(keep)) {

@@ -7,6 +7,7 @@
  */
 import type { Mount } from '../agent/index.ts';
 import type { AuditLog } from '../audit/index.ts';
+import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AppsAgent, AppsDocker } from './ports.ts';
 import type { AppStore } from './store.ts';
@@ -51,26 +52,35 @@ export async function reconcileStorage(deps: StorageWatchDeps): Promise<void> {
   }
 }
 
-/** Stops every app with a volume on `mountId` (before an eject) and marks it. */
+/**
+ * Stops every app with a volume on `mountId` (before an eject) and marks it. Throws if
+ * one could not be stopped: the eject must not pull storage from under a running app.
+ */
 export async function stopAppsOnMount(deps: StorageWatchDeps, mountId: string, actor: string): Promise<string[]> {
   const stopped: string[] = [];
+  const failed: string[] = [];
   for (const app of deps.store.list()) {
     if (!deps.store.placements(app.id).some((p) => p.mountId === mountId)) continue;
-    await stopForStorage(deps, app.id, [...new Set([...(app.stoppedForStorage ?? []), mountId])], actor);
-    stopped.push(app.id);
+    const ok = await stopForStorage(deps, app.id, [...new Set([...(app.stoppedForStorage ?? []), mountId])], actor);
+    (ok ? stopped : failed).push(app.id);
+  }
+  if (failed.length > 0) {
+    throw new AppError('conflict', `could not stop ${failed.join(', ')}, which use this drive; it was not ejected`);
   }
   return stopped;
 }
 
-async function stopForStorage(deps: StorageWatchDeps, appId: string, mountIds: string[], actor: string): Promise<void> {
+async function stopForStorage(deps: StorageWatchDeps, appId: string, mountIds: string[], actor: string): Promise<boolean> {
   // Marked first: if stopping fails halfway, the app must still not be started again.
   deps.store.update(appId, { stoppedForStorage: mountIds });
   try {
     await deps.docker.stopProject(appId);
     deps.audit.record({ actor, action: 'app.stop', target: appId, outcome: 'ok', details: { reason: 'storage not attached', mounts: mountIds } });
     deps.logger.warn({ app: appId, mounts: mountIds }, 'stopped an app: its storage is not attached');
+    return true;
   } catch (error) {
     deps.audit.record({ actor, action: 'app.stop', target: appId, outcome: 'failed', details: { reason: 'storage not attached', mounts: mountIds } });
     deps.logger.error({ err: error, app: appId }, 'could not stop an app whose storage is not attached');
+    return false;
   }
 }

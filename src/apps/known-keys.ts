@@ -1,0 +1,67 @@
+/**
+ * The policy is a list of what is refused, so a key it has never heard of would pass
+ * unjudged: compose v2 keeps adding keys (`use_api_socket` mounts the Docker socket).
+ * Here the other half: every service key must be one the policy knows, and a few known
+ * ones are refused outright or held to safe values.
+ */
+import type { PolicyViolation } from './policy.ts';
+
+/** Keys judged here or by the other checks of the policy. */
+const KNOWN_SERVICE_KEYS = new Set([
+  'annotations', 'attach', 'build', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent', 'command', 'configs', 'container_name',
+  'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_shares', 'cpus', 'cpuset', 'depends_on', 'deploy',
+  'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'entrypoint', 'env_file', 'environment',
+  'expose', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'healthcheck', 'hostname', 'image', 'init', 'ipc',
+  'labels', 'links', 'logging', 'mac_address', 'mem_limit', 'mem_reservation', 'mem_swappiness', 'memswap_limit',
+  'network_mode', 'networks', 'oom_score_adj', 'pid', 'pids_limit', 'platform', 'ports', 'post_start', 'pre_stop',
+  'privileged', 'profiles', 'provider', 'pull_policy', 'read_only', 'restart', 'runtime', 'scale', 'secrets',
+  'security_opt', 'shm_size', 'stdin_open', 'stop_grace_period', 'stop_signal', 'sysctls', 'tmpfs', 'tty', 'ulimits',
+  'user', 'userns_mode', 'uts', 'volumes', 'volumes_from', 'working_dir',
+]);
+
+const REFUSED: Record<string, string> = {
+  use_api_socket: 'mounts the Docker socket into the container: whoever holds it is root on the guest',
+  develop: 'syncs files from the host into the container',
+  blkio_config: 'names host block devices',
+  storage_opt: 'changes how the container is stored on the guest',
+  credential_spec: 'is for Windows containers',
+  isolation: 'is for Windows containers',
+  oom_kill_disable: 'would let the app exhaust the guest memory',
+  cpu_rt_period: 'real-time scheduling can starve the guest',
+  cpu_rt_runtime: 'real-time scheduling can starve the guest',
+};
+
+const SAFE_LOG_DRIVERS = new Set(['json-file', 'local', 'none']);
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function checkKnownKeys(compose: unknown): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  const services = isObject(compose) && isObject(compose.services) ? compose.services : {};
+  for (const [name, service] of Object.entries(services)) {
+    if (!isObject(service)) continue;
+    const add = (key: string, message: string) => violations.push({ service: name, key, message });
+    for (const key of Object.keys(service)) {
+      if (key.startsWith('x-')) continue;
+      if (REFUSED[key]) add(key, `${REFUSED[key]}; not allowed for apps`);
+      else if (!KNOWN_SERVICE_KEYS.has(key)) add(key, 'the controller does not know this key, so it cannot tell that it is safe; not allowed');
+    }
+    if (service.runtime !== undefined && service.runtime !== 'runc') {
+      add('runtime', `runtime "${String(service.runtime)}" is not allowed; apps run with Docker's default runtime`);
+    }
+    const driver = isObject(service.logging) ? service.logging.driver : undefined;
+    if (driver !== undefined && !SAFE_LOG_DRIVERS.has(String(driver))) {
+      add('logging.driver', `"${String(driver)}" would make the Docker engine send logs elsewhere; use json-file or local`);
+    }
+  }
+  const networks = isObject(compose) && isObject(compose.networks) ? compose.networks : {};
+  for (const [name, network] of Object.entries(networks)) {
+    const driver = isObject(network) ? network.driver : undefined;
+    // The host driver has its own refusal in the policy.
+    if (driver !== undefined && driver !== null && driver !== 'bridge' && driver !== 'host') {
+      violations.push({ service: null, key: `networks.${name}.driver`, message: `"${String(driver)}" networks reach past the guest's own; apps use bridge networks` });
+    }
+  }
+  return violations;
+}
