@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import path from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import { devAgent } from './helpers/controller.ts';
-import { dockerHost, requireDocker } from './helpers/docker.ts';
+import { cleanUpProject, dockerHost, requireDocker } from './helpers/docker.ts';
 import { buildWebImage } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -50,18 +50,6 @@ function apiToken(dataDir: string): string {
   return /^\s+(fct_\S+)$/m.exec(created.stdout)![1]!;
 }
 
-function cleanUpProject(t: TestContext, project: string): void {
-  t.after(() => {
-    const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`).split('\n').filter(Boolean);
-    if (ids.length) docker('rm', '-f', ...ids);
-    const volumes = docker('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${project}`).split('\n').filter(Boolean);
-    if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
-    for (const network of docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`).split('\n').filter(Boolean)) {
-      docker('network', 'rm', network);
-    }
-  });
-}
-
 function slowApp(id: string, port: number) {
   return {
     manifest: `schema: felhom.app/v1
@@ -97,6 +85,18 @@ async function call(url: string, token: string, method: string, route: string, b
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/** Installs through the API and waits for the operation to end. */
+async function installAndWait(url: string, token: string, app: { manifest: string; compose: string }): Promise<void> {
+  const started = await call(url, token, 'POST', '/api/v1/apps', app);
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  for (let i = 0; i < 200; i++) {
+    const { body } = await call(url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`);
+    if (body.operation.state !== 'running') return;
+    await sleep(250);
+  }
+  assert.fail('the install did not finish');
 }
 
 describe('the controller killed and started again', () => {
@@ -164,12 +164,7 @@ describe('the controller killed and started again', () => {
     cleanUpProject(t, stranger);
 
     const first = await startController(t, env);
-    const started = await call(first.url, token, 'POST', '/api/v1/apps', slowApp(id, 22000 + (process.pid % 1000)));
-    for (let i = 0; i < 200; i++) {
-      const { body } = await call(first.url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`);
-      if (body.operation.state !== 'running') break;
-      await sleep(250);
-    }
+    await installAndWait(first.url, token, slowApp(id, 22000 + (process.pid % 1000)));
     first.child.kill('SIGTERM');
     await first.exited;
 
@@ -199,12 +194,7 @@ describe('the controller killed and started again', () => {
     cleanUpProject(t, id);
 
     const first = await startController(t, env);
-    const started = await call(first.url, token, 'POST', '/api/v1/apps', slowApp(id, 24000 + (process.pid % 1000)));
-    for (let i = 0; i < 200; i++) {
-      const { body } = await call(first.url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`);
-      if (body.operation.state !== 'running') break;
-      await sleep(250);
-    }
+    await installAndWait(first.url, token, slowApp(id, 24000 + (process.pid % 1000)));
     first.child.kill('SIGTERM');
     await first.exited;
     // The guest rebooted with the drive gone: the app's containers are down.

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import request from 'supertest';
 import { controller, devAgent } from './helpers/controller.ts';
-import { requireDocker } from './helpers/docker.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImage, imageId } from './helpers/images.ts';
 
 const WEB_IMAGE = 'felhom-test/webapp:it';
@@ -18,19 +18,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' }).trim();
-}
-
-/** Removes whatever a test's app left in Docker (containers, volume objects). */
-function cleanUpApp(t: TestContext, id: string): void {
-  t.after(() => {
-    const containers = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean);
-    if (containers.length) docker('rm', '-f', ...containers);
-    const volumes = docker('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${id}`).split('\n').filter(Boolean);
-    if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
-    for (const network of docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean)) {
-      docker('network', 'rm', network);
-    }
-  });
 }
 
 let appCounter = 0;
@@ -107,6 +94,15 @@ async function install(s: Setup, app: { manifest: string; compose: string }, exp
   return operation;
 }
 
+/** A controller beside a dev agent, with one test app installed and cleaned up after. */
+async function installedApp(t: TestContext) {
+  const s = await setup(t);
+  const app = testApp();
+  cleanUpProject(t, app.id);
+  await install(s, app);
+  return { s, app };
+}
+
 async function appState(s: Setup, id: string) {
   return (await s.api.get(`/api/v1/apps/${id}`).set(s.auth).expect(200)).body;
 }
@@ -134,7 +130,7 @@ describe('apps on a real Docker engine', () => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);
     const app = testApp();
-    cleanUpApp(t, app.id);
+    cleanUpProject(t, app.id);
     const operation = await install(s, app);
     assert.ok(operation.events.some((e: { message: string }) => /filled with the image's initial files/.test(e.message)));
 
@@ -169,10 +165,7 @@ describe('apps on a real Docker engine', () => {
 
   it('when the app is stopped, started, updated, uninstalled and reinstalled, then its data survives every step', async (t) => {
     if (!(await requireDocker(t))) return;
-    const s = await setup(t);
-    const app = testApp();
-    cleanUpApp(t, app.id);
-    await install(s, app);
+    const { s, app } = await installedApp(t);
     const sitePath = path.join(s.fastPath, 'felhom', 'apps', app.id, 'site');
     fs.writeFileSync(path.join(sitePath, 'index.html'), 'customer-data\n');
 
@@ -217,10 +210,7 @@ describe('apps on a real Docker engine', () => {
 
   it('when data deletion is asked for, then it needs a confirmation that names the paths, and then removes them', async (t) => {
     if (!(await requireDocker(t))) return;
-    const s = await setup(t);
-    const app = testApp();
-    cleanUpApp(t, app.id);
-    await install(s, app);
+    const { s, app } = await installedApp(t);
     const refused = await s.api.delete(`/api/v1/apps/${app.id}?delete_data=true`).set(s.auth).expect(409);
     assert.match(refused.body.error.message, /removes these folders for good: .*\/site/);
     const confirm = /confirm=([0-9a-f]+)/.exec(refused.body.error.message)![1]!;
@@ -232,10 +222,7 @@ describe('apps on a real Docker engine', () => {
 
   it('when a mount is disconnected, then the apps on it stop and may not start; when it returns, they run again', async (t) => {
     if (!(await requireDocker(t))) return;
-    const s = await setup(t);
-    const app = testApp();
-    cleanUpApp(t, app.id);
-    await install(s, app);
+    const { s, app } = await installedApp(t);
     s.agent.setMountState('usb-9f3a27c1', 'disconnected');
     await until(() => appState(s, app.id), (b) => b.state === 'stopped_for_storage', 'stopped for storage');
     await until(async () => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`), (ids) => ids === '', 'no container runs');
@@ -247,10 +234,7 @@ describe('apps on a real Docker engine', () => {
 
   it('when an app stopped for storage is updated, then the update is refused and nothing is created on the missing drive', async (t) => {
     if (!(await requireDocker(t))) return;
-    const s = await setup(t);
-    const app = testApp();
-    cleanUpApp(t, app.id);
-    await install(s, app);
+    const { s, app } = await installedApp(t);
     s.agent.setMountState('usb-9f3a27c1', 'disconnected');
     await until(() => appState(s, app.id), (b) => b.state === 'stopped_for_storage', 'stopped for storage');
     const refused = await s.api.post(`/api/v1/apps/${app.id}/update`).set(s.auth).expect(409);
@@ -262,7 +246,7 @@ describe('apps on a real Docker engine', () => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);
     const app = testApp();
-    cleanUpApp(t, app.id);
+    cleanUpProject(t, app.id);
     const broken = { ...app, compose: app.compose.replace(`image: ${WEB_IMAGE}`, 'image: felhom-test/not-built:never') };
     const operation = await install(s, broken, 'failed');
     assert.match(operation.error, /not-built|pull it first|not in the engine/);
@@ -275,24 +259,21 @@ describe('apps on a real Docker engine', () => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);
     const stranger = testApp();
-    cleanUpApp(t, stranger.id);
+    cleanUpProject(t, stranger.id);
     docker('run', '-d', '--label', `com.docker.compose.project=${stranger.id}`, 'felhom-test/busybox:latest', 'sleep', '600');
     const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: stranger.manifest, compose: stranger.compose }).expect(409);
     assert.match(refused.body.error.message, /already run in Docker and are not a Felhom app/);
     assert.notEqual(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${stranger.id}`), '', 'the stranger still runs');
 
     const onControllerPort = testApp({ port: s.c.controller.port });
-    cleanUpApp(t, onControllerPort.id);
+    cleanUpProject(t, onControllerPort.id);
     const clash = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: onControllerPort.manifest, compose: onControllerPort.compose }).expect(422);
     assert.match(clash.body.error.message, new RegExp(String(s.c.controller.port)));
   });
 
   it('when the bulk drive is ejected, then its apps are stopped first and restart when the drive is assigned again, data intact', async (t) => {
     if (!(await requireDocker(t))) return;
-    const s = await setup(t);
-    const app = testApp();
-    cleanUpApp(t, app.id);
-    await install(s, app);
+    const { s, app } = await installedApp(t);
     const mediaLog = path.join(s.bulkPath, 'felhom', 'apps', app.id, 'media', 'worker.log');
     await until(async () => fs.existsSync(mediaLog), Boolean, 'the worker wrote its log');
 
@@ -320,7 +301,7 @@ describe('apps on a real Docker engine', () => {
     privileged: true
     volumes: ["/var/run/docker.sock:/var/run/docker.sock"]`,
     });
-    cleanUpApp(t, hostile.id);
+    cleanUpProject(t, hostile.id);
     const response = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: hostile.manifest, compose: hostile.compose }).expect(422);
     assert.equal(response.body.error.code, 'policy');
     assert.match(response.body.error.message, /"evil".*privileged/);
@@ -343,7 +324,7 @@ describe('apps on a real Docker engine', () => {
     const s = await setup(t);
     s.agent.setMountState('usb-9f3a27c1', 'disconnected');
     const app = testApp();
-    cleanUpApp(t, app.id);
+    cleanUpProject(t, app.id);
     const plan = (await s.api.post('/api/v1/apps/plan').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(200)).body;
     assert.deepEqual(plan.needs_confirmation, ['media']);
     const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(409);
@@ -360,7 +341,7 @@ describe('apps on a real Docker engine', () => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);
     const app = testApp();
-    cleanUpApp(t, app.id);
+    cleanUpProject(t, app.id);
     const asController = app.manifest.replace(`id: ${app.id}`, 'id: felhom');
     const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: asController, compose: app.compose }).expect(422);
     assert.match(refused.body.error.message, /felhom/);
@@ -373,10 +354,10 @@ describe('apps on a real Docker engine', () => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);
     const first = testApp();
-    cleanUpApp(t, first.id);
+    cleanUpProject(t, first.id);
     await install(s, first);
     const second = testApp({ port: first.port });
-    cleanUpApp(t, second.id);
+    cleanUpProject(t, second.id);
     const response = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: second.manifest, compose: second.compose }).expect(422);
     assert.match(response.body.error.message, new RegExp(`${first.port}.*${first.id}`));
     assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${second.id}`), '');
@@ -387,7 +368,7 @@ describe('apps on a real Docker engine', () => {
     const s = await setup(t);
     const app = testApp({ manifestExtra: '' });
     app.compose = app.compose.replace('"http://127.0.0.1:8080/"]', '"http://127.0.0.1:9/"]').replace('retries: 20', 'retries: 2');
-    cleanUpApp(t, app.id);
+    cleanUpProject(t, app.id);
     const operation = await install(s, app, 'failed');
     assert.match(operation.error, /web.*(unhealthy|healthy)/);
     assert.match(operation.error, /rolled back to snapshot felhom-pre-/);

@@ -5,7 +5,6 @@
  * catalog is then proven with a catalog of local images.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -17,11 +16,9 @@ import { checkPolicy, describeViolation } from '../src/apps/policy.ts';
 import { silentLogger } from '../src/log.ts';
 import { createCompose } from '../src/stacks/index.ts';
 import { controller, devAgent } from './helpers/controller.ts';
-import { dockerHost, requireDocker } from './helpers/docker.ts';
+import { cleanUpProject, dockerHost, requireDocker } from './helpers/docker.ts';
 import { buildWebImage } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
-
-const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 
 describe('the built-in catalog', () => {
   it('when it is listed, then it offers a file sync, a media server, a password manager and a photo library', async () => {
@@ -71,13 +68,7 @@ describe('installing from a catalog', () => {
       path.join(folder, 'compose.yml'),
       `services:\n  web:\n    image: ${IMAGE}\n    ports: ["127.0.0.1:${port}:8080"]\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
     );
-    t.after(() => {
-      const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean);
-      if (ids.length) docker('rm', '-f', ...ids);
-      const volumes = docker('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${id}`).split('\n').filter(Boolean);
-      if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
-      for (const n of docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean)) docker('network', 'rm', n);
-    });
+    cleanUpProject(t, id);
 
     const agent = await devAgent(t);
     const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env: { FELHOM_CATALOG_DIR: catalog } });

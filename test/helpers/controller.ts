@@ -16,7 +16,7 @@ export async function devAgent(t: TestContext, options: Partial<DevAgentOptions>
     stateDir: path.join(dir, 'agent'),
     port: 0,
     logger: silentLogger(),
-    backup: { queuedMs: 20, runningMs: 40, snapshottedMs: 40 },
+    backup: { queuedMs: 150, runningMs: 250, snapshottedMs: 250 },
     ...options,
   });
   return agent;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { createDockerPort } from '../../src/stacks/index.ts';
 
@@ -23,4 +24,20 @@ export async function requireDocker(t: TestContext): Promise<boolean> {
   process.stderr.write(`\n*** SKIPPING "${t.name}": ${message}. Run scripts/engine.sh to start one. ***\n\n`);
   t.skip(message);
   return false;
+}
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8' }).trim();
+}
+
+/** After the test, removes what a compose project left in Docker: containers, its volumes, networks. */
+export function cleanUpProject(t: TestContext, project: string): void {
+  t.after(() => {
+    const ids = (...args: string[]) => docker(...args).split('\n').filter(Boolean);
+    const containers = ids('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`);
+    if (containers.length) docker('rm', '-f', ...containers);
+    const volumes = ids('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${project}`);
+    if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
+    for (const network of ids('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`)) docker('network', 'rm', network);
+  });
 }
