@@ -205,6 +205,16 @@ describe('apps on a real Docker engine', () => {
 
     await install(s, app);
     assert.equal((await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text())).trim(), 'customer-data', 'reinstall finds the data');
+    const audited = s.c.controller.db.prepare('SELECT action, outcome FROM audit_log WHERE target = ? ORDER BY id').all(app.id);
+    assert.deepEqual(audited, [
+      { action: 'app.install', outcome: 'ok' },
+      { action: 'app.stop', outcome: 'ok' },
+      { action: 'app.start', outcome: 'ok' },
+      { action: 'app.update', outcome: 'ok' },
+      { action: 'app.update', outcome: 'ok' },
+      { action: 'app.uninstall', outcome: 'ok' },
+      { action: 'app.install', outcome: 'ok' },
+    ]);
     assert.equal((await appState(s, app.id)).volumes.find((v: { volume: string }) => v.volume === 'site').path, sitePath);
   });
 
@@ -317,6 +327,17 @@ describe('apps on a real Docker engine', () => {
     const leak = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: reader.manifest, compose: reader.compose }).expect(422);
     assert.match(leak.body.error.message, /"reader".*env_file.*outside the app folder/);
     assert.equal(leak.body.error.message.includes('flt_'), false, 'nothing of the file was read');
+  });
+
+  it('when no fast storage is attached, then an app with a hot volume is refused with a message saying so', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    s.agent.setMountState('local-fast', 'disconnected');
+    const app = testApp();
+    cleanUpProject(t, app.id);
+    const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(422);
+    assert.match(refused.body.error.message, /volume "site" is hot .* no fast primary storage is attached/);
+    assert.equal(fs.readdirSync(path.join(s.c.dataDir, 'apps')).length, 0, 'nothing created');
   });
 
   it('when no bulk drive is attached, then bulk volumes go on the primary storage only after the customer confirms', async (t) => {
