@@ -384,6 +384,15 @@ describe('apps on a real Docker engine', () => {
     assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${second.id}`), '');
   });
 
+  it('when a stack has a one-shot init service that completes, then the install succeeds', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t);
+    const app = testApp({ extraService: `  init:\n    image: felhom-test/busybox:latest\n    command: ["sh", "-c", "echo migrated"]` });
+    app.compose = app.compose.replace('  worker:\n    <<: *common', '  worker:\n    <<: *common\n    depends_on:\n      init: { condition: service_completed_successfully }');
+    cleanUpProject(t, app.id);
+    await install(s, app);
+  });
+
   it('when the new stack never becomes healthy, then it is stopped and the failure says which snapshot to roll back to', async (t) => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
 import { fixturesDir } from '../../test/helpers/temp.ts';
 import {
+  oneShotServices,
   parseComposeConfig,
   parsePortSpec,
   parseVolumeSpec,
@@ -270,5 +271,21 @@ describe('reading a whole compose config', () => {
     );
     assert.match(volumeMounts(config)[0]!.image, /^docker\.io\/tensorchord\/pgvecto-rs:pg14-v0\.2\.0@sha256:/);
     assert.deepEqual(serviceNames(readCompose(config)), serviceNames(config));
+  });
+});
+
+describe('one-shot services', () => {
+  it('when others depend on a service completing successfully, then it is one-shot; other conditions and list forms are not', () => {
+    assert.deepEqual(
+      oneShotServices({
+        services: {
+          web: { depends_on: { migrate: { condition: 'service_completed_successfully' }, db: { condition: 'service_healthy' } } },
+          worker: { depends_on: ['db'] },
+          migrate: {},
+          db: {},
+        },
+      }),
+      ['migrate'],
+    );
   });
 });

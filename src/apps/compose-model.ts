@@ -460,3 +460,20 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function unreadable(at: string, expected: string): never {
   throw new AppError('validation', `the compose configuration cannot be checked: ${at} is not ${expected}`);
 }
+
+/**
+ * Services that others wait on with `condition: service_completed_successfully`: they
+ * run once (a migration, an init step) and exit 0 by design.
+ */
+export function oneShotServices(compose: unknown): string[] {
+  const services = (compose as { services?: Record<string, { depends_on?: unknown }> } | null)?.services ?? {};
+  const oneShot = new Set<string>();
+  for (const service of Object.values(services)) {
+    const dependsOn = service?.depends_on;
+    if (!dependsOn || Array.isArray(dependsOn) || typeof dependsOn !== 'object') continue;
+    for (const [name, condition] of Object.entries(dependsOn as Record<string, { condition?: string }>)) {
+      if (condition?.condition === 'service_completed_successfully') oneShot.add(name);
+    }
+  }
+  return [...oneShot].sort();
+}

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
-import { serviceNames, volumeMounts } from './compose-model.ts';
+import { oneShotServices, serviceNames, volumeMounts } from './compose-model.ts';
 import { parseManifest } from './manifest.ts';
 import type { Progress } from './operations.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
@@ -102,7 +102,11 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
 
   progress.step('Waiting for the app to become healthy');
   const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
-  const health = await docker.waitHealthy(app.id, { timeoutMs: manifest.health_timeout_seconds * 1000, intervalMs: 500 });
+  const health = await docker.waitHealthy(app.id, {
+    timeoutMs: manifest.health_timeout_seconds * 1000,
+    intervalMs: 500,
+    oneShot: oneShotServices(model),
+  });
   if (health.healthy) {
     progress.event('The app is running and healthy');
     return null;

@@ -57,6 +57,17 @@ test('when a project has no containers or one still starts, then the verdict is 
   assert.deepEqual(judgeHealth([inspected('db', { Status: 'created' })]), { state: 'waiting', reason: 'service db is created' });
 });
 
+test('when a one-shot init service exited 0, then it counts as done; exiting with an error, or not being one-shot, fails', () => {
+  const web = inspected('web', { Health: health('healthy') });
+  const migrated = inspected('migrate', { Status: 'exited', ExitCode: 0 });
+  assert.deepEqual(judgeHealth([web, migrated], ['migrate']), { state: 'healthy' });
+  assert.deepEqual(judgeHealth([web, migrated]), { state: 'failed', reason: 'service migrate exited with code 0' });
+  assert.deepEqual(judgeHealth([web, inspected('migrate', { Status: 'exited', ExitCode: 1 })], ['migrate']), {
+    state: 'failed',
+    reason: 'service migrate exited with code 1',
+  });
+});
+
 test('when a container exited, restarts or is unhealthy, then the verdict fails at once and names the service', () => {
   const waitingWeb = inspected('web', { Health: health('starting') });
   assert.deepEqual(judgeHealth([waitingWeb, inspected('db', { Status: 'exited', ExitCode: 137, OOMKilled: true })]), {

@@ -11,6 +11,8 @@ import { type ContainerInfo, inspectProject, serviceOf, toContainerInfo } from '
 export interface WaitHealthyOptions {
   timeoutMs: number;
   intervalMs: number;
+  /** Services meant to run once and exit 0 (others depend on them completing): an init step. */
+  oneShot?: readonly string[];
 }
 
 export interface HealthResult {
@@ -22,12 +24,13 @@ export interface HealthResult {
 
 type Verdict = { state: 'healthy' } | { state: 'failed' | 'waiting'; reason: string };
 
-export function judgeHealth(containers: Docker.ContainerInspectInfo[]): Verdict {
+export function judgeHealth(containers: Docker.ContainerInspectInfo[], oneShot: readonly string[] = []): Verdict {
   if (containers.length === 0) return { state: 'waiting', reason: 'the project has no containers' };
   let waiting: string | null = null;
   for (const c of containers) {
     const service = `service ${serviceOf(c)}`;
     const { Status: status, ExitCode: exitCode, OOMKilled: oomKilled, Health: health } = c.State;
+    if (status === 'exited' && exitCode === 0 && oneShot.includes(serviceOf(c))) continue;
     if (status === 'exited' || status === 'dead') {
       return { state: 'failed', reason: `${service} ${status} with code ${exitCode}${oomKilled ? ' (out of memory)' : ''}` };
     }
@@ -48,7 +51,7 @@ export async function waitHealthy(docker: Docker, project: string, options: Wait
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const inspected = await inspectProject(docker, project);
-    const verdict = judgeHealth(inspected);
+    const verdict = judgeHealth(inspected, options.oneShot);
     const containers = inspected.map(toContainerInfo);
     if (verdict.state === 'healthy') return { healthy: true, containers };
     if (verdict.state === 'failed') return { healthy: false, containers, reason: verdict.reason };
