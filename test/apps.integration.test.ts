@@ -391,6 +391,7 @@ describe('apps on a real Docker engine', () => {
     app.compose = app.compose.replace('  worker:\n    <<: *common', '  worker:\n    <<: *common\n    depends_on:\n      init: { condition: service_completed_successfully }');
     cleanUpProject(t, app.id);
     await install(s, app);
+    assert.equal((await appState(s, app.id)).state, 'running', 'the finished init step does not make the app look partial');
   });
 
   it('when the new stack never becomes healthy, then it is stopped and the failure says which snapshot to roll back to', async (t) => {

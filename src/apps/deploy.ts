@@ -94,7 +94,8 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     }
     progress.event(`Volume ${placement.volume} → ${placement.mountLabel} (${placement.path})`);
   }
-  await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model));
+  const oneShot = oneShotServices(model);
+  await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model), oneShot);
 
   const spec = composeSpec(appsDir, app);
   progress.step('Starting the app');
@@ -105,7 +106,7 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
   const health = await docker.waitHealthy(app.id, {
     timeoutMs: manifest.health_timeout_seconds * 1000,
     intervalMs: 500,
-    oneShot: oneShotServices(model),
+    oneShot,
   });
   if (health.healthy) {
     progress.event('The app is running and healthy');

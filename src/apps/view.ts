@@ -9,10 +9,12 @@ import type { AppRecord, AppStore } from './store.ts';
 
 export type AppState = 'installing' | 'failed' | 'stopped_for_storage' | 'running' | 'unhealthy' | 'partial' | 'stopped' | 'missing';
 
-export function deriveState(app: AppRecord, containers: ContainerInfo[]): AppState {
+export function deriveState(app: AppRecord, all: ContainerInfo[]): AppState {
   if (app.status === 'installing') return 'installing';
   if (app.stoppedForStorage) return 'stopped_for_storage';
   if (app.status === 'failed') return 'failed';
+  // An init step that ran and exited 0 is done, not down.
+  const containers = all.filter((c) => !(c.oneShot && c.state === 'exited' && c.exitCode === 0));
   if (containers.length === 0) return 'missing';
   const running = containers.filter((c) => c.state === 'running');
   if (running.length === 0) return 'stopped';

@@ -31,7 +31,13 @@ export interface ContainerInfo {
   /** RFC 3339; null for a container never started. */
   startedAt: string | null;
   ports: PublishedPort[];
+  /** The exit code of an exited container, else null. */
+  exitCode: number | null;
+  /** Labelled by the controller as an init step that runs once and exits. */
+  oneShot: boolean;
 }
+
+export const ONE_SHOT_LABEL = 'org.felhom.one-shot';
 
 /** A container something was done to. */
 export interface ContainerRef {
@@ -67,6 +73,8 @@ export function toContainerInfo(c: Docker.ContainerInspectInfo): ContainerInfo {
     // Docker reports the zero time for a container that never ran.
     startedAt: c.State.StartedAt.startsWith('0001-') ? null : c.State.StartedAt,
     ports: publishedPorts(c),
+    exitCode: c.State.Status === 'exited' ? c.State.ExitCode : null,
+    oneShot: c.Config.Labels[ONE_SHOT_LABEL] === 'true',
   };
 }
 

@@ -1,5 +1,6 @@
 export { createDockerPort, type DockerPort, type DockerEngineInfo } from './docker.ts';
 export {
+  ONE_SHOT_LABEL,
   PROJECT_LABEL,
   SERVICE_LABEL,
   type ContainerHealth,
