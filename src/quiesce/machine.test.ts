@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IllegalTransition, MAX_CONSECUTIVE_POLL_FAILURES, phases, startRun, table, transition, type Event, type Run } from './machine.ts';
+
+const started = () => startRun({ id: 'run-1', trigger: 'scheduled', stacks: ['photos', 'media'] });
+
+/** Feeds events from a fresh run and returns the final transition. */
+function walk(...events: Event[]) {
+  let step = started();
+  for (const event of events) step = transition(step.run, event);
+  return step;
+}
+
+const accepted: Event = { type: 'backup_accepted', backupId: 'bk-101-1' };
+const seen = (phase: string): Event => ({ type: 'backup_phase', phase });
+
+describe('a quiesce run that goes well', () => {
+  it('when it starts, then it writes the stacks it will stop and asks to stop them', () => {
+    const { run, commands } = started();
+    assert.equal(run.phase, 'stopping');
+    assert.deepEqual(run.stacks, ['photos', 'media']);
+    assert.deepEqual(commands, ['stop_stacks']);
+  });
+
+  it('when the stacks are stopped, then it requests the backup; when accepted, it polls', () => {
+    assert.deepEqual(walk({ type: 'stacks_stopped' }).commands, ['request_backup']);
+    const polling = walk({ type: 'stacks_stopped' }, accepted);
+    assert.equal(polling.run.phase, 'waiting');
+    assert.equal(polling.run.backupId, 'bk-101-1');
+    assert.deepEqual(polling.commands, ['poll_backup']);
+  });
+
+  it('when the agent reports queued, running or an unknown phase, then it keeps polling with the apps down', () => {
+    for (const phase of ['queued', 'running', 'verifying-something-new']) {
+      const step = walk({ type: 'stacks_stopped' }, accepted, seen(phase));
+      assert.equal(step.run.phase, 'waiting', phase);
+      assert.deepEqual(step.commands, ['poll_backup']);
+    }
+  });
+
+  it('when the snapshot exists (snapshot mode), then it restarts the apps at once and tracks the backup to done', () => {
+    const resuming = walk({ type: 'stacks_stopped' }, accepted, seen('running'), seen('snapshotted'));
+    assert.equal(resuming.run.phase, 'resuming');
+    assert.equal(resuming.run.resumeReason, 'snapshotted');
+    assert.deepEqual(resuming.commands, ['restart_stacks']);
+    const tracking = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(tracking.run.phase, 'tracking');
+    assert.deepEqual(tracking.commands, ['poll_backup']);
+    const closed = transition(transition(tracking.run, seen('snapshotted')).run, seen('done'));
+    assert.equal(closed.run.phase, 'closed');
+    assert.equal(closed.run.outcome, 'succeeded');
+    assert.deepEqual(closed.commands, ['close']);
+  });
+
+  it('when the mode has no snapshot phase (stop mode), then it restarts at done and closes without tracking', () => {
+    const resuming = walk({ type: 'stacks_stopped' }, accepted, seen('running'), seen('done'));
+    assert.equal(resuming.run.resumeReason, 'backup_done');
+    const closed = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(closed.run.phase, 'closed');
+    assert.equal(closed.run.outcome, 'succeeded');
+  });
+});
+
+describe('a quiesce run that goes wrong never strands an app', () => {
+  it('when POST /backup fails, then the apps restart and the run closes failed with the reason', () => {
+    const resuming = walk({ type: 'stacks_stopped' }, { type: 'request_failed', error: 'agent POST /backup: 409 conflict' });
+    assert.equal(resuming.run.resumeReason, 'request_failed');
+    assert.deepEqual(resuming.commands, ['restart_stacks']);
+    const closed = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(closed.run.outcome, 'failed');
+    assert.match(closed.run.error!, /409 conflict/);
+  });
+
+  it('when the backup reports failed, then the apps restart and the run closes failed with the agent error', () => {
+    const resuming = walk({ type: 'stacks_stopped' }, accepted, { type: 'backup_phase', phase: 'failed', error: 'vzdump: no space left' });
+    assert.equal(resuming.run.resumeReason, 'backup_failed');
+    const closed = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(closed.run.outcome, 'failed');
+    assert.equal(closed.run.error, 'vzdump: no space left');
+  });
+
+  it(`when status polls fail ${MAX_CONSECUTIVE_POLL_FAILURES} times in a row, then the apps restart and the backup is still tracked`, () => {
+    const events: Event[] = [{ type: 'stacks_stopped' }, accepted];
+    for (let i = 1; i < MAX_CONSECUTIVE_POLL_FAILURES; i++) events.push({ type: 'poll_failed', error: 'timeout' });
+    const stillWaiting = walk(...events);
+    assert.equal(stillWaiting.run.phase, 'waiting', 'a failed poll is not a failed backup');
+    const resuming = transition(stillWaiting.run, { type: 'poll_failed', error: 'timeout' });
+    assert.equal(resuming.run.resumeReason, 'agent_unreachable');
+    const tracking = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(tracking.run.phase, 'tracking', 'the backup may still finish on the agent');
+    const closed = transition(tracking.run, seen('done'));
+    assert.equal(closed.run.outcome, 'succeeded');
+  });
+
+  it('when a poll succeeds between failures, then the count of consecutive failures starts again', () => {
+    const events: Event[] = [{ type: 'stacks_stopped' }, accepted];
+    for (let i = 1; i < MAX_CONSECUTIVE_POLL_FAILURES; i++) events.push({ type: 'poll_failed', error: 'timeout' });
+    events.push(seen('running'), { type: 'poll_failed', error: 'timeout' });
+    assert.equal(walk(...events).run.phase, 'waiting');
+  });
+
+  it('when the max-quiesce bound passes, then the apps restart whatever the backup is doing, and the run says so', () => {
+    const resuming = walk({ type: 'stacks_stopped' }, accepted, seen('running'), { type: 'deadline' });
+    assert.equal(resuming.run.resumeReason, 'max_quiesce');
+    const tracking = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(tracking.run.phase, 'tracking');
+  });
+
+  it('when the agent never answers while tracking, then the apps stay up and tracking goes on', () => {
+    const tracking = transition(walk({ type: 'stacks_stopped' }, accepted, seen('snapshotted')).run, { type: 'stacks_restarted' });
+    const after = transition(tracking.run, { type: 'poll_failed', error: 'timeout' });
+    assert.equal(after.run.phase, 'tracking');
+    assert.deepEqual(after.commands, ['poll_backup']);
+  });
+
+  const downPhases: Array<[string, Event[]]> = [
+    ['stopping', []],
+    ['requesting', [{ type: 'stacks_stopped' }]],
+    ['waiting', [{ type: 'stacks_stopped' }, accepted]],
+  ];
+  for (const [phase, events] of downPhases) {
+    for (const [event, reason] of [
+      ['deadline', 'max_quiesce'],
+      ['shutdown', 'shutdown'],
+      ['crash_recovered', 'crash_recovery'],
+    ] as const) {
+      it(`when ${event} arrives in ${phase}, then it restarts the stacks (reason ${reason})`, () => {
+        const step = walk(...events, { type: event });
+        assert.equal(step.run.phase, 'resuming');
+        assert.equal(step.run.resumeReason, reason);
+        assert.deepEqual(step.commands, ['restart_stacks']);
+        assert.deepEqual(step.run.stacks, ['photos', 'media'], 'exactly the stacks the run stopped');
+      });
+    }
+  }
+
+  it('when a crash, shutdown or deadline hits while resuming, then it restarts again (restarting is idempotent)', () => {
+    const resuming = walk({ type: 'stacks_stopped' }, { type: 'request_failed', error: 'x' });
+    for (const type of ['crash_recovered', 'shutdown', 'deadline'] as const) {
+      const step = transition(resuming.run, { type });
+      assert.equal(step.run.phase, 'resuming');
+      assert.deepEqual(step.commands, ['restart_stacks']);
+      assert.equal(step.run.resumeReason, 'request_failed', 'the first reason is kept');
+    }
+  });
+
+  it('when the controller restarts during tracking, then it makes sure the stacks run and keeps tracking; a shutdown leaves the run open', () => {
+    const tracking = transition(walk({ type: 'stacks_stopped' }, accepted, seen('snapshotted')).run, { type: 'stacks_restarted' }).run;
+    assert.deepEqual(transition(tracking, { type: 'crash_recovered' }).commands, ['restart_stacks', 'poll_backup']);
+    const shutdown = transition(tracking, { type: 'shutdown' });
+    assert.equal(shutdown.run.phase, 'tracking');
+    assert.deepEqual(shutdown.commands, []);
+  });
+
+  it('when resumed before any backup was accepted, then the run closes failed rather than tracking nothing', () => {
+    const closed = transition(walk({ type: 'shutdown' }).run, { type: 'stacks_restarted' });
+    assert.equal(closed.run.phase, 'closed');
+    assert.equal(closed.run.outcome, 'failed');
+  });
+});
+
+describe('the table itself', () => {
+  it('when any phase before resuming meets an event other than progress, then its only exit is resuming', () => {
+    const progress = new Set(['stacks_stopped', 'backup_accepted', 'backup_phase', 'poll_failed']);
+    const probe: Run = { ...started().run, backupId: 'bk', backupPhase: 'running' };
+    for (const phase of ['stopping', 'requesting', 'waiting'] as const) {
+      for (const type of Object.keys(table[phase])) {
+        if (progress.has(type)) continue;
+        const event = (type === 'request_failed' ? { type, error: 'x' } : { type }) as Event;
+        assert.equal(transition({ ...probe, phase }, event).run.phase, 'resuming', `${phase} + ${type}`);
+      }
+    }
+  });
+
+  it('when an event is not expected in a phase, then the transition is refused by name, and a closed run accepts nothing', () => {
+    assert.throws(() => transition(started().run, accepted), (e: unknown) => e instanceof IllegalTransition && /backup_accepted is not expected in phase stopping/.test(e.message));
+    const closed = transition(walk({ type: 'shutdown' }).run, { type: 'stacks_restarted' }).run;
+    for (const type of ['shutdown', 'deadline', 'crash_recovered', 'stacks_restarted'] as const) {
+      assert.throws(() => transition(closed, { type }), IllegalTransition);
+    }
+    assert.deepEqual([...phases], ['stopping', 'requesting', 'waiting', 'resuming', 'tracking', 'closed']);
+  });
+});

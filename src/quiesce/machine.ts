@@ -1,0 +1,181 @@
+/**
+ * The quiesce loop as one table: its phases, the events that move it, and what each
+ * move asks the outside world to do. Pure: no Docker, no agent, no clock, no storage;
+ * the runner persists every new run state before it carries out the commands, so a
+ * crash at any point leaves a run that says exactly where it stood (context/004 §8).
+ *
+ *   stopping ──stacks_stopped──▶ requesting ──backup_accepted──▶ waiting
+ *      │                             │                              │ snapshotted / done / failed,
+ *      │ deadline, shutdown,         │ request_failed, deadline,    │ too many failed polls,
+ *      │ crash_recovered             │ shutdown, crash_recovered    │ deadline, shutdown, crash_recovered
+ *      ▼                             ▼                              ▼
+ *   resuming ◀────────────────────────────────────────────────────────
+ *      │ stacks_restarted
+ *      ├── backup still in flight ──▶ tracking ──done / failed──▶ closed
+ *      └── otherwise ─────────────────────────────────────────────▶ closed
+ *
+ * Guarantee: from every phase before `resuming`, every event that is not progress
+ * leads to `resuming`, whose only way out is restarting exactly the stacks the run
+ * stopped. A stranded app would need a phase with no such exit; the table has none.
+ */
+
+export const phases = ['stopping', 'requesting', 'waiting', 'resuming', 'tracking', 'closed'] as const;
+export type Phase = (typeof phases)[number];
+
+export type Outcome = 'succeeded' | 'failed' | 'unknown';
+
+/** Why the apps were started again. */
+export type ResumeReason =
+  | 'snapshotted'
+  | 'backup_done'
+  | 'backup_failed'
+  | 'request_failed'
+  | 'agent_unreachable'
+  | 'max_quiesce'
+  | 'shutdown'
+  | 'crash_recovery';
+
+export interface Run {
+  id: string;
+  trigger: 'scheduled' | 'manual';
+  /** Exactly the stacks this run stops, and so exactly those it restarts. */
+  stacks: string[];
+  phase: Phase;
+  backupId: string | null;
+  /** The last backup phase the agent reported. */
+  backupPhase: string | null;
+  consecutivePollFailures: number;
+  resumeReason: ResumeReason | null;
+  outcome: Outcome | null;
+  error: string | null;
+}
+
+export type Event =
+  | { type: 'stacks_stopped' }
+  | { type: 'backup_accepted'; backupId: string }
+  | { type: 'request_failed'; error: string }
+  | { type: 'backup_phase'; phase: string; error?: string | null }
+  | { type: 'poll_failed'; error: string }
+  | { type: 'deadline' }
+  | { type: 'shutdown' }
+  | { type: 'crash_recovered' }
+  | { type: 'stacks_restarted' };
+
+/** What the runner must do after persisting the new state. */
+export type Command = 'stop_stacks' | 'request_backup' | 'poll_backup' | 'restart_stacks' | 'close';
+
+export interface Transition {
+  run: Run;
+  commands: Command[];
+}
+
+export const MAX_CONSECUTIVE_POLL_FAILURES = 5;
+
+/** A backup that has not reached `done` or `failed`; an unknown phase counts as in flight (CONTRACT.md). */
+export const backupInFlight = (run: Run): boolean => run.backupId !== null && run.backupPhase !== 'done' && run.backupPhase !== 'failed';
+
+export function startRun(input: { id: string; trigger: Run['trigger']; stacks: string[] }): Transition {
+  const run: Run = {
+    id: input.id,
+    trigger: input.trigger,
+    stacks: [...input.stacks],
+    phase: 'stopping',
+    backupId: null,
+    backupPhase: null,
+    consecutivePollFailures: 0,
+    resumeReason: null,
+    outcome: null,
+    error: null,
+  };
+  return { run, commands: ['stop_stacks'] };
+}
+
+export class IllegalTransition extends Error {
+  constructor(phase: Phase, event: Event['type']) {
+    super(`quiesce: event ${event} is not expected in phase ${phase}`);
+    this.name = 'IllegalTransition';
+  }
+}
+
+type Handler<E extends Event> = (run: Run, event: E) => Transition;
+type Table = { [P in Phase]: { [T in Event['type']]?: Handler<Extract<Event, { type: T }>> } };
+
+const resume = (run: Run, reason: ResumeReason, change: Partial<Run> = {}): Transition => ({
+  run: { ...run, ...change, phase: 'resuming', resumeReason: run.resumeReason ?? reason },
+  commands: ['restart_stacks'],
+});
+
+/** Every way out of a phase in which the apps are (or may be) down: back to running apps. */
+const abandon = {
+  deadline: (run: Run) => resume(run, 'max_quiesce'),
+  shutdown: (run: Run) => resume(run, 'shutdown'),
+  crash_recovered: (run: Run) => resume(run, 'crash_recovery'),
+};
+
+const close = (run: Run, outcome: Outcome, change: Partial<Run> = {}): Transition => ({
+  run: { ...run, ...change, phase: 'closed', outcome },
+  commands: ['close'],
+});
+
+function finishedBackup(run: Run): Outcome {
+  if (run.backupPhase === 'done') return 'succeeded';
+  if (run.backupPhase === 'failed') return 'failed';
+  return run.backupId === null ? 'failed' : 'unknown';
+}
+
+export const table: Table = {
+  stopping: {
+    stacks_stopped: (run) => ({ run: { ...run, phase: 'requesting' }, commands: ['request_backup'] }),
+    ...abandon,
+  },
+  requesting: {
+    backup_accepted: (run, e) => ({ run: { ...run, phase: 'waiting', backupId: e.backupId, backupPhase: 'queued' }, commands: ['poll_backup'] }),
+    request_failed: (run, e) => resume(run, 'request_failed', { error: e.error }),
+    ...abandon,
+  },
+  waiting: {
+    backup_phase: (run, e) => {
+      const seen = { ...run, backupPhase: e.phase, consecutivePollFailures: 0 };
+      // 8B.2: from `snapshotted` on the backup reads the snapshot, which froze the stopped apps.
+      if (e.phase === 'snapshotted') return resume(seen, 'snapshotted');
+      if (e.phase === 'done') return resume(seen, 'backup_done');
+      if (e.phase === 'failed') return resume(seen, 'backup_failed', { error: e.error ?? 'the agent reported the backup failed' });
+      return { run: seen, commands: ['poll_backup'] };
+    },
+    poll_failed: (run, e) => {
+      const failures = run.consecutivePollFailures + 1;
+      if (failures >= MAX_CONSECUTIVE_POLL_FAILURES) return resume(run, 'agent_unreachable', { consecutivePollFailures: failures, error: e.error });
+      return { run: { ...run, consecutivePollFailures: failures }, commands: ['poll_backup'] };
+    },
+    ...abandon,
+  },
+  resuming: {
+    stacks_restarted: (run) =>
+      backupInFlight(run) ? { run: { ...run, phase: 'tracking' }, commands: ['poll_backup'] } : close(run, finishedBackup(run)),
+    // Already resuming: restarting is idempotent, so any of these simply restarts again.
+    crash_recovered: (run) => ({ run, commands: ['restart_stacks'] }),
+    shutdown: (run) => ({ run, commands: ['restart_stacks'] }),
+    deadline: (run) => ({ run, commands: ['restart_stacks'] }),
+  },
+  tracking: {
+    backup_phase: (run, e) => {
+      const seen = { ...run, backupPhase: e.phase, consecutivePollFailures: 0 };
+      if (e.phase === 'done') return close(seen, 'succeeded');
+      if (e.phase === 'failed') return close(seen, 'failed', { error: e.error ?? 'the agent reported the backup failed' });
+      return { run: seen, commands: ['poll_backup'] };
+    },
+    // The apps run again; a silent agent only delays learning the outcome.
+    poll_failed: (run) => ({ run: { ...run, consecutivePollFailures: run.consecutivePollFailures + 1 }, commands: ['poll_backup'] }),
+    crash_recovered: (run) => ({ run, commands: ['restart_stacks', 'poll_backup'] }),
+    // The apps already run: nothing to undo; the run stays open and is tracked after a restart.
+    shutdown: (run) => ({ run, commands: [] }),
+    deadline: (run) => ({ run, commands: ['poll_backup'] }),
+  },
+  closed: {},
+};
+
+export function transition(run: Run, event: Event): Transition {
+  const handler = table[run.phase][event.type] as Handler<Event> | undefined;
+  if (!handler) throw new IllegalTransition(run.phase, event.type);
+  return handler(run, event);
+}
