@@ -139,4 +139,35 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'quiesce runs',
+    sql: `
+      -- One row per quiesce run. A run whose phase is not 'closed' is the durable marker:
+      -- it lists exactly the stacks the run stops, so a restarted controller knows what to
+      -- start again. At most one run is open at a time (single flight, across processes).
+      CREATE TABLE quiesce_runs (
+        id                        TEXT PRIMARY KEY,
+        trigger                   TEXT NOT NULL CHECK (trigger IN ('scheduled', 'manual')),
+        stacks                    TEXT NOT NULL,
+        phase                     TEXT NOT NULL,
+        backup_id                 TEXT,
+        backup_phase              TEXT,
+        consecutive_poll_failures INTEGER NOT NULL DEFAULT 0,
+        resume_reason             TEXT,
+        outcome                   TEXT,
+        error                     TEXT,
+        deadline_at               TEXT NOT NULL,
+        started_at                TEXT NOT NULL,
+        stopped_at                TEXT,
+        requested_at              TEXT,
+        snapshotted_at            TEXT,
+        resumed_at                TEXT,
+        finished_at               TEXT,
+        downtime_ms               INTEGER
+      );
+      CREATE UNIQUE INDEX quiesce_single_flight ON quiesce_runs ((1)) WHERE phase != 'closed';
+      CREATE INDEX quiesce_runs_started ON quiesce_runs (started_at);
+    `,
+  },
 ];

@@ -1,0 +1,134 @@
+/**
+ * Quiesce runs in SQLite. Every new state of a run is written in one transaction before
+ * the runner acts on it, so the open run is the durable marker the design asks for: it
+ * survives a kill -9 the instant after it is written (WAL, context/004 §8).
+ */
+import { rfc3339, type Clock } from '../clock.ts';
+import type { Db } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import type { Outcome, Phase, ResumeReason, Run } from './machine.ts';
+
+/** When things happened, for the customer's history and the downtime figure. */
+export interface RunTimes {
+  deadlineAt: string;
+  startedAt: string;
+  stoppedAt: string | null;
+  requestedAt: string | null;
+  snapshottedAt: string | null;
+  resumedAt: string | null;
+  finishedAt: string | null;
+  downtimeMs: number | null;
+}
+
+export type StoredRun = Run & RunTimes;
+
+interface Row {
+  id: string;
+  trigger: Run['trigger'];
+  stacks: string;
+  phase: Phase;
+  backup_id: string | null;
+  backup_phase: string | null;
+  consecutive_poll_failures: number;
+  resume_reason: ResumeReason | null;
+  outcome: Outcome | null;
+  error: string | null;
+  deadline_at: string;
+  started_at: string;
+  stopped_at: string | null;
+  requested_at: string | null;
+  snapshotted_at: string | null;
+  resumed_at: string | null;
+  finished_at: string | null;
+  downtime_ms: number | null;
+}
+
+const toRun = (row: Row): StoredRun => ({
+  id: row.id,
+  trigger: row.trigger,
+  stacks: JSON.parse(row.stacks) as string[],
+  phase: row.phase,
+  backupId: row.backup_id,
+  backupPhase: row.backup_phase,
+  consecutivePollFailures: row.consecutive_poll_failures,
+  resumeReason: row.resume_reason,
+  outcome: row.outcome,
+  error: row.error,
+  deadlineAt: row.deadline_at,
+  startedAt: row.started_at,
+  stoppedAt: row.stopped_at,
+  requestedAt: row.requested_at,
+  snapshottedAt: row.snapshotted_at,
+  resumedAt: row.resumed_at,
+  finishedAt: row.finished_at,
+  downtimeMs: row.downtime_ms,
+});
+
+export function createRunStore(db: Db, clock: Clock) {
+  const select = db.prepare<[string], Row>('SELECT * FROM quiesce_runs WHERE id = ?');
+  return {
+    /** The open run, if any: the marker a crash may have left. */
+    open(): StoredRun | null {
+      const row = db.prepare<[], Row>("SELECT * FROM quiesce_runs WHERE phase != 'closed'").get();
+      return row ? toRun(row) : null;
+    },
+
+    /** Writes a new run; refused while another is open (single flight, across processes too). */
+    create(run: Run, deadline: Date): StoredRun {
+      try {
+        db.prepare(
+          `INSERT INTO quiesce_runs (id, trigger, stacks, phase, deadline_at, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        ).run(run.id, run.trigger, JSON.stringify(run.stacks), run.phase, rfc3339(deadline), rfc3339(clock.now()));
+      } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw new AppError('conflict', 'a backup with the apps stopped is already in progress', { cause: error });
+        }
+        throw error;
+      }
+      return toRun(select.get(run.id)!);
+    },
+
+    /** Persists the machine's new state, stamping the times its phase change marks. */
+    save(run: Run): StoredRun {
+      const before = select.get(run.id);
+      if (!before) throw new Error(`quiesce run ${run.id} is not stored`);
+      const now = rfc3339(clock.now());
+      const stamp = (column: keyof Row, when: boolean) => (when && before[column] === null ? now : before[column]);
+      const resumedAt = stamp('resumed_at', run.phase === 'tracking' || (run.phase === 'closed' && before.phase === 'resuming'));
+      const stoppedAt = stamp('stopped_at', run.phase === 'requesting');
+      db.prepare(
+        `UPDATE quiesce_runs SET phase = ?, backup_id = ?, backup_phase = ?, consecutive_poll_failures = ?, resume_reason = ?,
+           outcome = ?, error = ?, stopped_at = ?, requested_at = ?, snapshotted_at = ?, resumed_at = ?, finished_at = ?,
+           downtime_ms = ? WHERE id = ?`,
+      ).run(
+        run.phase,
+        run.backupId,
+        run.backupPhase,
+        run.consecutivePollFailures,
+        run.resumeReason,
+        run.outcome,
+        run.error,
+        stoppedAt,
+        stamp('requested_at', run.backupId !== null),
+        stamp('snapshotted_at', run.backupPhase === 'snapshotted'),
+        resumedAt,
+        stamp('finished_at', run.phase === 'closed'),
+        // The apps were down from the first stop to the restart.
+        resumedAt && before.resumed_at === null ? Date.parse(String(resumedAt)) - Date.parse(before.started_at) : before.downtime_ms,
+        run.id,
+      );
+      return toRun(select.get(run.id)!);
+    },
+
+    get(id: string): StoredRun | null {
+      const row = select.get(id);
+      return row ? toRun(row) : null;
+    },
+
+    list(limit = 50): StoredRun[] {
+      return db.prepare<[number], Row>('SELECT * FROM quiesce_runs ORDER BY started_at DESC, rowid DESC LIMIT ?').all(limit).map(toRun);
+    },
+  };
+}
+
+export type RunStore = ReturnType<typeof createRunStore>;
