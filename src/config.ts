@@ -36,6 +36,7 @@ const environmentSchema = z.object({
   FELHOM_COMPOSE: z.string().regex(/^\S+( \S+)*$/, 'must be a command, e.g. "docker compose" or "docker-compose"').optional(),
   FELHOM_CATALOG_DIR: z.string().min(1).optional(),
   FELHOM_STORAGE_CHECK_MS: milliseconds(200, 3_600_000).default(15_000),
+  FELHOM_PULL: z.enum(['always', 'never'], { error: 'must be always or never' }).default('always'),
   FELHOM_KEEP_SNAPSHOTS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(50).default(5),
   FELHOM_CONTROLLER_PROJECT: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a compose project name').default('felhom'),
   NODE_ENV: z.string().optional(),
@@ -53,6 +54,11 @@ export interface Config {
   composeCommand: string[] | null;
   catalogDir: string | null;
   storageCheckMs: number;
+  /**
+   * Whether images are downloaded: `always` (an update pulls, an install pulls what the
+   * engine lacks) or `never` (an offline box, and the tests: no registry is ever asked).
+   */
+  pullImages: boolean;
   /** How many pre-deploy snapshots to keep; older ones the controller took are deleted. */
   keepSnapshots: number;
   /** The controller's own compose project: no app may take its name. */
@@ -112,5 +118,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     storageCheckMs: env.FELHOM_STORAGE_CHECK_MS,
     controllerProject: env.FELHOM_CONTROLLER_PROJECT,
     keepSnapshots: env.FELHOM_KEEP_SNAPSHOTS,
+    pullImages: env.FELHOM_PULL === 'always',
   };
 }

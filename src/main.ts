@@ -91,6 +91,7 @@ export async function startController(
     reservedProjects: async () => [config.controllerProject],
     reservedPorts: () => [{ published: (server.address() as AddressInfo | null)?.port ?? config.listen.port, protocol: 'tcp' }],
     keepSnapshots: config.keepSnapshots,
+    pullImages: config.pullImages,
   });
   // Before serving: converge the records with what Docker runs (an interrupted install,
   // containers that vanished). A Docker engine that is down is reported, not fatal.

@@ -24,7 +24,7 @@ interface Controller {
 
 async function startController(t: TestContext, env: Record<string, string>): Promise<Controller> {
   const child = spawn(process.execPath, [cli, 'serve'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, FELHOM_LISTEN: '127.0.0.1:0', FELHOM_LOG_FORMAT: 'json', DOCKER_HOST: dockerHost, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, FELHOM_LISTEN: '127.0.0.1:0', FELHOM_LOG_FORMAT: 'json', FELHOM_PULL: 'never', DOCKER_HOST: dockerHost, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(() => child.kill('SIGKILL'));

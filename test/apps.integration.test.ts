@@ -257,7 +257,8 @@ describe('apps on a real Docker engine', () => {
     const s = await setup(t);
     const app = testApp();
     cleanUpProject(t, app.id);
-    const broken = { ...app, compose: app.compose.replace(`image: ${WEB_IMAGE}`, 'image: felhom-test/not-built:never') };
+    // A registry on a closed loopback port: even a pull attempt stays on this machine.
+    const broken = { ...app, compose: app.compose.replace(`image: ${WEB_IMAGE}`, 'image: 127.0.0.1:9/felhom-test/not-built:never') };
     const operation = await install(s, broken, 'failed');
     assert.match(operation.error, /not-built|pull it first|not in the engine/);
     assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${app.id}`), '', 'nothing half-created');

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
-import { oneShotServices, serviceNames, volumeMounts } from './compose-model.ts';
+import { oneShotServices, readCompose, serviceNames, volumeMounts } from './compose-model.ts';
 import { parseManifest } from './manifest.ts';
 import type { Progress } from './operations.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
@@ -28,6 +28,8 @@ export interface DeployDeps {
   logger: Logger;
   appsDir: string;
   keepSnapshots: number;
+  /** False on an offline box: no registry is ever asked. */
+  pullImages: boolean;
 }
 
 export type DeployKind = 'install' | 'update' | 'resume';
@@ -57,6 +59,23 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
   }
 }
 
+/** An update downloads every image; an install only those the engine lacks. */
+async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind, model: unknown, progress: Progress): Promise<void> {
+  const images = [...new Set(readCompose(model).services.map((s) => s.image).filter((image): image is string => image !== null))];
+  if (!deps.pullImages) {
+    progress.event('Image downloads are off (FELHOM_PULL=never): using the images the engine has');
+    return;
+  }
+  const missing = (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter(Boolean);
+  if (kind !== 'update' && missing.length === 0) return;
+  progress.step('Downloading images');
+  await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
+    // A registry hiccup: what the engine already has is used; a missing image fails
+    // the seeding or the start below, with a message saying so.
+    progress.event(`Could not download images, continuing with the local ones: ${errorMessage(error)}`);
+  });
+}
+
 /** Runs the deploy; returns null when the stack is up and healthy, else the reason it is not. */
 export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<string | null> {
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
@@ -74,16 +93,11 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     if (pruned.length > 0) progress.event(`Removed older snapshots: ${pruned.join(', ')}`);
   }
 
+  const model = await compose.config(composeSpec(appsDir, app, false));
   // Images first: seeding a volume copies files out of its image.
-  progress.step('Downloading images');
-  await compose.pull(composeSpec(appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
-    // Offline or a registry hiccup: what the engine already has is used; a missing
-    // image fails the seeding or the start below, with a message saying so.
-    progress.event(`Could not download images, continuing with the local ones: ${errorMessage(error)}`);
-  });
+  await downloadImages(deps, app, kind, model, progress);
 
   progress.step('Preparing storage');
-  const model = await compose.config(composeSpec(appsDir, app, false));
   const mounts = volumeMounts(model);
   for (const placement of store.placements(app.id)) {
     await volumes.ensureVolume({ app: app.id, volume: placement.volume, dir: placement.path });

@@ -33,6 +33,7 @@ export interface AppsDeps {
   reservedProjects: () => Promise<string[]>;
   reservedPorts: () => Array<{ published: number; protocol: 'tcp' | 'udp' }>;
   keepSnapshots?: number;
+  pullImages: boolean;
 }
 
 export interface Apps {

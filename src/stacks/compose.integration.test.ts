@@ -154,7 +154,7 @@ test('when a project is stopped and started through dockerode, then it says what
 
 test('when an image cannot be found, then up fails with an upstream error carrying compose stderr', async (t) => {
   if (!(await requireDocker(t))) return;
-  const { spec } = await setUpApp(t, (app) => twoServices(app, '  broken:\n    image: felhom-test/does-not-exist:latest'));
+  const { spec } = await setUpApp(t, (app) => twoServices(app, '  broken:\n    image: 127.0.0.1:9/felhom-test/does-not-exist:latest'));
   await assert.rejects(compose.up(spec), (error: unknown) => {
     assert.ok(error instanceof AppError);
     assert.equal(error.code, 'upstream');

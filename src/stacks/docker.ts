@@ -11,7 +11,7 @@ import {
   startProject,
   stopProject,
 } from './containers.ts';
-import { connectEngine } from './engine.ts';
+import { connectEngine, unless } from './engine.ts';
 import { subscribeProjectEvents, type ProjectEventHandler } from './events.ts';
 import { type HealthResult, waitHealthy, type WaitHealthyOptions } from './health.ts';
 import { type LogLine, type LogsOptions, projectLogs } from './logs.ts';
@@ -35,6 +35,8 @@ export interface DockerPort {
   waitHealthy(project: string, options: WaitHealthyOptions): Promise<HealthResult>;
   /** Container start, die, stop and health_status events of compose projects; returns an unsubscribe. */
   onProjectEvents(handler: ProjectEventHandler): () => void;
+  /** Whether the engine has the image locally (no registry is asked). */
+  hasImage(reference: string): Promise<boolean>;
 }
 
 export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: Logger = silentLogger()): DockerPort {
@@ -51,5 +53,6 @@ export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: 
     logs: (project, options) => projectLogs(engine.quick, project, options),
     waitHealthy: (project, options) => waitHealthy(engine.quick, project, options),
     onProjectEvents: (handler) => subscribeProjectEvents(engine.stream, handler, { logger }),
+    hasImage: async (reference) => (await unless([404], engine.quick.getImage(reference).inspect())) !== null,
   };
 }

@@ -44,6 +44,8 @@ export async function controller(
     DOCKER_HOST: dockerHost,
     FELHOM_AGENT_TIMEOUT_MS: String(options.agentTimeoutMs ?? 2_000),
     FELHOM_LOG_FORMAT: 'json',
+    // Tests never ask a registry: every image they use is built locally.
+    FELHOM_PULL: 'never',
     ...options.env,
   });
   const running = await startController(config, { logger: silentLogger(), bootstrapRecheckMs: 100 });
