@@ -4,6 +4,7 @@
  * must look like and what it was.
  */
 import path from 'node:path';
+import { validate } from 'node-cron';
 import { z } from 'zod';
 import type { LogFormat } from './log.ts';
 
@@ -36,6 +37,9 @@ const environmentSchema = z.object({
   FELHOM_COMPOSE: z.string().regex(/^\S+( \S+)*$/, 'must be a command, e.g. "docker compose" or "docker-compose"').optional(),
   FELHOM_CATALOG_DIR: z.string().min(1).optional(),
   FELHOM_STORAGE_CHECK_MS: milliseconds(200, 3_600_000).default(15_000),
+  FELHOM_MAX_QUIESCE_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int().min(10).max(86_400).default(600),
+  FELHOM_QUIESCE_POLL_MS: milliseconds(50, 60_000).default(2_000),
+  FELHOM_BACKUP_CHECK_CRON: z.string().refine((value) => validate(value), 'must be a cron expression, e.g. "* * * * *"').default('* * * * *'),
   FELHOM_PULL: z.enum(['always', 'never'], { error: 'must be always or never' }).default('always'),
   FELHOM_KEEP_SNAPSHOTS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(50).default(5),
   FELHOM_CONTROLLER_PROJECT: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a compose project name').default('felhom'),
@@ -54,6 +58,11 @@ export interface Config {
   composeCommand: string[] | null;
   catalogDir: string | null;
   storageCheckMs: number;
+  /** The max-quiesce bound: apps are started again after this, whatever the backup does. */
+  maxQuiesceMs: number;
+  quiescePollMs: number;
+  /** When to ask the agent whether a backup is due. */
+  backupCheckCron: string;
   /**
    * Whether images are downloaded: `always` (an update pulls, an install pulls what the
    * engine lacks) or `never` (an offline box, and the tests: no registry is ever asked).
@@ -119,5 +128,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     controllerProject: env.FELHOM_CONTROLLER_PROJECT,
     keepSnapshots: env.FELHOM_KEEP_SNAPSHOTS,
     pullImages: env.FELHOM_PULL === 'always',
+    maxQuiesceMs: env.FELHOM_MAX_QUIESCE_SECONDS * 1000,
+    quiescePollMs: env.FELHOM_QUIESCE_POLL_MS,
+    backupCheckCron: env.FELHOM_BACKUP_CHECK_CRON,
   };
 }

@@ -20,6 +20,7 @@ import { createSettings } from './settings/index.ts';
 import { createCompose, createDockerPort, createVolumes } from './stacks/index.ts';
 import { createStatusService, type StatusService } from './status/index.ts';
 import { createApps, defaultCatalogDir, type Apps } from './apps/index.ts';
+import { createQuiesce, type Quiesce } from './quiesce/index.ts';
 import { createWebApp } from './web/index.ts';
 
 export const controllerVersion: string = JSON.parse(
@@ -36,6 +37,7 @@ export interface RunningController {
   agent: AgentClient;
   status: StatusService;
   apps: Apps;
+  quiesce: Quiesce;
   close(): Promise<void>;
 }
 
@@ -93,11 +95,25 @@ export async function startController(
     keepSnapshots: config.keepSnapshots,
     pullImages: config.pullImages,
   });
-  // Before serving: converge the records with what Docker runs (an interrupted install,
-  // containers that vanished). A Docker engine that is down is reported, not fatal.
+  const quiesce = createQuiesce({
+    db,
+    clock,
+    logger,
+    audit,
+    apps,
+    agent,
+    maxQuiesceMs: config.maxQuiesceMs,
+    pollIntervalMs: config.quiescePollMs,
+    schedule: config.backupCheckCron,
+  });
+  // Before serving, first: start again the stacks a quiesce run left stopped when the
+  // controller died (the run itself may go on tracking its backup in the background).
+  await quiesce.runner.recover()?.resumed;
+  // Then converge the records with what Docker runs (an interrupted install, containers
+  // that vanished). A Docker engine that is down is reported, not fatal.
   await apps.reconcile().catch((error: unknown) => logger.error({ err: error }, 'could not reconcile apps with Docker at start'));
   apps.watchStorage(config.storageCheckMs);
-  server.on('request', createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps, agent, audit }));
+  server.on('request', createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps, agent, audit, quiesce }));
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -105,6 +121,7 @@ export async function startController(
     });
   } catch (error) {
     bootstrap.stopWatching();
+    await quiesce.close();
     await apps.close();
     await agent.close();
     db.close();
@@ -115,6 +132,7 @@ export async function startController(
   const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? 'localhost' : config.listen.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, bootstrap: bootstrap.report().state, version: controllerVersion }, 'controller listening');
+  quiesce.startSchedule();
 
   return {
     url,
@@ -124,8 +142,11 @@ export async function startController(
     agent,
     status,
     apps,
+    quiesce,
     async close() {
       bootstrap.stopWatching();
+      // First, so that a backup in progress has its apps started again (SIGTERM).
+      await quiesce.close();
       await apps.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

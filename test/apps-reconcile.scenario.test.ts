@@ -3,52 +3,17 @@
  * install, then started again, and what it finds in Docker at start.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { before, describe, it, type TestContext } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { before, describe, it } from 'node:test';
 import { devAgent } from './helpers/controller.ts';
-import { cleanUpProject, dockerHost, requireDocker } from './helpers/docker.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImage } from './helpers/images.ts';
+import { apiToken, call, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 
-const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
 const IMAGE = 'felhom-test/webapp:scenario';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
-
-interface Controller {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-}
-
-async function startController(t: TestContext, env: Record<string, string>): Promise<Controller> {
-  const child = spawn(process.execPath, [cli, 'serve'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, FELHOM_LISTEN: '127.0.0.1:0', FELHOM_LOG_FORMAT: 'json', FELHOM_PULL: 'never', DOCKER_HOST: dockerHost, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`controller exited ${code}: ${output}`)));
-  });
-  return { url, child, exited };
-}
-
-function apiToken(dataDir: string): string {
-  const created = spawnSync(process.execPath, [cli, 'api-token', 'create', `scenario-${Date.now()}`], {
-    env: { PATH: process.env.PATH, FELHOM_DATA_DIR: dataDir },
-    encoding: 'utf8',
-  });
-  return /^\s+(fct_\S+)$/m.exec(created.stdout)![1]!;
-}
 
 function slowApp(id: string, port: number) {
   return {
@@ -76,15 +41,6 @@ volumes:
   site:
 `,
   };
-}
-
-async function call(url: string, token: string, method: string, route: string, body?: unknown) {
-  const response = await fetch(`${url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
 /** Installs through the API and waits for the operation to end. */

@@ -196,7 +196,7 @@ describe('recovering a run a crash left open', () => {
     it(`when it stood at ${phase}, then its stacks start again, no backup is requested, and it closes ${outcome}`, async (t) => {
       const h = harness(t, ['done']);
       leftOpen(h, events);
-      const run = (await h.runner.recover())!;
+      const run = await h.runner.recover()!.done;
       assert.deepEqual(h.stacks.calls, ['start media,photos']);
       assert.ok(h.stacks.running.has('media') && h.stacks.running.has('photos'));
       assert.equal(h.backups.requests, 0);
@@ -209,14 +209,14 @@ describe('recovering a run a crash left open', () => {
   it('when it was tracking, then it makes sure the stacks run and tracks the backup to its end', async (t) => {
     const h = harness(t, ['running', 'failed']);
     leftOpen(h, [{ type: 'stacks_stopped' }, { type: 'backup_accepted', backupId: 'bk-9' }, { type: 'backup_phase', phase: 'snapshotted' }, { type: 'stacks_restarted' }]);
-    const run = (await h.runner.recover())!;
+    const run = await h.runner.recover()!.done;
     assert.equal(run.outcome, 'failed');
     assert.equal(h.stacks.running.size, 3);
   });
 
   it('when nothing was left open, then there is nothing to do', async (t) => {
     const h = harness(t, ['done']);
-    assert.equal(await h.runner.recover(), null);
+    assert.equal(h.runner.recover(), null);
     assert.deepEqual(h.stacks.calls, []);
   });
 });

@@ -71,13 +71,19 @@ export class QuiesceRunner {
     return { run: stored, done };
   }
 
-  /** At start, before anything else: finishes a run a crash left open. */
-  async recover(): Promise<StoredRun | null> {
+  /**
+   * At start, before anything else: finishes a run a crash left open. `resumed` settles
+   * once its stacks run again (serve after that); `done` when the run is closed.
+   */
+  recover(): { resumed: Promise<void>; done: Promise<StoredRun> } | null {
     const open = this.#deps.store.open();
     if (!open) return null;
     this.#deps.logger.warn({ run: open.id, phase: open.phase, stacks: open.stacks }, 'quiesce: finishing a run interrupted by a restart');
     const { run, commands } = transition(open, { type: 'crash_recovered' });
-    return this.#drive(this.#deps.store.save(run), commands);
+    let resumed!: () => void;
+    const whenResumed = new Promise<void>((resolve) => (resumed = resolve));
+    const done = this.#drive(this.#deps.store.save(run), commands, resumed);
+    return { resumed: Promise.race([whenResumed, done.then(() => {})]), done };
   }
 
   /** SIGTERM/SIGINT: the stacks of an active run are started again before this resolves. */
@@ -91,21 +97,22 @@ export class QuiesceRunner {
     return this.#active !== null;
   }
 
-  #drive(initial: StoredRun, commands: Command[]): Promise<StoredRun> {
-    const work = this.#loop(initial, commands).finally(() => {
+  #drive(initial: StoredRun, commands: Command[], onResumed?: () => void): Promise<StoredRun> {
+    const work = this.#loop(initial, commands, onResumed).finally(() => {
       this.#active = null;
     });
     this.#active = work;
     return work;
   }
 
-  async #loop(initial: StoredRun, initialCommands: Command[]): Promise<StoredRun> {
+  async #loop(initial: StoredRun, initialCommands: Command[], onResumed?: () => void): Promise<StoredRun> {
     let run: StoredRun = initial;
     let queue = [...initialCommands];
     while (queue.length > 0) {
       const command = queue.shift()!;
       if (command === 'close') break;
       const event = await this.#execute(command, run);
+      if (command === 'restart_stacks') onResumed?.();
       if (!event) continue;
       const next = transition(run, event);
       run = this.#deps.store.save(next.run);

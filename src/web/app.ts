@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { ApiTokens } from '../auth/index.ts';
 import type { AgentClient } from '../agent/index.ts';
 import { disksApi } from '../disks/index.ts';
+import { quiesceApi, type Quiesce } from '../quiesce/index.ts';
 import type { Logger } from '../log.ts';
 import type { StatusService } from '../status/index.ts';
 import { requireApiToken } from './api-auth.ts';
@@ -20,6 +21,7 @@ export interface WebDeps {
   apps: Apps;
   agent: AgentClient;
   audit: AuditLog;
+  quiesce: Quiesce;
   publicDir?: string;
 }
 
@@ -40,6 +42,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   api.use(statusApi(deps.status));
   api.use(appsApi(deps.apps));
   api.use(disksApi({ agent: deps.agent, apps: deps.apps, audit: deps.audit }));
+  api.use(quiesceApi(deps.quiesce));
   api.use(apiNotFound);
   app.use('/api/v1', api);
   app.use('/api', apiNotFound);

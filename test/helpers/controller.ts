@@ -46,6 +46,7 @@ export async function controller(
     FELHOM_LOG_FORMAT: 'json',
     // Tests never ask a registry: every image they use is built locally.
     FELHOM_PULL: 'never',
+    FELHOM_QUIESCE_POLL_MS: '100',
     ...options.env,
   });
   const running = await startController(config, { logger: silentLogger(), bootstrapRecheckMs: 100 });

@@ -1,0 +1,108 @@
+/**
+ * Quiesced backups end to end: the controller's API, real compose stacks on a real
+ * Docker engine, and the development agent walking its backup phases.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { before, describe, it, type TestContext } from 'node:test';
+import request from 'supertest';
+import type { DevAgentOptions } from '../src/dev-agent/index.ts';
+import { controller, devAgent } from './helpers/controller.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { buildWebImage } from './helpers/images.ts';
+
+const IMAGE = 'felhom-test/webapp:quiesce';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+let counter = 0;
+
+async function withApp(t: TestContext, backup: DevAgentOptions['backup']) {
+  const agent = await devAgent(t, { backup });
+  const c = await controller(t, { bootstrapPath: agent.bootstrapPath });
+  const api = request(c.controller.url);
+  const auth = { Authorization: `Bearer ${c.token}` };
+  const id = `q${process.pid % 10000}-${++counter}`;
+  cleanUpProject(t, id);
+  const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Quiesced\nversion: "1"\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`;
+  // init: the web server as PID 1 would ignore SIGTERM and every stop would take 10 s.
+  const compose = `services:\n  web:\n    image: ${IMAGE}\n    init: true\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`;
+  const installed = await api.post('/api/v1/apps').set(auth).send({ manifest, compose }).expect(202);
+  for (let i = 0; i < 120; i++) {
+    const { operation } = (await api.get(`/api/v1/operations/${installed.body.operation.id}`).set(auth)).body;
+    if (operation.state !== 'running') break;
+    await sleep(250);
+  }
+  return { agent, c, api, auth, id };
+}
+
+const running = (id: string) => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`) !== '';
+
+async function untilClosed(s: Awaited<ReturnType<typeof withApp>>, runId: string, watch?: () => void) {
+  for (let i = 0; i < 200; i++) {
+    watch?.();
+    const { runs } = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body;
+    const run = runs.find((r: { id: string }) => r.id === runId);
+    if (run.phase === 'closed') return run;
+    await sleep(100);
+  }
+  assert.fail('the run did not close');
+}
+
+describe('quiesced backups', () => {
+  before(() => {
+    try {
+      buildWebImage(IMAGE, 'quiesce');
+    } catch {
+      // no engine: the tests say so
+    }
+  });
+
+  it('when "back up now" runs in snapshot mode, then the app is down only until snapshotted, and the run is recorded', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'snapshot', queuedMs: 300, runningMs: 800, snapshottedMs: 2_500 });
+    assert.ok(running(s.id));
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    assert.deepEqual(started.body.run.stacks, [s.id]);
+    await s.api.post('/api/v1/backups').set(s.auth).expect(409);
+
+    let wasDown = false;
+    let upBeforeDone = false;
+    const run = await untilClosed(s, started.body.run.id, () => {
+      const up = running(s.id);
+      if (!up) wasDown = true;
+      const current = s.agent.requests().filter((r) => r.path === '/backup/status').length;
+      if (wasDown && up && current > 0) upBeforeDone = true;
+    });
+    assert.ok(wasDown, 'the app was stopped for the backup');
+    assert.ok(upBeforeDone, 'the app ran again while the backup was still being tracked');
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(run.resume_reason, 'snapshotted');
+    assert.ok(run.downtime_ms > 0 && run.downtime_ms < 3_000, `downtime ${run.downtime_ms} ms`);
+    assert.ok(Date.parse(run.finished_at) - Date.parse(run.resumed_at) >= 1_500, 'tracking went on after the resume');
+    assert.ok(running(s.id));
+    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1, 'one backup');
+    const audit = s.c.controller.db.prepare("SELECT outcome FROM audit_log WHERE action = 'backup.quiesced'").all();
+    assert.deepEqual(audit, [{ outcome: 'ok' }]);
+  });
+
+  it('when the backup has no snapshot phase (stop mode), then the app restarts at done', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 1_000 });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    const run = await untilClosed(s, started.body.run.id);
+    assert.equal(run.resume_reason, 'backup_done');
+    assert.equal(run.outcome, 'succeeded');
+    assert.ok(running(s.id));
+  });
+
+  it('when the agent answers POST /backup with 500, then the app runs again and the run is recorded failed', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'snapshot' });
+    s.agent.injectFault({ method: 'POST', path: '/backup', status: 500, message: 'Proxmox exploded' });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    const run = await untilClosed(s, started.body.run.id);
+    assert.equal(run.outcome, 'failed');
+    assert.match(run.error, /Proxmox exploded/);
+    assert.ok(running(s.id));
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * The quiesce guarantee with real processes: the controller killed with SIGKILL, or
+ * stopped with SIGTERM, while the apps are down for a backup.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { before, describe, it, type TestContext } from 'node:test';
+import { devAgent } from './helpers/controller.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { buildWebImage } from './helpers/images.ts';
+import { apiToken, call, startController } from './helpers/process.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const IMAGE = 'felhom-test/webapp:quiesce-scenario';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+const running = (id: string) => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`) !== '';
+
+async function setup(t: TestContext, name: string) {
+  const agent = await devAgent(t, { backup: { mode: 'snapshot', queuedMs: 300, runningMs: 4_000, snapshottedMs: 1_500 } });
+  const dataDir = tempDir(t, 'felhom-quiesce-');
+  const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath, FELHOM_QUIESCE_POLL_MS: '100' };
+  const token = apiToken(dataDir);
+  const id = `${name}-${process.pid % 1000}`;
+  cleanUpProject(t, id);
+  const first = await startController(t, env);
+  const installed = await call(first.url, token, 'POST', '/api/v1/apps', {
+    manifest: `schema: felhom.app/v1\nid: ${id}\nname: Q\nversion: "1"\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`,
+    compose: `services:\n  web:\n    image: ${IMAGE}\n    init: true\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
+  });
+  for (let i = 0; i < 120; i++) {
+    if ((await call(first.url, token, 'GET', `/api/v1/operations/${installed.body.operation.id}`)).body.operation.state !== 'running') break;
+    await sleep(250);
+  }
+  assert.ok(running(id));
+  const started = await call(first.url, token, 'POST', '/api/v1/backups');
+  assert.equal(started.status, 202);
+  for (let i = 0; i < 100; i++) {
+    if ((await call(first.url, token, 'GET', '/api/v1/backups/current')).body.run?.phase === 'waiting') break;
+    await sleep(50);
+  }
+  assert.equal(running(id), false, 'the app is down for the backup');
+  return { agent, env, token, id, first, runId: started.body.run.id as string };
+}
+
+async function closedRun(url: string, token: string, runId: string) {
+  for (let i = 0; i < 150; i++) {
+    const run = (await call(url, token, 'GET', '/api/v1/backups')).body.runs.find((r: { id: string }) => r.id === runId);
+    if (run.phase === 'closed') return run;
+    await sleep(100);
+  }
+  assert.fail('the run did not close');
+}
+
+describe('the quiesce loop and a dying controller', () => {
+  before(() => {
+    try {
+      buildWebImage(IMAGE, 'quiesce');
+    } catch {
+      // no engine: the tests say so
+    }
+  });
+
+  it('when it is killed with SIGKILL while the apps are down, then the next start runs them before serving and closes the run honestly', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t, 'qkill');
+    s.first.child.kill('SIGKILL');
+    await s.first.exited;
+    assert.equal(running(s.id), false, 'nothing started them while the controller was dead');
+
+    const second = await startController(t, s.env);
+    assert.ok(running(s.id), 'running again by the time the controller serves');
+    const run = await closedRun(second.url, s.token, s.runId);
+    assert.equal(run.resume_reason, 'crash_recovery');
+    assert.equal(run.outcome, 'succeeded', 'the backup was tracked to its end');
+    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1, 'no second backup');
+  });
+
+  it('when it gets SIGTERM while the apps are down, then it starts them before it exits, and the next start finishes tracking', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t, 'qterm');
+    s.first.child.kill('SIGTERM');
+    assert.equal(await s.first.exited, 0);
+    assert.ok(running(s.id), 'started again before the controller exited');
+
+    const second = await startController(t, s.env);
+    const run = await closedRun(second.url, s.token, s.runId);
+    assert.equal(run.resume_reason, 'shutdown');
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1);
+  });
+});
