@@ -16,9 +16,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 let counter = 0;
 
-async function withApp(t: TestContext, backup: DevAgentOptions['backup']) {
+async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: Record<string, string> = {}) {
   const agent = await devAgent(t, { backup });
-  const c = await controller(t, { bootstrapPath: agent.bootstrapPath });
+  const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env });
   const api = request(c.controller.url);
   const auth = { Authorization: `Bearer ${c.token}` };
   const id = `q${process.pid % 10000}-${++counter}`;
@@ -104,5 +104,35 @@ describe('quiesced backups', () => {
     assert.equal(run.outcome, 'failed');
     assert.match(run.error, /Proxmox exploded/);
     assert.ok(running(s.id));
+  });
+
+  it('when the agent stops answering status polls, then the app runs again within the bound, and the backup is still tracked', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'snapshot', queuedMs: 200, runningMs: 8_000, snapshottedMs: 500 }, { FELHOM_AGENT_TIMEOUT_MS: '200' });
+    // Each poll is up to 3 attempts (the client retries GETs): 30 hangs cover the 5 failed polls in a row.
+    s.agent.injectFault({ method: 'GET', path: '/backup/status', hang: true, times: 30 });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    let restartedAt = 0;
+    for (let i = 0; i < 100 && !restartedAt; i++) {
+      await sleep(100);
+      if (i > 5 && running(s.id)) restartedAt = Date.now();
+    }
+    assert.ok(restartedAt, 'the app runs again while the agent hangs');
+    const run = await untilClosed(s, started.body.run.id);
+    assert.equal(run.resume_reason, 'agent_unreachable');
+    assert.equal(run.outcome, 'succeeded', 'the backup was tracked to done once the agent answered again');
+  });
+
+  it('when the max-quiesce bound passes, then the app runs again whatever the backup does', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 15_000 }, { FELHOM_MAX_QUIESCE_SECONDS: '10' });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    for (let i = 0; i < 150 && !(await s.api.get('/api/v1/backups').set(s.auth)).body.runs[0].resumed_at; i++) await sleep(100);
+    const { runs } = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body;
+    assert.equal(runs[0].id, started.body.run.id);
+    assert.equal(runs[0].resume_reason, 'max_quiesce');
+    assert.ok(runs[0].downtime_ms >= 10_000 && runs[0].downtime_ms < 13_000, `downtime ${runs[0].downtime_ms}`);
+    assert.ok(running(s.id));
+    assert.equal(runs[0].phase, 'tracking', 'the backup may still finish on the agent');
   });
 });
