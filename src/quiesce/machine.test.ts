@@ -157,6 +157,12 @@ describe('a quiesce run that goes wrong never strands an app', () => {
     assert.equal(closed.run.phase, 'closed');
     assert.equal(closed.run.outcome, 'failed');
   });
+
+  it('when a crash cut the backup request short, then the run closes unknown, saying the agent may have started it', () => {
+    const closed = transition(walk({ type: 'stacks_stopped' }, { type: 'crash_recovered' }).run, { type: 'stacks_restarted' });
+    assert.equal(closed.run.outcome, 'unknown');
+    assert.match(closed.run.error!, /whether the agent started it is unknown/);
+  });
 });
 
 describe('the table itself', () => {

@@ -132,6 +132,12 @@ export const table: Table = {
     backup_accepted: (run, e) => ({ run: { ...run, phase: 'waiting', backupId: e.backupId, backupPhase: 'queued' }, commands: ['poll_backup'] }),
     request_failed: (run, e) => resume(run, 'request_failed', { error: e.error }),
     ...abandon,
+    // The request was in flight: the agent may have started the backup, and it is not asked again.
+    crash_recovered: (run) =>
+      resume(run, 'crash_recovery', {
+        outcome: 'unknown',
+        error: 'the controller stopped while asking the agent for the backup; whether the agent started it is unknown',
+      }),
   },
   waiting: {
     backup_phase: (run, e) => {
@@ -151,7 +157,7 @@ export const table: Table = {
   },
   resuming: {
     stacks_restarted: (run) =>
-      backupInFlight(run) ? { run: { ...run, phase: 'tracking' }, commands: ['poll_backup'] } : close(run, finishedBackup(run)),
+      backupInFlight(run) ? { run: { ...run, phase: 'tracking' }, commands: ['poll_backup'] } : close(run, run.outcome ?? finishedBackup(run)),
     // Already resuming: restarting is idempotent, so any of these simply restarts again.
     crash_recovered: (run) => ({ run, commands: ['restart_stacks'] }),
     shutdown: (run) => ({ run, commands: ['restart_stacks'] }),

@@ -188,7 +188,7 @@ describe('recovering a run a crash left open', () => {
 
   const cases: Array<[string, Parameters<typeof transition>[1][], string]> = [
     ['stopping', [], 'failed'],
-    ['requesting (no backup id yet)', [{ type: 'stacks_stopped' }], 'failed'],
+    ['requesting (no backup id yet)', [{ type: 'stacks_stopped' }], 'unknown'],
     ['waiting', [{ type: 'stacks_stopped' }, { type: 'backup_accepted', backupId: 'bk-9' }], 'succeeded'],
     ['resuming', [{ type: 'stacks_stopped' }, { type: 'backup_accepted', backupId: 'bk-9' }, { type: 'backup_phase', phase: 'snapshotted' }], 'succeeded'],
   ];
