@@ -16,8 +16,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 const running = (id: string) => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`) !== '';
 
-async function setup(t: TestContext, name: string) {
-  const agent = await devAgent(t, { backup: { mode: 'snapshot', queuedMs: 300, runningMs: 4_000, snapshottedMs: 1_500 } });
+async function setup(t: TestContext, name: string, killAt = 'waiting', slowStop = false) {
+  const agent = await devAgent(t, { backup: { mode: 'snapshot', queuedMs: 300, runningMs: 2_500, snapshottedMs: 4_000 } });
   const dataDir = tempDir(t, 'felhom-quiesce-');
   const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath, FELHOM_QUIESCE_POLL_MS: '100' };
   const token = apiToken(dataDir);
@@ -26,20 +26,24 @@ async function setup(t: TestContext, name: string) {
   const first = await startController(t, env);
   const installed = await call(first.url, token, 'POST', '/api/v1/apps', {
     manifest: `schema: felhom.app/v1\nid: ${id}\nname: Q\nversion: "1"\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`,
-    compose: `services:\n  web:\n    image: ${IMAGE}\n    init: true\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
+    // Without init the web server ignores SIGTERM, so stopping takes Docker's 10 s: time to be killed in.
+    compose: `services:\n  web:\n    image: ${IMAGE}\n    init: ${!slowStop}\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
   });
   for (let i = 0; i < 120; i++) {
     if ((await call(first.url, token, 'GET', `/api/v1/operations/${installed.body.operation.id}`)).body.operation.state !== 'running') break;
     await sleep(250);
   }
   assert.ok(running(id));
+  // Slow to answer: the request is in flight for seconds.
+  if (killAt === 'requesting') agent.injectFault({ method: 'POST', path: '/backup', delayMs: 3_000 });
   const started = await call(first.url, token, 'POST', '/api/v1/backups');
   assert.equal(started.status, 202);
-  for (let i = 0; i < 100; i++) {
-    if ((await call(first.url, token, 'GET', '/api/v1/backups/current')).body.run?.phase === 'waiting') break;
+  let phase = '';
+  for (let i = 0; i < 300 && phase !== killAt; i++) {
+    phase = (await call(first.url, token, 'GET', '/api/v1/backups/current')).body.run?.phase;
     await sleep(50);
   }
-  assert.equal(running(id), false, 'the app is down for the backup');
+  assert.equal(phase, killAt);
   return { agent, env, token, id, first, runId: started.body.run.id as string };
 }
 
@@ -61,20 +65,31 @@ describe('the quiesce loop and a dying controller', () => {
     }
   });
 
-  it('when it is killed with SIGKILL while the apps are down, then the next start runs them before serving and closes the run honestly', async (t) => {
-    if (!(await requireDocker(t))) return;
-    const s = await setup(t, 'qkill');
-    s.first.child.kill('SIGKILL');
-    await s.first.exited;
-    assert.equal(running(s.id), false, 'nothing started them while the controller was dead');
+  const steps: Array<[string, boolean, string, string]> = [
+    ['stopping', true, 'crash_recovery', 'failed'],
+    ['requesting', false, 'crash_recovery', 'unknown'],
+    ['waiting', false, 'crash_recovery', 'succeeded'],
+    ['tracking', false, 'snapshotted', 'succeeded'],
+  ];
+  for (const [step, slowStop, reason, outcome] of steps) {
+    it(`when it is killed with SIGKILL at ${step}, then the next start runs the app before serving, requests no second backup, and closes the run ${outcome}`, async (t) => {
+      if (!(await requireDocker(t))) return;
+      const s = await setup(t, `qk${step.slice(0, 4)}`, step, slowStop);
+      const killedAt = Date.now();
+      s.first.child.kill('SIGKILL');
+      await s.first.exited;
 
-    const second = await startController(t, s.env);
-    assert.ok(running(s.id), 'running again by the time the controller serves');
-    const run = await closedRun(second.url, s.token, s.runId);
-    assert.equal(run.resume_reason, 'crash_recovery');
-    assert.equal(run.outcome, 'succeeded', 'the backup was tracked to its end');
-    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1, 'no second backup');
-  });
+      const second = await startController(t, s.env);
+      assert.ok(running(s.id), 'running again by the time the controller serves');
+      const run = await closedRun(second.url, s.token, s.runId);
+      assert.equal(run.resume_reason, reason);
+      assert.equal(run.outcome, outcome);
+      assert.ok(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length <= 1, 'no second backup');
+      // A stop Docker was still carrying out when the controller died must not win in the end.
+      await sleep(Math.max(0, killedAt + 12_000 - Date.now()));
+      assert.ok(running(s.id), 'still running after any stop in flight would have completed');
+    });
+  }
 
   it('when it gets SIGTERM while the apps are down, then it starts them before it exits, and the next start finishes tracking', async (t) => {
     if (!(await requireDocker(t))) return;

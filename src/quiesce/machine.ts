@@ -127,6 +127,9 @@ export const table: Table = {
   stopping: {
     stacks_stopped: (run) => ({ run: { ...run, phase: 'requesting' }, commands: ['request_backup'] }),
     ...abandon,
+    // Docker goes on with a stop it was asked for after the controller died, and would
+    // win over a start issued meanwhile: finish the stops first, then start.
+    crash_recovered: (run) => ({ ...resume(run, 'crash_recovery'), commands: ['stop_stacks', 'restart_stacks'] }),
   },
   requesting: {
     backup_accepted: (run, e) => ({ run: { ...run, phase: 'waiting', backupId: e.backupId, backupPhase: 'queued' }, commands: ['poll_backup'] }),

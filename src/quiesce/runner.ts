@@ -125,12 +125,14 @@ export class QuiesceRunner {
   /** Runs one command and says what happened, as the machine's event. */
   async #execute(command: Exclude<Command, 'close'>, run: StoredRun): Promise<Event | null> {
     const interruption = this.#interruption(run);
-    if (interruption && command !== 'restart_stacks' && run.phase !== 'tracking') return interruption;
+    if (interruption && command !== 'restart_stacks' && run.phase !== 'tracking' && run.phase !== 'resuming') return interruption;
     switch (command) {
       case 'stop_stacks':
         await this.#deps.stacks.stop(run.stacks).catch((error: unknown) => {
-          this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: stopping the apps failed; the backup goes on, the restart is guaranteed');
+          this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: stopping the apps failed; the restart is guaranteed');
         });
+        // While resuming, a stop only settles stops a dead process left in flight.
+        if (run.phase === 'resuming') return null;
         return this.#interruption(run) ?? { type: 'stacks_stopped' };
       case 'request_backup':
         try {
