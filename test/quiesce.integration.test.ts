@@ -16,8 +16,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 let counter = 0;
 
-async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: Record<string, string> = {}) {
-  const agent = await devAgent(t, { backup });
+async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: Record<string, string> = {}, demo = false) {
+  const agent = await devAgent(t, { backup, demo });
   const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env });
   const api = request(c.controller.url);
   const auth = { Authorization: `Bearer ${c.token}` };
@@ -83,6 +83,30 @@ describe('quiesced backups', () => {
     assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1, 'one backup');
     const audit = s.c.controller.db.prepare("SELECT outcome FROM audit_log WHERE action = 'backup.quiesced'").all();
     assert.deepEqual(audit, [{ outcome: 'ok' }]);
+    const listing = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body;
+    assert.equal(listing.current, null);
+    assert.equal(listing.agent.status.last_success.id, run.backup_id, "the agent's own record of the backup");
+    assert.equal(listing.agent.status.targets[0].state, 'ok');
+    assert.ok('integrity' in listing.agent.restore_test);
+  });
+
+  it('when the agent says a backup is due, then the schedule starts runs by itself, one at a time', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(
+      t,
+      { mode: 'snapshot', queuedMs: 200, runningMs: 500, snapshottedMs: 500, dueEverySeconds: 1 },
+      { FELHOM_BACKUP_CHECK_CRON: '* * * * * *' },
+    );
+    let runs: Array<{ trigger: string; phase: string; outcome: string }> = [];
+    for (let i = 0; i < 100 && !runs.some((r) => r.phase === 'closed'); i++) {
+      await sleep(200);
+      runs = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body.runs;
+    }
+    const closed = runs.find((r) => r.phase === 'closed')!;
+    assert.equal(closed.trigger, 'scheduled');
+    assert.equal(closed.outcome, 'succeeded');
+    // Due again a second later, so another run may already be open: never more than one.
+    assert.ok(runs.filter((r) => r.phase !== 'closed').length <= 1);
   });
 
   it('when the backup has no snapshot phase (stop mode), then the app restarts at done', async (t) => {
