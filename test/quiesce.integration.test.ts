@@ -97,7 +97,7 @@ describe('quiesced backups', () => {
       { mode: 'snapshot', queuedMs: 200, runningMs: 500, snapshottedMs: 500, dueEverySeconds: 1 },
       { FELHOM_BACKUP_CHECK_CRON: '* * * * * *' },
     );
-    let runs: Array<{ trigger: string; phase: string; outcome: string }> = [];
+    let runs: Array<{ trigger: string; phase: string; outcome: string; resume_reason: string; downtime_ms: number }> = [];
     for (let i = 0; i < 100 && !runs.some((r) => r.phase === 'closed'); i++) {
       await sleep(200);
       runs = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body.runs;
@@ -105,6 +105,8 @@ describe('quiesced backups', () => {
     const closed = runs.find((r) => r.phase === 'closed')!;
     assert.equal(closed.trigger, 'scheduled');
     assert.equal(closed.outcome, 'succeeded');
+    assert.equal(closed.resume_reason, 'snapshotted');
+    assert.ok(closed.downtime_ms > 0, 'the downtime is measured and recorded');
     // Due again a second later, so another run may already be open: never more than one.
     assert.ok(runs.filter((r) => r.phase !== 'closed').length <= 1);
   });
@@ -158,5 +160,17 @@ describe('quiesced backups', () => {
     assert.ok(runs[0].downtime_ms >= 10_000 && runs[0].downtime_ms < 13_000, `downtime ${runs[0].downtime_ms}`);
     assert.ok(running(s.id));
     assert.equal(runs[0].phase, 'tracking', 'the backup may still finish on the agent');
+  });
+
+  it('when the backup ends failed, then the app runs again and the run carries the agent error', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'snapshot', queuedMs: 200, runningMs: 800, snapshottedMs: 500 });
+    s.agent.failNextBackup({ atPhase: 'running', error: 'vzdump: storage full' });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    const run = await untilClosed(s, started.body.run.id);
+    assert.equal(run.resume_reason, 'backup_failed');
+    assert.equal(run.outcome, 'failed');
+    assert.equal(run.error, 'vzdump: storage full');
+    assert.ok(running(s.id));
   });
 });
