@@ -166,6 +166,18 @@ describe('the quiesce runner', () => {
     assert.equal(run.phase, 'tracking', 'the backup is left open, to be tracked after the restart');
   });
 
+  it('when something unforeseen breaks the loop (the database), then the stacks are started and the run stays open for recovery', async (t) => {
+    const h = harness(t, ['running']);
+    const started = (await h.runner.trigger('scheduled'))!;
+    await new Promise((resolve) => setImmediate(resolve));
+    h.db.exec("CREATE TRIGGER no_saves BEFORE UPDATE ON quiesce_runs BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+    const run = await started.done;
+    assert.equal(h.stacks.running.size, 3, 'the apps run again');
+    assert.notEqual(run.phase, 'closed');
+    h.db.exec('DROP TRIGGER no_saves');
+    assert.equal(h.store.open()?.id, run.id, 'the marker is left for the next start');
+  });
+
   it('when a run is in progress here or was left open by another process, then a trigger does nothing', async (t) => {
     const h = harness(t, ['running', 'snapshotted', 'done']);
     const first = (await h.runner.trigger('scheduled'))!;

@@ -108,15 +108,24 @@ export class QuiesceRunner {
   async #loop(initial: StoredRun, initialCommands: Command[], onResumed?: () => void): Promise<StoredRun> {
     let run: StoredRun = initial;
     let queue = [...initialCommands];
-    while (queue.length > 0) {
-      const command = queue.shift()!;
-      if (command === 'close') break;
-      const event = await this.#execute(command, run);
-      if (command === 'restart_stacks') onResumed?.();
-      if (!event) continue;
-      const next = transition(run, event);
-      run = this.#deps.store.save(next.run);
-      queue = next.commands;
+    try {
+      while (queue.length > 0) {
+        const command = queue.shift()!;
+        if (command === 'close') break;
+        const event = await this.#execute(command, run);
+        if (command === 'restart_stacks') onResumed?.();
+        if (!event) continue;
+        const next = transition(run, event);
+        run = this.#deps.store.save(next.run);
+        queue = next.commands;
+      }
+    } catch (error) {
+      // Something unforeseen (the database, a bug): the apps come first. The run stays
+      // open as the marker, and the next start of the controller finishes it.
+      this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: the loop failed; starting the apps again');
+      await this.#deps.stacks.start(run.stacks).catch(() => []);
+      onResumed?.();
+      return run;
     }
     this.#closeAudit(run);
     return run;
