@@ -173,4 +173,16 @@ describe('quiesced backups', () => {
     assert.equal(run.error, 'vzdump: storage full');
     assert.ok(running(s.id));
   });
+
+  it('when the customer stops an app during the backup, then the resume leaves it stopped', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 2_000 });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    await sleep(600);
+    await s.api.post(`/api/v1/apps/${s.id}/stop`).set(s.auth).expect(200);
+    const run = await untilClosed(s, started.body.run.id);
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(running(s.id), false, 'the customer stopped it; the resume respects that');
+    assert.equal((await s.api.get(`/api/v1/apps/${s.id}`).set(s.auth).expect(200)).body.desired, 'stopped');
+  });
 });

@@ -61,8 +61,9 @@ function stackPort(apps: QuiesceDeps['apps']): StackPort {
       await Promise.all(
         stacks.map(async (id) => {
           const app = apps.store.get(id);
-          // Uninstalled meanwhile, or its storage went away: nothing to start here.
-          if (!app || app.stoppedForStorage) return;
+          // Uninstalled meanwhile, its storage went away (the storage watch owns it), or
+          // the customer stopped it during the backup: nothing to start here.
+          if (!app || app.stoppedForStorage || app.desired === 'stopped') return;
           try {
             await apps.docker.startProject(id);
             if (!(await runs(id))) failed.push(id);
