@@ -104,4 +104,30 @@ describe('the quiesce loop and a dying controller', () => {
     assert.equal(run.outcome, 'succeeded');
     assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1);
   });
+
+  it('when it is killed with SIGKILL while resuming (a stack that will not start yet), then the next start runs it and closes the run', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t, 'qkres', 'waiting');
+    // The app's volume folder goes missing: Docker cannot start it, the runner keeps retrying.
+    const storage = (await call(s.first.url, s.token, 'GET', '/api/v1/storage')).body.mounts.find((m: { id: string }) => m.id === 'local-fast');
+    const site = `${storage.path}/felhom/apps/${s.id}/site`;
+    const fs = await import('node:fs');
+    fs.renameSync(site, `${site}.away`);
+    let phase = '';
+    for (let i = 0; i < 200 && phase !== 'resuming'; i++) {
+      phase = (await call(s.first.url, s.token, 'GET', '/api/v1/backups/current')).body.run?.phase;
+      await sleep(50);
+    }
+    assert.equal(phase, 'resuming');
+    await sleep(1_500);
+    s.first.child.kill('SIGKILL');
+    await s.first.exited;
+    fs.renameSync(`${site}.away`, site);
+
+    const second = await startController(t, s.env);
+    assert.ok(running(s.id), 'running again by the time the controller serves');
+    const run = await closedRun(second.url, s.token, s.runId);
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1);
+  });
 });
