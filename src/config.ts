@@ -43,6 +43,8 @@ const environmentSchema = z.object({
   FELHOM_PULL: z.enum(['always', 'never'], { error: 'must be always or never' }).default('always'),
   FELHOM_KEEP_SNAPSHOTS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(50).default(5),
   FELHOM_CONTROLLER_PROJECT: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a compose project name').default('felhom'),
+  FELHOM_HOST_SAMPLE_MS: milliseconds(1_000, 3_600_000).default(60_000),
+  FELHOM_SETUP_CODE_MINUTES: z.coerce.number({ error: 'must be a whole number of minutes' }).int().min(1).max(7 * 24 * 60).default(60),
   NODE_ENV: z.string().optional(),
 });
 
@@ -68,6 +70,10 @@ export interface Config {
    * engine lacks) or `never` (an offline box, and the tests: no registry is ever asked).
    */
   pullImages: boolean;
+  /** How often host health is sampled into the history. */
+  hostSampleMs: number;
+  /** How long the first-run setup code is valid after start. */
+  setupCodeValidMs: number;
   /** How many pre-deploy snapshots to keep; older ones the controller took are deleted. */
   keepSnapshots: number;
   /** The controller's own compose project: no app may take its name. */
@@ -131,5 +137,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     maxQuiesceMs: env.FELHOM_MAX_QUIESCE_SECONDS * 1000,
     quiescePollMs: env.FELHOM_QUIESCE_POLL_MS,
     backupCheckCron: env.FELHOM_BACKUP_CHECK_CRON,
+    hostSampleMs: env.FELHOM_HOST_SAMPLE_MS,
+    setupCodeValidMs: env.FELHOM_SETUP_CODE_MINUTES * 60_000,
   };
 }

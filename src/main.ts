@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { AgentClient } from './agent/index.ts';
 import { createAuditLog } from './audit/index.ts';
-import { createApiTokens } from './auth/index.ts';
+import { createAccount, createApiTokens, createSessions, issueSetupCode, removeSetupCodeFile, type SetupCode } from './auth/index.ts';
+import { createBackups } from './backups/index.ts';
+import { createHost, type Host } from './host/index.ts';
 import { BootstrapService } from './bootstrap/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -38,6 +40,9 @@ export interface RunningController {
   status: StatusService;
   apps: Apps;
   quiesce: Quiesce;
+  host: Host;
+  /** The first-run setup code while no account exists. */
+  setupCode(): SetupCode | null;
   close(): Promise<void>;
 }
 
@@ -53,7 +58,7 @@ export function openDataDir(dataDir: string): string {
 
 export async function startController(
   config: Config,
-  options: { logger: Logger; clock?: Clock; bootstrapRecheckMs?: number },
+  options: { logger: Logger; clock?: Clock; bootstrapRecheckMs?: number; signInAttempts?: { windowMs: number; limit: number } },
 ): Promise<RunningController> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
@@ -105,15 +110,43 @@ export async function startController(
     maxQuiesceMs: config.maxQuiesceMs,
     pollIntervalMs: config.quiescePollMs,
     schedule: config.backupCheckCron,
+    dockerHost: config.dockerHost,
   });
   // Before serving, first: start again the stacks a quiesce run left stopped when the
-  // controller died (the run itself may go on tracking its backup in the background).
+  // controller died. Only the first attempt is awaited: a stack that cannot start yet
+  // (its disk gone) is retried in the background, and the run may go on tracking its
+  // backup there too.
   await quiesce.runner.recover()?.resumed;
   // Then converge the records with what Docker runs (an interrupted install, containers
   // that vanished). A Docker engine that is down is reported, not fatal.
   await apps.reconcile().catch((error: unknown) => logger.error({ err: error }, 'could not reconcile apps with Docker at start'));
   apps.watchStorage(config.storageCheckMs);
-  server.on('request', createWebApp({ logger, apiTokens: createApiTokens(db, clock), status, apps, agent, audit, quiesce }));
+  const host = createHost({ db, clock, logger, agent });
+  const account = createAccount(db, clock);
+  // No account yet: only someone who can read the log or the data folder may create it.
+  let setupCode: SetupCode | null = null;
+  if (account.exists()) removeSetupCodeFile(config.dataDir);
+  else setupCode = issueSetupCode({ dataDir: config.dataDir, clock, validMs: config.setupCodeValidMs });
+  server.on(
+    'request',
+    createWebApp({
+      logger,
+      clock,
+      apiTokens: createApiTokens(db, clock),
+      account,
+      sessions: createSessions(db, clock),
+      setupCode: () => (setupCode && !account.exists() ? setupCode : null),
+      settings: createSettings(db, clock),
+      status,
+      apps,
+      agent,
+      audit,
+      quiesce,
+      backups: createBackups({ agent, clock }),
+      host,
+      ...(options.signInAttempts ? { signInAttempts: options.signInAttempts } : {}),
+    }),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -129,10 +162,17 @@ export async function startController(
     throw new AppError('validation', `FELHOM_LISTEN ${config.listen.host}:${config.listen.port}: cannot listen there: ${reason}`, { cause: error });
   }
   const port = (server.address() as AddressInfo).port;
-  const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? 'localhost' : config.listen.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const urlHost = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? 'localhost' : config.listen.host;
+  const url = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
   logger.info({ url, bootstrap: bootstrap.report().state, version: controllerVersion }, 'controller listening');
+  if (setupCode) {
+    logger.warn(
+      { setup_url: `${url}/setup`, setup_code: setupCode.code, valid_until: setupCode.expiresAt.toISOString(), file: setupCode.file },
+      `first sign-in: open ${url}/setup and enter the setup code ${setupCode.code} (also in ${setupCode.file}); it is valid until ${setupCode.expiresAt.toISOString()}`,
+    );
+  }
   quiesce.startSchedule();
+  host.sampler.start(config.hostSampleMs);
 
   return {
     url,
@@ -143,8 +183,11 @@ export async function startController(
     status,
     apps,
     quiesce,
+    host,
+    setupCode: () => (setupCode && !account.exists() ? setupCode : null),
     async close() {
       bootstrap.stopWatching();
+      await host.sampler.stop();
       // First, so that a backup in progress has its apps started again (SIGTERM).
       await quiesce.close();
       await apps.close();

@@ -10,6 +10,7 @@ import request from 'supertest';
 import { controller, devAgent } from './helpers/controller.ts';
 import { requireDocker } from './helpers/docker.ts';
 import { readGolden, tempDir } from './helpers/temp.ts';
+import { signedInPage } from './helpers/ui.ts';
 
 const escapeHtml = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
@@ -44,7 +45,9 @@ describe('the controller beside the development agent', () => {
   it('when the status page is opened, then it shows the same facts as HTML, without the token', async (t) => {
     const agent = await devAgent(t);
     const { controller: c } = await controller(t, { bootstrapPath: agent.bootstrapPath });
-    const page = await request(c.url).get('/').expect(200).expect('content-type', /html/);
+    const page = await signedInPage(c, '/status');
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /html/);
     assert.match(page.text, /Configured/);
     assert.match(page.text, /matches the pin/);
     assert.ok(page.text.includes(agent.fingerprint));
@@ -71,7 +74,8 @@ describe('the controller beside the development agent', () => {
     const { controller: c, token } = await controller(t, { bootstrapPath: agent.bootstrapPath });
     const response = await request(c.url).get('/api/v1/nope').set(bearer(token)).expect(404);
     assert.equal(response.body.error.code, 'not_found');
-    const page = await request(c.url).get('/nope').expect(404).expect('content-type', /html/);
+    const page = await signedInPage(c, '/nope');
+    assert.equal(page.status, 404);
     assert.match(page.text, /there is no page at this address/);
   });
 
@@ -85,7 +89,8 @@ describe('the controller beside the development agent', () => {
     assert.equal(status.agent.error.code, 'pin_mismatch');
     assert.match(status.agent.error.message, /not the agent pinned in bootstrap\.json; nothing was sent to it/);
     assert.equal(agent.requests().length, before, 'no request reached the agent');
-    const page = await request(c.url).get('/').expect(200);
+    const page = await signedInPage(c, '/status');
+      assert.equal(page.status, 200);
     assert.match(page.text, /does NOT match the pin/);
     await assert.rejects(c.agent.getStorage(), /not the agent pinned/);
     const audited = c.db.prepare("SELECT * FROM audit_log WHERE action = 'agent.pin_mismatch'").all() as Array<{ outcome: string; details: string }>;
@@ -167,8 +172,9 @@ describe('the controller with a bad or missing bootstrap', () => {
       assert.equal(status.bootstrap.state, bad.state);
       assert.match(status.bootstrap.problem.message, bad.reason);
       assert.equal(status.agent.configured, false);
-      const page = await request(c.url).get('/').expect(200);
-      assert.match(page.text, /Waiting for the host agent(&#39;|')s bootstrap file/);
+      const page = await signedInPage(c, '/status');
+      assert.equal(page.status, 200);
+      assert.match(page.text, /Waiting for the host agent(&#39;|'|’)s bootstrap file/);
       assert.ok(page.text.includes(escapeHtml(status.bootstrap.problem.message)), 'the page shows the reason, escaped');
     });
   }
@@ -177,7 +183,8 @@ describe('the controller with a bad or missing bootstrap', () => {
     const file = path.join(tempDir(t), 'bootstrap.json');
     fs.writeFileSync(file, JSON.stringify({ schema: '<img src=x onerror=alert(1)>' }), { mode: 0o600 });
     const { controller: c } = await controller(t, { bootstrapPath: file });
-    const page = await request(c.url).get('/').expect(200);
+    const page = await signedInPage(c, '/status');
+      assert.equal(page.status, 200);
     assert.equal(page.text.includes('<img src=x'), false);
     assert.ok(page.text.includes('&lt;img src=x onerror=alert(1)&gt;'));
   });

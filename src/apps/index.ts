@@ -16,6 +16,7 @@ import { reconcileStorage, stopAppsOnMount } from './storage-watch.ts';
 import { createAppStore, type AppStore } from './store.ts';
 
 export { appsApi } from './routes.ts';
+export { appPages } from './pages.ts';
 export { defaultCatalogDir } from './catalog.ts';
 export type { ReconcileReport } from './reconcile.ts';
 

@@ -22,9 +22,8 @@ export function deriveState(app: AppRecord, all: ContainerInfo[]): AppState {
   return running.some((c) => c.health === 'unhealthy') ? 'unhealthy' : 'running';
 }
 
-export async function describeApp(deps: { store: AppStore; docker: AppsDocker; operations: Operations }, app: AppRecord, detail: boolean) {
-  const containers = await deps.docker.listContainers(app.id).catch(() => [] as ContainerInfo[]);
-  const summary = {
+function summarize(app: AppRecord, containers: ContainerInfo[]) {
+  return {
     id: app.id,
     name: app.name,
     version: app.version,
@@ -37,9 +36,11 @@ export async function describeApp(deps: { store: AppStore; docker: AppsDocker; o
     installed_at: app.createdAt,
     updated_at: app.updatedAt,
   };
-  if (!detail) return summary;
+}
+
+function detailOf(deps: { store: AppStore; operations: Operations }, app: AppRecord, containers: ContainerInfo[]) {
   return {
-    ...summary,
+    ...summarize(app, containers),
     services: containers.map((c) => ({ service: c.service, state: c.state, health: c.health, image: c.image, started_at: c.startedAt, ports: c.ports })),
     volumes: deps.store.placements(app.id).map((p) => ({
       volume: p.volume,
@@ -54,6 +55,17 @@ export async function describeApp(deps: { store: AppStore; docker: AppsDocker; o
     snapshots: deps.store.snapshots(app.id).map((s) => ({ name: s.name, reason: s.reason, created_at: s.createdAt })),
     operation: presentOperation(deps.operations.latest(app.id)),
   };
+}
+
+export type AppSummary = ReturnType<typeof summarize>;
+export type AppDetail = ReturnType<typeof detailOf>;
+type ViewDeps = { store: AppStore; docker: AppsDocker; operations: Operations };
+
+export async function describeApp(deps: ViewDeps, app: AppRecord, detail: false): Promise<AppSummary>;
+export async function describeApp(deps: ViewDeps, app: AppRecord, detail: true): Promise<AppDetail>;
+export async function describeApp(deps: ViewDeps, app: AppRecord, detail: boolean): Promise<AppSummary | AppDetail> {
+  const containers = await deps.docker.listContainers(app.id).catch(() => [] as ContainerInfo[]);
+  return detail ? detailOf(deps, app, containers) : summarize(app, containers);
 }
 
 export function presentOperation(operation: Operation | null) {

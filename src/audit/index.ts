@@ -8,6 +8,8 @@ import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 
+export { activityPage } from './pages.ts';
+
 export type AuditOutcome = 'ok' | 'failed' | 'refused';
 
 export interface AuditEntry {
@@ -36,6 +38,8 @@ export interface AuditFilter {
 export interface AuditLog {
   record(entry: AuditEntry): void;
   list(filter?: AuditFilter): AuditRecord[];
+  /** Every action recorded so far, for the activity page's filter. */
+  actions(): string[];
 }
 
 const MAX_QUEUED = 1_000;
@@ -117,6 +121,10 @@ export function createAuditLog(db: Db, clock: Clock, logger: Logger, options: { 
       const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
       const rows = db.prepare(sql).all(...params, filter.limit ?? 200) as Array<Omit<AuditRecord, 'details'> & { details: string | null }>;
       return rows.map((row) => ({ ...row, details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null }));
+    },
+
+    actions() {
+      return (db.prepare('SELECT DISTINCT action FROM audit_log ORDER BY action').all() as Array<{ action: string }>).map((row) => row.action);
     },
   };
 }

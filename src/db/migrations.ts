@@ -170,4 +170,34 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX quiesce_runs_started ON quiesce_runs (started_at);
     `,
   },
+  {
+    version: 4,
+    name: 'web sign-in and host history',
+    sql: `
+      -- The one customer account of this box; created once, with the setup code.
+      CREATE TABLE admin_account (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      );
+      -- Sessions by the SHA-256 of their cookie value, so a copy of the database signs no one in.
+      CREATE TABLE sessions (
+        id_hash      TEXT PRIMARY KEY,
+        csrf_token   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+      );
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+      -- Host health sampled from the agent, kept for a bounded time (see src/host/).
+      CREATE TABLE host_samples (
+        at_ms        INTEGER PRIMARY KEY,
+        cpu_percent  REAL NOT NULL,
+        mem_fraction REAL NOT NULL,
+        load1        REAL NOT NULL,
+        cpu_temp_c   REAL
+      );
+    `,
+  },
 ];

@@ -5,13 +5,15 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { AgentClient } from '../agent/index.ts';
+import { diskAssignRequestSchema, diskFormatRequestSchema, type AgentClient, type DiskAssignRequest, type DiskFormatRequest } from '../agent/index.ts';
 import type { Apps } from '../apps/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { AppError, errorMessage } from '../errors.ts';
 
+export { diskPages } from './pages.ts';
+
 export interface DisksDeps {
-  agent: Pick<AgentClient, 'listDisks' | 'ejectDisk'>;
+  agent: Pick<AgentClient, 'listDisks' | 'ejectDisk' | 'assignDisk' | 'formatDisk'>;
   apps: Pick<Apps, 'whileMountHeld'>;
   audit: AuditLog;
 }
@@ -19,17 +21,40 @@ export interface DisksDeps {
 export async function ejectDisk(deps: DisksDeps, diskId: string, actor: string) {
   const disk = (await deps.agent.listDisks()).find((candidate) => candidate.id === diskId);
   if (!disk) throw new AppError('not_found', `the agent lists no drive "${diskId}"`);
-  const eject = async (stoppedApps: string[]) => {
-    try {
-      const result = await deps.agent.ejectDisk(diskId);
-      deps.audit.record({ actor, action: 'disk.eject', target: diskId, outcome: 'ok', details: { stopped_apps: stoppedApps } });
-      return { ...result, stopped_apps: stoppedApps };
-    } catch (error) {
-      deps.audit.record({ actor, action: 'disk.eject', target: diskId, outcome: 'failed', details: { reason: errorMessage(error), stopped_apps: stoppedApps } });
-      throw error;
-    }
-  };
+  const eject = async (stoppedApps: string[]) => ({
+    ...(await audited(deps, actor, 'disk.eject', diskId, { stopped_apps: stoppedApps }, () => deps.agent.ejectDisk(diskId))),
+    stopped_apps: stoppedApps,
+  });
   return disk.mount ? deps.apps.whileMountHeld(disk.mount.id, actor, eject) : eject([]);
+}
+
+/** Runs an agent call on a drive and records it in the audit log, however it ends. */
+async function audited<T>(deps: DisksDeps, actor: string, action: string, diskId: string, details: Record<string, unknown>, call: () => Promise<T>): Promise<T> {
+  try {
+    const result = await call();
+    deps.audit.record({ actor, action, target: diskId, outcome: 'ok', details });
+    return result;
+  } catch (error) {
+    deps.audit.record({ actor, action, target: diskId, outcome: 'failed', details: { ...details, reason: errorMessage(error) } });
+    throw error;
+  }
+}
+
+function parseRequest<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new AppError('validation', parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+export function assignDisk(deps: DisksDeps, input: unknown, actor: string) {
+  const request: DiskAssignRequest = parseRequest(diskAssignRequestSchema, input);
+  return audited(deps, actor, 'disk.assign', request.disk, { label: request.label, class: request.class, role: request.role }, () => deps.agent.assignDisk(request));
+}
+
+/** The agent decides whether the drive may be wiped (a data-bearing one needs a signed wipe). */
+export function formatDisk(deps: DisksDeps, input: unknown, actor: string) {
+  const request: DiskFormatRequest = parseRequest(diskFormatRequestSchema, input);
+  return audited(deps, actor, 'disk.format', request.disk, { filesystem: request.filesystem, fs_label: request.fs_label }, () => deps.agent.formatDisk(request));
 }
 
 const ejectBody = z.object({ disk: z.string().min(1) });
@@ -43,6 +68,12 @@ export function disksApi(deps: DisksDeps): Router {
     const parsed = ejectBody.safeParse(req.body);
     if (!parsed.success) throw new AppError('validation', 'send {"disk": "<drive id>"}');
     res.json(await ejectDisk(deps, parsed.data.disk, String(res.locals.actor ?? 'unknown')));
+  });
+  router.post('/disks/assign', async (req, res) => {
+    res.json({ mount: await assignDisk(deps, req.body, String(res.locals.actor ?? 'unknown')) });
+  });
+  router.post('/disks/format', async (req, res) => {
+    res.json(await formatDisk(deps, req.body, String(res.locals.actor ?? 'unknown')));
   });
   return router;
 }

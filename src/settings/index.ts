@@ -6,6 +6,8 @@
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 
+export { settingsPages, LOCALE_SETTING } from './pages.ts';
+
 export type SettingSource = 'bootstrap' | 'customer';
 
 export interface Setting {

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import {
   type ContainerInfo,
   type ContainerRef,
+  listAllContainers,
   listContainers,
   listProjects,
   startProject,
@@ -25,6 +26,8 @@ export interface DockerPort {
   info(): Promise<DockerEngineInfo>;
   /** All containers of the project, running or not, selected by its compose label. */
   listContainers(project: string): Promise<ContainerInfo[]>;
+  /** The containers of every compose project at once, from Docker's list alone (no start times). */
+  allContainers(): Promise<Map<string, ContainerInfo[]>>;
   /** Every compose project that has containers. */
   projects(): Promise<string[]>;
   /** Stops its running containers in parallel; returns those it stopped. */
@@ -47,6 +50,7 @@ export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: 
       return { version: version.Version, apiVersion: version.ApiVersion };
     },
     listContainers: (project) => listContainers(engine.quick, project),
+    allContainers: () => listAllContainers(engine.quick),
     projects: () => listProjects(engine.quick),
     stopProject: (project) => stopProject(engine, project),
     startProject: (project) => startProject(engine, project),

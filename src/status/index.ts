@@ -6,6 +6,7 @@
 import { isAgentError, type AgentClient } from '../agent/index.ts';
 import type { BootstrapReport, BootstrapService } from '../bootstrap/index.ts';
 import { rfc3339, type Clock } from '../clock.ts';
+import { cachedProbe } from '../cached.ts';
 import { errorMessage } from '../errors.ts';
 import type { DockerPort } from '../stacks/index.ts';
 
@@ -75,28 +76,6 @@ export function createStatusService(deps: StatusDeps): StatusService {
         docker: dockerStatus,
       };
     },
-  };
-}
-
-/**
- * Re-runs `probe` when its last answer is older than maxAgeMs or was about another
- * `key()`; callers meanwhile share one run.
- */
-function cachedProbe<T>(clock: Clock, maxAgeMs: number, key: () => string, probe: () => Promise<T>): () => Promise<T> {
-  let last: { at: number; key: string; value: T } | null = null;
-  let running: Promise<T> | null = null;
-  return () => {
-    const current = key();
-    if (last && last.key === current && clock.now().getTime() - last.at < maxAgeMs) return Promise.resolve(last.value);
-    running ??= probe()
-      .then((value) => {
-        last = { at: clock.now().getTime(), key: current, value };
-        return value;
-      })
-      .finally(() => {
-        running = null;
-      });
-    return running;
   };
 }
 

@@ -1,32 +1,53 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { appsApi, type Apps } from '../apps/index.ts';
-import type { AuditLog } from '../audit/index.ts';
-import type { ApiTokens } from '../auth/index.ts';
+import { appPages, appsApi, type Apps } from '../apps/index.ts';
+import { activityPage, type AuditLog } from '../audit/index.ts';
+import { authPages } from '../auth/pages.ts';
+import type { Account, ApiTokens, Sessions, SetupCode } from '../auth/index.ts';
 import type { AgentClient } from '../agent/index.ts';
-import { disksApi } from '../disks/index.ts';
+import { backupPages, type Backups } from '../backups/index.ts';
+import type { Clock } from '../clock.ts';
+import { diskPages, disksApi } from '../disks/index.ts';
+import { hostPages, type Host } from '../host/index.ts';
 import { quiesceApi, type Quiesce } from '../quiesce/index.ts';
 import type { Logger } from '../log.ts';
+import { LOCALE_SETTING, settingsPages, type Settings } from '../settings/index.ts';
 import type { StatusService } from '../status/index.ts';
 import { requireApiToken } from './api-auth.ts';
 import { apiNotFound, errorHandler, pageNotFound } from './errors.ts';
+import { formBodies } from './forms.ts';
+import { homePage } from './home.ts';
 import { securityHeaders } from './security.ts';
+import { loadSession, requireCsrf, requireSignIn } from './session.ts';
 import { statusApi, statusPage } from './status-routes.ts';
+import { createUi, uiLocals } from './ui.ts';
 import { createViews } from './views.ts';
 
 export interface WebDeps {
   logger: Logger;
+  clock: Clock;
   apiTokens: ApiTokens;
+  account: Account;
+  sessions: Sessions;
+  setupCode: () => SetupCode | null;
+  settings: Settings;
   status: StatusService;
   apps: Apps;
   agent: AgentClient;
   audit: AuditLog;
   quiesce: Quiesce;
+  backups: Backups;
+  host: Host;
   publicDir?: string;
+  /** Sign-in attempts per client and window (tests lower it). */
+  signInAttempts?: { windowMs: number; limit: number };
 }
+
+const htmxFile = fileURLToPath(import.meta.resolve('htmx.org/dist/htmx.min.js'));
 
 export function createWebApp(deps: WebDeps): express.Express {
   const views = createViews();
+  const ui = createUi(views);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -47,12 +68,29 @@ export function createWebApp(deps: WebDeps): express.Express {
   app.use('/api/v1', api);
   app.use('/api', apiNotFound);
 
-  app.use(statusPage(deps.status, views));
-  app.use(
-    '/static',
-    express.static(deps.publicDir ?? fileURLToPath(new URL('../../public', import.meta.url)), { fallthrough: true, maxAge: '1h' }),
-  );
-  app.use(pageNotFound);
-  app.use(errorHandler(deps.logger, views));
+  // htmx is served from our own files: the box may have no internet.
+  app.get('/static/htmx.min.js', (_req, res) => res.sendFile(htmxFile, { maxAge: '1d' }));
+  app.use('/static', express.static(deps.publicDir ?? fileURLToPath(new URL('../../public', import.meta.url)), { fallthrough: false, maxAge: '1h' }));
+
+  const pages = express.Router();
+  pages.use(loadSession(deps.sessions));
+  pages.use(uiLocals(() => deps.settings.get(LOCALE_SETTING)?.value ?? null));
+  pages.use(formBodies);
+  const auth = authPages({ account: deps.account, sessions: deps.sessions, setupCode: deps.setupCode, audit: deps.audit, ui, ...(deps.signInAttempts ? { attempts: deps.signInAttempts } : {}) });
+  pages.use(auth.publicRoutes);
+  pages.use(requireSignIn(deps.account));
+  pages.use(requireCsrf);
+  pages.post('/logout', auth.signOut);
+  pages.use(homePage({ ...deps, ui }));
+  pages.use(statusPage(deps.status, ui));
+  pages.use(appPages(deps.apps, ui));
+  pages.use(diskPages({ agent: deps.agent, apps: deps.apps, audit: deps.audit, ui }));
+  pages.use(hostPages({ sampler: deps.host.sampler, history: deps.host.history, clock: deps.clock, ui }));
+  pages.use(backupPages({ backups: deps.backups, quiesce: deps.quiesce, audit: deps.audit, ui }));
+  pages.use(activityPage({ audit: deps.audit, now: () => deps.clock.now(), ui }));
+  pages.use(settingsPages({ settings: deps.settings, account: deps.account, sessions: deps.sessions, apiTokens: deps.apiTokens, status: deps.status, audit: deps.audit, ui }));
+  pages.use(pageNotFound);
+  app.use(pages);
+  app.use(errorHandler(deps.logger, ui));
   return app;
 }

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Views } from './views.ts';
+import { isHtmx, uiLocals, type Ui } from './ui.ts';
 
 /** The body of every API error: a machine code and a sentence a person can act on. */
 export function errorBody(code: string, message: string) {
@@ -16,18 +16,30 @@ export const pageNotFound: RequestHandler = () => {
   throw new AppError('not_found', 'there is no page at this address');
 };
 
-/** Maps every error to JSON under /api and to an error page elsewhere. */
-export function errorHandler(logger: Logger, views: Views): ErrorRequestHandler {
+const englishUi = uiLocals(() => 'en');
+
+/**
+ * Maps every error to JSON under /api, to a fragment shown in the page's message area
+ * for htmx, and to an error page otherwise.
+ */
+export function errorHandler(logger: Logger, ui: Ui): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     if (appError.code === 'internal') logger.error({ err: error, path: req.path }, 'unhandled error');
     else logger.debug({ code: appError.code, path: req.path }, appError.message);
     if (res.headersSent) return;
-    res.status(appError.httpStatus);
     if (req.path.startsWith('/api/')) {
-      res.json(errorBody(appError.code, appError.message));
+      res.status(appError.httpStatus).json(errorBody(appError.code, appError.message));
+      return;
+    }
+    // An error before the page middleware ran (a static file) has no UI context yet.
+    if (!res.locals.ui) englishUi(req, res, () => undefined);
+    const data = { status: appError.httpStatus, code: appError.code, message: appError.message };
+    if (isHtmx(req)) {
+      res.set({ 'HX-Retarget': '#flash', 'HX-Reswap': 'innerHTML' });
+      ui.fragment(res, 'error-fragment', data, appError.httpStatus);
     } else {
-      res.type('html').send(views.render('error', { status: appError.httpStatus, message: appError.message }));
+      ui.page(res, 'error', { title: res.locals.ui.t('error.title'), ...data }, appError.httpStatus);
     }
   };
 }
@@ -40,5 +52,6 @@ function toAppError(error: unknown): AppError {
     return new AppError('validation', 'the request body is not valid JSON');
   }
   if (status === 413) return new AppError('validation', 'the request body is too large');
+  if (status === 404) return new AppError('not_found', 'there is no file at this address');
   return new AppError('internal', 'something went wrong inside the controller; the log has the details', { cause: error });
 }

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { ControllerStatus, StatusService } from '../status/index.ts';
-import type { Views } from './views.ts';
+import type { Ui } from './ui.ts';
 
 /** The API speaks snake_case, like the agent contract; nothing secret is in here. */
 export function presentStatus(status: ControllerStatus) {
@@ -50,10 +50,10 @@ export function statusApi(status: StatusService): Router {
   return router;
 }
 
-export function statusPage(status: StatusService, views: Views): Router {
+export function statusPage(status: StatusService, ui: Ui): Router {
   const router = Router();
-  router.get('/', async (_req, res) => {
-    res.type('html').send(views.render('status', { status: presentStatus(await status.get()) }));
+  router.get('/status', async (_req, res) => {
+    ui.page(res, 'status', { title: res.locals.ui.t('status.title'), status: presentStatus(await status.get()) });
   });
   return router;
 }

@@ -1,0 +1,109 @@
+/**
+ * The customer's pages for apps: the app store (catalog and upload, the placement plan,
+ * install) and each app's page (services, actions, live logs, volumes, snapshots).
+ * Destructive actions go through a confirmation page first.
+ */
+import { Router, type Request, type RequestHandler } from 'express';
+import { AppError } from '../errors.ts';
+import type { Ui } from '../web/ui.ts';
+import { listCatalog } from './catalog.ts';
+import type { Apps } from './index.ts';
+import type { InstallSource } from './service.ts';
+import { describeApp } from './view.ts';
+
+const ACTOR = 'customer';
+const str = (req: Request, name: string) => {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name] ?? req.query[name];
+  return typeof value === 'string' ? value : '';
+};
+
+function sourceOf(req: Request): InstallSource {
+  const catalog = str(req, 'catalog');
+  if (catalog) return { catalog };
+  const manifest = str(req, 'manifest');
+  const compose = str(req, 'compose');
+  if (!manifest.trim() || !compose.trim()) throw new AppError('validation', 'choose both files: the .felhom.yml manifest and its compose file');
+  return { manifest, compose };
+}
+
+export function appPages(apps: Apps, ui: Ui): Router {
+  const router = Router();
+  const { service, store, docker, operations } = apps;
+  const requireApp = (id: string) => {
+    const app = store.get(id);
+    if (!app) throw new AppError('not_found', `no app "${id}" is installed`);
+    return app;
+  };
+  const detail = async (id: string) => describeApp({ store, docker, operations }, requireApp(id), true);
+
+  router.get('/store', async (_req, res) => {
+    const entries = await listCatalog(apps.catalogDir);
+    const catalog = entries.map(({ id, manifest }) => ({ id, manifest, installed: store.get(manifest.id) !== null }));
+    ui.page(res, 'apps/store', { title: res.locals.ui.t('nav.store'), catalog });
+  });
+
+  const plan: RequestHandler = async (req, res) => {
+    const source = sourceOf(req);
+    const { manifest, plan } = await service.plan(source);
+    ui.page(res, 'apps/plan', { title: res.locals.ui.t('store.plan_title', { app: manifest.name }), manifest, plan, source, installed: store.get(manifest.id) !== null });
+  };
+  router.get('/store/plan', plan);
+  router.post('/store/plan', plan);
+
+  router.post('/store/install', async (req, res) => {
+    const source = sourceOf(req);
+    const { manifest } = await service.plan(source);
+    await service.install(source, { actor: ACTOR, confirmBulkOnPrimary: str(req, 'confirm_bulk_on_primary') === 'yes' });
+    res.redirect(303, `/apps/${encodeURIComponent(manifest.id)}`);
+  });
+
+  router.get('/apps/:id', async (req, res) => {
+    const app = await detail(req.params.id);
+    ui.page(res, 'apps/page', { title: app.name, app, message: typeof req.query.done === 'string' ? req.query.done : null });
+  });
+  router.get('/apps/:id/live', async (req, res) => {
+    ui.fragment(res, 'apps/live', { app: await detail(req.params.id) });
+  });
+  router.get('/apps/:id/logs', async (req, res) => {
+    requireApp(req.params.id);
+    const lines = await docker.logs(req.params.id, { tail: 200 }).catch(() => null);
+    ui.fragment(res, 'apps/logs', { lines });
+  });
+
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    router.post(`/apps/:id/${action}`, async (req, res) => {
+      await service[action](req.params.id as string, { actor: ACTOR });
+      res.redirect(303, `/apps/${encodeURIComponent(req.params.id as string)}?done=${action}`);
+    });
+  }
+  router.post('/apps/:id/update', async (req, res) => {
+    await service.update(req.params.id, { actor: ACTOR });
+    res.redirect(303, `/apps/${encodeURIComponent(req.params.id)}?done=update`);
+  });
+
+  router.get('/apps/:id/uninstall', async (req, res) => {
+    const app = await detail(req.params.id);
+    ui.page(res, 'apps/uninstall', { title: app.name, app, deletion: service.deletionCode(app.id) });
+  });
+  router.post('/apps/:id/uninstall', async (req, res) => {
+    const id = req.params.id;
+    const deleteData = str(req, 'data') === 'delete';
+    if (deleteData && str(req, 'typed_id') !== id) {
+      throw new AppError('validation', `to delete the data too, type the app's id "${id}" in the box`);
+    }
+    await service.uninstall(id, { actor: ACTOR, deleteData, ...(deleteData ? { confirm: str(req, 'confirm') } : {}) });
+    res.redirect(303, '/?uninstalled=' + encodeURIComponent(id));
+  });
+
+  router.get('/apps/:id/rollback', async (req, res) => {
+    const app = await detail(req.params.id);
+    const snapshot = app.snapshots.find((s) => s.name === str(req, 'snapshot'));
+    if (!snapshot) throw new AppError('not_found', `"${str(req, 'snapshot')}" is not a snapshot of ${app.name}`);
+    ui.page(res, 'apps/rollback', { title: app.name, app, snapshot });
+  });
+  router.post('/apps/:id/rollback', async (req, res) => {
+    await service.rollback(req.params.id, str(req, 'snapshot'), { actor: ACTOR, confirm: str(req, 'confirm') === 'yes' });
+    res.redirect(303, `/apps/${encodeURIComponent(req.params.id)}?done=rollback`);
+  });
+  return router;
+}

@@ -1,0 +1,72 @@
+/**
+ * The disks page: the drives the agent lists, and assign, eject and format. Eject and
+ * format are shown on a confirmation page first (eject names the apps it will stop).
+ */
+import { Router, type Request } from 'express';
+import { isAgentError, type Disk } from '../agent/index.ts';
+import type { Apps } from '../apps/index.ts';
+import { AppError } from '../errors.ts';
+import type { Ui } from '../web/ui.ts';
+import { assignDisk, ejectDisk, formatDisk, type DisksDeps } from './index.ts';
+
+const ACTOR = 'customer';
+const str = (req: Request, name: string) => {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.trim() : '';
+};
+
+export function diskPages(deps: DisksDeps & { apps: Pick<Apps, 'whileMountHeld' | 'store'>; ui: Ui }): Router {
+  const router = Router();
+  const { ui } = deps;
+  const appsOn = (disk: Disk) =>
+    disk.mount ? deps.apps.store.appsWithData().filter((id) => deps.apps.store.placements(id).some((p) => p.mountId === disk.mount!.id)) : [];
+  const findDisk = async (id: string) => {
+    const disk = (await deps.agent.listDisks()).find((d) => d.id === id);
+    if (!disk) throw new AppError('not_found', `the host lists no drive "${id}" (it may have been unplugged)`);
+    return disk;
+  };
+
+  router.get('/disks', async (req, res) => {
+    const disks = await deps.agent.listDisks();
+    ui.page(res, 'disks/page', {
+      title: res.locals.ui.t('nav.disks'),
+      disks: disks.map((disk) => ({ disk, apps: appsOn(disk) })),
+      done: typeof req.query.done === 'string' ? req.query.done : null,
+    });
+  });
+
+  router.post('/disks/assign', async (req, res) => {
+    await assignDisk(deps, { disk: str(req, 'disk'), label: str(req, 'label'), class: str(req, 'class') as 'fast', role: str(req, 'role') as 'bulk-data' }, ACTOR);
+    res.redirect(303, '/disks?done=assigned');
+  });
+
+  router.get('/disks/:id/eject', async (req, res) => {
+    const disk = await findDisk(req.params.id);
+    ui.page(res, 'disks/eject', { title: res.locals.ui.t('disks.eject_title'), disk, apps: appsOn(disk) });
+  });
+  router.post('/disks/:id/eject', async (req, res) => {
+    await ejectDisk(deps, req.params.id, ACTOR);
+    res.redirect(303, '/disks?done=ejected');
+  });
+
+  router.get('/disks/:id/format', async (req, res) => {
+    const disk = await findDisk(req.params.id);
+    ui.page(res, 'disks/format', { title: res.locals.ui.t('disks.format_title'), disk, refusal: null });
+  });
+  router.post('/disks/:id/format', async (req, res) => {
+    const disk = await findDisk(req.params.id);
+    if (str(req, 'confirm') !== 'yes') throw new AppError('validation', 'tick the box to confirm that everything on the drive may be erased');
+    try {
+      await formatDisk(deps, { disk: disk.id, filesystem: 'ext4', fs_label: str(req, 'fs_label') || disk.id }, ACTOR);
+    } catch (error) {
+      // The agent refuses to wipe a drive with data unless Felhom support signed the wipe:
+      // that is an answer to show in words, not an error page.
+      if (isAgentError(error, 'pending_signature')) {
+        return ui.page(res, 'disks/format', { title: res.locals.ui.t('disks.format_title'), disk, refusal: error.message }, 403);
+      }
+      throw error;
+    }
+    res.redirect(303, '/disks?done=formatted');
+  });
+  return router;
+}

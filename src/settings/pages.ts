@@ -1,0 +1,93 @@
+/**
+ * The settings page: the password, API tokens (shown once at creation), the agent
+ * channel as the controller holds it (never the token itself), and the language.
+ */
+import { Router, type Request } from 'express';
+import type { Account, ApiTokens, Sessions } from '../auth/index.ts';
+import { passwordProblem } from '../auth/index.ts';
+import type { AuditLog } from '../audit/index.ts';
+import { AppError } from '../errors.ts';
+import { isLocale, locales } from '../i18n/index.ts';
+import type { StatusService } from '../status/index.ts';
+import { readCookie, safeNext, SESSION_COOKIE } from '../web/session.ts';
+import type { Ui } from '../web/ui.ts';
+import type { Settings } from './index.ts';
+
+export const LOCALE_SETTING = 'ui.locale';
+
+export interface SettingsPagesDeps {
+  settings: Settings;
+  account: Account;
+  sessions: Sessions;
+  apiTokens: ApiTokens;
+  status: StatusService;
+  audit: AuditLog;
+  ui: Ui;
+}
+
+const field = (req: Request, name: string) => {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+};
+
+export function settingsPages(deps: SettingsPagesDeps): Router {
+  const router = Router();
+  const render = async (res: Parameters<Ui['page']>[0], extra: Record<string, unknown> = {}, status = 200) => {
+    deps.ui.page(
+      res,
+      'settings/page',
+      {
+        title: res.locals.ui.t('nav.settings'),
+        tokens: deps.apiTokens.list().filter((token) => !token.revokedAt),
+        status: await deps.status.get(),
+        locales,
+        created: null,
+        problem: null,
+        done: null,
+        ...extra,
+      },
+      status,
+    );
+  };
+
+  router.get('/settings', async (req, res) => {
+    await render(res, { done: typeof req.query.done === 'string' ? req.query.done : null });
+  });
+
+  router.post('/settings/password', async (req, res) => {
+    if (!(await deps.account.verify(field(req, 'current')))) {
+      deps.audit.record({ actor: 'customer', action: 'account.password', outcome: 'refused', details: { reason: 'wrong current password' } });
+      return render(res, { problem: 'auth.wrong_password' }, 403);
+    }
+    const password = field(req, 'password');
+    const problem = passwordProblem(password) ?? (password === field(req, 'confirm') ? null : 'password_mismatch');
+    if (problem) return render(res, { problem: `auth.${problem}` }, 400);
+    await deps.account.changePassword(password);
+    // Whoever else was signed in with the old password is signed out.
+    const signedOut = deps.sessions.destroyOthers(readCookie(req, SESSION_COOKIE));
+    deps.audit.record({ actor: 'customer', action: 'account.password', outcome: 'ok', details: { other_sessions_ended: signedOut } });
+    res.redirect(303, '/settings?done=password');
+  });
+
+  router.post('/settings/tokens', async (req, res) => {
+    const { info, token } = deps.apiTokens.create(field(req, 'name').trim());
+    deps.audit.record({ actor: 'customer', action: 'api_token.create', target: info.name, outcome: 'ok' });
+    // Shown on this response only: it is stored hashed and cannot be shown again.
+    await render(res, { created: { name: info.name, token } });
+  });
+
+  router.post('/settings/tokens/:id/revoke', (req, res) => {
+    const info = deps.apiTokens.revoke(req.params.id);
+    deps.audit.record({ actor: 'customer', action: 'api_token.revoke', target: info.name, outcome: 'ok' });
+    res.redirect(303, '/settings?done=token_revoked');
+  });
+
+  router.post('/settings/language', (req, res) => {
+    const locale = field(req, 'locale');
+    if (!isLocale(locale)) throw new AppError('validation', `unknown language "${locale}"`);
+    deps.settings.setByCustomer(LOCALE_SETTING, locale);
+    deps.audit.record({ actor: 'customer', action: 'settings.language', target: locale, outcome: 'ok' });
+    res.redirect(303, safeNext(field(req, 'back')));
+  });
+  return router;
+}

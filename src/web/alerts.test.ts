@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Mount } from '../agent/index.ts';
+import type { StoredRun } from '../quiesce/store.ts';
+import type { ControllerStatus } from '../status/index.ts';
+import { collectAlerts, type AlertInput } from './alerts.ts';
+
+const healthy: ControllerStatus = {
+  controller: { version: '0', startedAt: '' },
+  bootstrap: { state: 'configured', path: '/b.json', problem: null, issuedAt: null, checkedAt: '', changed: [] },
+  identity: null,
+  agent: { configured: true, endpoint: 'https://10.0.0.1:8443', fingerprint: 'sha256:00', reachable: true, pin: 'verified', authorized: true, version: '1', error: null, checkedAt: '' },
+  docker: { reachable: true, version: '20', apiVersion: '1.41', error: null, checkedAt: '' },
+};
+const input = (change: Partial<AlertInput> = {}): AlertInput => ({
+  status: healthy,
+  apps: [],
+  mounts: [],
+  lastRun: null,
+  agentBackup: { status: { ok: false, error: 'x' }, due: { ok: false, error: 'x' }, restoreTest: { ok: false, error: 'x' } },
+  bulkWithoutBackup: [],
+  ...change,
+});
+const messages = (change: Partial<AlertInput>) => collectAlerts(input(change)).map((a) => a.message);
+
+test('when everything is fine, then there are no alerts', () => {
+  assert.deepEqual(collectAlerts(input()), []);
+});
+
+test('when the bootstrap file is bad, then its problem is the alert', () => {
+  const status = { ...healthy, bootstrap: { ...healthy.bootstrap, state: 'degraded' as const, problem: { code: 'invalid_json', message: 'not JSON' } as never } };
+  const [alert] = collectAlerts(input({ status }));
+  assert.equal(alert?.message, 'alert.bootstrap');
+  assert.equal(alert?.params.reason, 'not JSON');
+});
+
+test('when the pin does not match, then that is said, not merely "unreachable"', () => {
+  const status = { ...healthy, agent: { ...healthy.agent, pin: 'mismatch' as const, reachable: true } };
+  assert.deepEqual(messages({ status }), ['alert.pin_mismatch']);
+  const down = { ...healthy, agent: { ...healthy.agent, reachable: false, pin: 'unknown' as const, error: { code: 'timeout', message: 'timed out' } } };
+  assert.deepEqual(messages({ status: down }), ['alert.agent_unreachable']);
+});
+
+test('when the last quiesce run failed or the agent reports a failed backup, then a backup alert shows', () => {
+  assert.deepEqual(messages({ lastRun: { outcome: 'failed', error: 'disk full' } as StoredRun }), ['alert.backup_failed']);
+  const status = { ok: true as const, value: { backup: { phase: 'failed', error: 'target offline' }, last_success: null, targets: [] } as never };
+  assert.deepEqual(messages({ agentBackup: { ...input().agentBackup, status } }), ['alert.backup_failed']);
+});
+
+test('when an app is stopped for storage and a disk is disconnected, then both show, each with a link', () => {
+  const alerts = collectAlerts(
+    input({ apps: [{ id: 'jellyfin', name: 'Jellyfin', stoppedForStorage: ['m1'] }], mounts: [{ label: 'Media', state: 'disconnected' } as Mount] }),
+  );
+  assert.deepEqual(alerts.map((a) => [a.message, a.href]), [
+    ['alert.stopped_for_storage', '/apps/jellyfin'],
+    ['alert.disk_disconnected', '/disks'],
+  ]);
+});
+
+test('when a bulk volume has no backup, then the alert can be acknowledged', () => {
+  const [alert] = collectAlerts(input({ bulkWithoutBackup: [{ app: 'jellyfin', volume: 'media' }] }));
+  assert.equal(alert?.acknowledge, 'jellyfin/media');
+});

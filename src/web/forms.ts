@@ -1,0 +1,36 @@
+/**
+ * Form bodies for the customer UI: URL-encoded, and multipart for uploads (a manifest
+ * and a compose file), parsed with the platform's own FormData into the same flat
+ * `req.body` of strings. Uploaded files are small text files, so a hard cap applies.
+ */
+import { Readable } from 'node:stream';
+import express, { type RequestHandler } from 'express';
+import { AppError } from '../errors.ts';
+
+export const MAX_FORM_BYTES = 1024 * 1024;
+
+const multipart: RequestHandler = async (req, _res, next) => {
+  if (!req.is('multipart/form-data')) return next();
+  const length = Number(req.get('content-length'));
+  if (!Number.isFinite(length) || length > MAX_FORM_BYTES) {
+    throw new AppError('validation', `an upload must be smaller than ${MAX_FORM_BYTES / 1024} KiB`);
+  }
+  let form: FormData;
+  try {
+    const request = new Request('http://controller.local/', {
+      method: 'POST',
+      headers: { 'content-type': req.get('content-type')! },
+      body: Readable.toWeb(req) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    form = await request.formData();
+  } catch (error) {
+    throw new AppError('validation', 'the upload could not be read; choose the files again', { cause: error });
+  }
+  const body: Record<string, string> = {};
+  for (const [name, value] of form) body[name] = typeof value === 'string' ? value : await value.text();
+  req.body = body;
+  next();
+};
+
+export const formBodies: RequestHandler[] = [express.urlencoded({ extended: false, limit: MAX_FORM_BYTES }), multipart];

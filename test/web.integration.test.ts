@@ -1,0 +1,288 @@
+/**
+ * The customer UI over HTTP: a real controller with a real SQLite file, the development
+ * agent over pinned TLS, and (for the app pages) a real Docker engine. Every route is
+ * checked for sign-in and CSRF; the flows check status codes, audit entries and escaping.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import express from 'express';
+import request from 'supertest';
+import { createSessions } from '../src/auth/index.ts';
+import { systemClock } from '../src/clock.ts';
+import { openDatabase } from '../src/db/index.ts';
+import { loadOrCreateLeaf } from '../src/dev-agent/cert.ts';
+import { silentLogger } from '../src/log.ts';
+import { startSession } from '../src/web/session.ts';
+import { controller, devAgent } from './helpers/controller.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { tempDir } from './helpers/temp.ts';
+import { csrfOf, PASSWORD, setupCodeOf, signUp } from './helpers/ui.ts';
+
+const APP = 'escape-test';
+const pageGets = [
+  '/', '/home/live', '/status', '/store', '/store/plan?catalog=x', `/apps/${APP}`, `/apps/${APP}/live`, `/apps/${APP}/logs`,
+  `/apps/${APP}/uninstall`, `/apps/${APP}/rollback?snapshot=s`, '/disks', '/disks/d/eject', '/disks/d/format', '/host', '/host/live',
+  '/backups', '/backups/live', '/activity', '/settings',
+];
+const posts = [
+  '/logout', '/alerts/acknowledge', '/store/plan', '/store/install', `/apps/${APP}/start`, `/apps/${APP}/stop`, `/apps/${APP}/restart`,
+  `/apps/${APP}/update`, `/apps/${APP}/uninstall`, `/apps/${APP}/rollback`, '/disks/assign', '/disks/d/eject', '/disks/d/format',
+  '/backups/now', '/settings/password', '/settings/tokens', '/settings/tokens/x/revoke', '/settings/language',
+];
+
+async function started(t: TestContext, env: Record<string, string> = {}) {
+  const agent = await devAgent(t);
+  const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env });
+  return { agent, c, url: c.controller.url };
+}
+
+const auditActions = (c: Awaited<ReturnType<typeof controller>>) => c.controller.db.prepare('SELECT action, outcome FROM audit_log ORDER BY id').all() as Array<{ action: string; outcome: string }>;
+
+describe('the customer UI', () => {
+  it('when nobody is signed in, then every page leads to setup or sign-in and every action is refused', async (t) => {
+    const { c, url } = await started(t);
+    for (const route of pageGets) {
+      const response = await request(url).get(route);
+      assert.equal(response.status, 303, route);
+      assert.equal(response.headers.location, '/setup', `${route}: no account yet, so to setup`);
+    }
+    for (const route of posts) {
+      const response = await request(url).post(route).type('form').send({ _csrf: 'guess' });
+      assert.equal(response.status, 401, route);
+      assert.equal(response.headers['hx-redirect'], '/setup', route);
+    }
+    await signUp(url, c.dataDir);
+    const anonymous = await request(url).get('/disks');
+    assert.equal(anonymous.headers.location, '/login?next=%2Fdisks', 'with an account, to sign-in, remembering the page');
+    await request(url).get('/healthz').expect(200);
+    await request(url).get('/static/htmx.min.js').expect(200).expect('content-type', /javascript/);
+    await request(url).get('/static/style.css').expect(200);
+  });
+
+  it('when signed in but a form lacks the CSRF token, then every action is refused with 403 and nothing is done', async (t) => {
+    const { c, url } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    const before = auditActions(c).length;
+    const locale = () => c.controller.db.prepare("SELECT value FROM settings WHERE key = 'ui.locale'").pluck().get();
+    const localeBefore = locale();
+    for (const route of posts) {
+      const missing = await agent.post(route).type('form').send({ locale: 'hu', name: 'tok', disk: 'd' });
+      assert.equal(missing.status, 403, `${route} without a token`);
+      const wrong = await agent.post(route).set('X-CSRF-Token', `${csrf}x`).type('form').send({});
+      assert.equal(wrong.status, 403, `${route} with a wrong header token`);
+    }
+    assert.equal(auditActions(c).length, before, 'nothing was recorded, so nothing was done');
+    assert.equal(locale(), localeBefore);
+    // The same request with the token (as a form field or as htmx's header) goes through.
+    await agent.post('/settings/language').type('form').send({ _csrf: csrf, locale: 'hu', back: '/disks' }).expect(303).expect('location', '/disks');
+    await agent.post('/settings/language').set('X-CSRF-Token', csrf).type('form').send({ locale: 'en' }).expect(303);
+  });
+
+  it('when the account is set up, then only the setup code from the log or the data folder works, once', async (t) => {
+    const { c, url } = await started(t);
+    const codeFile = path.join(c.dataDir, 'setup-code.txt');
+    assert.equal(fs.statSync(codeFile).mode & 0o777, 0o600);
+    const browser = request.agent(url);
+    const form = await browser.get('/setup').expect(200);
+    const formCsrf = csrfOf(form.text);
+    const wrong = await browser.post('/setup').type('form').send({ _csrf: formCsrf, code: 'AAAA-BBBB-CCCC', password: PASSWORD, confirm: PASSWORD });
+    assert.equal(wrong.status, 403);
+    assert.match(wrong.text, /setup code is not right/);
+    const short = await browser.post('/setup').type('form').send({ _csrf: formCsrf, code: setupCodeOf(c.dataDir), password: 'short', confirm: 'short' });
+    assert.equal(short.status, 400);
+    const noFormToken = await request(url).post('/setup').type('form').send({ code: setupCodeOf(c.dataDir), password: PASSWORD, confirm: PASSWORD });
+    assert.equal(noFormToken.status, 403, 'the setup form itself is CSRF-protected');
+    assert.equal(c.controller.db.prepare('SELECT COUNT(*) FROM admin_account').pluck().get(), 0);
+
+    const done = await browser.post('/setup').type('form').send({ _csrf: formCsrf, code: setupCodeOf(c.dataDir).toLowerCase(), password: PASSWORD, confirm: PASSWORD });
+    assert.equal(done.status, 303);
+    const cookie = String(done.headers['set-cookie']).split(/,(?=\s*felhom)/).find((v) => v.startsWith('felhom_session='))!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Lax/);
+    assert.doesNotMatch(cookie, /Secure/, 'plain HTTP on the LAN: a Secure cookie would never come back');
+    assert.equal(fs.existsSync(codeFile), false, 'the code is spent');
+    await request(url).get('/setup').expect(303).expect('location', '/login');
+    const hash = c.controller.db.prepare('SELECT password_hash FROM admin_account').pluck().get() as string;
+    assert.match(hash, /^scrypt\$131072\$/);
+    assert.ok(!hash.includes(PASSWORD));
+    assert.deepEqual(auditActions(c).filter((a) => a.action === 'account.setup').map((a) => a.outcome), ['refused', 'ok']);
+  });
+
+  it('when sign-in fails too often from one client, then it is rate-limited, and a right password signs in', async (t) => {
+    const { c, url } = await started(t);
+    await signUp(url, c.dataDir);
+    const browser = request.agent(url);
+    const formCsrf = csrfOf((await browser.get('/login').expect(200)).text);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await browser.post('/login').type('form').send({ _csrf: formCsrf, password: 'wrong password' }).expect(401);
+    }
+    const limited = await browser.post('/login').type('form').send({ _csrf: formCsrf, password: PASSWORD });
+    assert.equal(limited.status, 429, 'even the right password waits once the limit is reached');
+    assert.match(limited.text, /Too many attempts/);
+    assert.ok(auditActions(c).some((a) => a.action === 'session.rate_limited'));
+    assert.equal(auditActions(c).filter((a) => a.action === 'session.sign_in' && a.outcome === 'refused').length, 10);
+  });
+
+  it('when signed in and out, then the session ends on the server too', async (t) => {
+    const { c, url } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    const login = request.agent(url);
+    const formCsrf = csrfOf((await login.get('/login?next=/host').expect(200)).text);
+    await login.post('/login').type('form').send({ _csrf: formCsrf, password: PASSWORD, next: '/host' }).expect(303).expect('location', '/host');
+    const other = request.agent(url);
+    const otherCsrf = csrfOf((await other.get('/login').expect(200)).text);
+    await other.post('/login').type('form').send({ _csrf: otherCsrf, password: PASSWORD, next: '//evil.example/' }).expect(303).expect('location', '/');
+    await agent.post('/logout').type('form').send({ _csrf: csrf }).expect(303).expect('location', '/login');
+    await agent.get('/').expect(303);
+    await login.get('/host').expect(200);
+  });
+
+  it('when the password is changed, then other sessions end and the new password works', async (t) => {
+    const { c, url } = await started(t);
+    const first = await signUp(url, c.dataDir);
+    const second = request.agent(url);
+    const formCsrf = csrfOf((await second.get('/login').expect(200)).text);
+    await second.post('/login').type('form').send({ _csrf: formCsrf, password: PASSWORD }).expect(303);
+    const newPassword = 'another long password';
+    await first.agent.post('/settings/password').type('form').send({ _csrf: first.csrf, current: 'not it at all', password: newPassword, confirm: newPassword }).expect(403);
+    await first.agent.post('/settings/password').type('form').send({ _csrf: first.csrf, current: PASSWORD, password: newPassword, confirm: newPassword }).expect(303);
+    await second.get('/').expect(303);
+    await first.agent.get('/').expect(200);
+  });
+
+  it('when an API token is created in settings, then it is shown once, works for the API, and can be revoked', async (t) => {
+    const { c, url } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    const created = await agent.post('/settings/tokens').type('form').send({ _csrf: csrf, name: 'phone' }).expect(200);
+    const token = /id="new-token">(fct_[^<]+)</.exec(created.text)?.[1];
+    assert.ok(token);
+    await request(url).get('/api/v1/status').set('Authorization', `Bearer ${token}`).expect(200);
+    const settings = await agent.get('/settings').expect(200);
+    assert.ok(!settings.text.includes(token), 'never shown again');
+    const id = /phone <span[^]*?action="\/settings\/tokens\/([^/]+)\/revoke"/.exec(settings.text)?.[1];
+    await agent.post(`/settings/tokens/${id}/revoke`).type('form').send({ _csrf: csrf }).expect(303);
+    await request(url).get('/api/v1/status').set('Authorization', `Bearer ${token}`).expect(401);
+    assert.ok(!settings.text.includes(c.controller.bootstrap.current()!.token.reveal()), 'the agent token is never on the page');
+  });
+
+  it('when the language is switched, then pages are in Hungarian; the bootstrap locale is the default', async (t) => {
+    const { c, url } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    assert.match((await agent.get('/disks').expect(200)).text, /<html lang="en">/);
+    await agent.post('/settings/language').type('form').send({ _csrf: csrf, locale: 'hu', back: '/disks' }).expect(303);
+    const hu = await agent.get('/disks').expect(200);
+    assert.match(hu.text, /<html lang="hu">/);
+    assert.ok(hu.text.includes('Lemezek'), 'the page title is Hungarian');
+    await agent.post('/settings/language').type('form').send({ _csrf: csrf, locale: 'xx' }).expect(400);
+  });
+
+  it('when disks are assigned, ejected and formatted, then the agent is asked, the audit records it, and a data-bearing format is explained', async (t) => {
+    const { c, url, agent: devAgentProcess } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    const page = await agent.get('/disks').expect(200);
+    const disks = (await c.controller.agent.listDisks());
+    const blank = disks.find((d) => !d.system && !d.assigned && !d.data_bearing);
+    const dataBearing = disks.find((d) => !d.system && d.data_bearing);
+    const system = disks.find((d) => d.system);
+    assert.ok(blank && dataBearing && system, JSON.stringify(disks.map((d) => [d.id, d.system, d.assigned, d.data_bearing])));
+    assert.ok(!page.text.includes(`/disks/${system.id}/format`), 'a system disk offers no actions');
+
+    await agent.post(`/disks/${dataBearing.id}/format`).type('form').send({ _csrf: csrf }).expect(400);
+    const refused = await agent.post(`/disks/${dataBearing.id}/format`).type('form').send({ _csrf: csrf, confirm: 'yes' });
+    assert.equal(refused.status, 403);
+    assert.match(refused.text, /Felhom support has signed the wipe/);
+
+    await agent.post('/disks/assign').type('form').send({ _csrf: csrf, disk: blank.id, label: 'Photos', class: 'slow', role: 'bulk-data' }).expect(422);
+    assert.match((await agent.get('/disks').expect(200)).text, /Format it first/);
+    await agent.post(`/disks/${blank.id}/format`).type('form').send({ _csrf: csrf, confirm: 'yes', fs_label: 'photos' }).expect(303).expect('location', '/disks?done=formatted');
+    await agent.post('/disks/assign').type('form').send({ _csrf: csrf, disk: blank.id, label: 'Photos', class: 'slow', role: 'bulk-data' }).expect(303);
+    const assigned = (await c.controller.agent.listDisks()).find((d) => d.id === blank.id)!;
+    assert.equal(assigned.assigned, true);
+    await agent.post('/disks/assign').type('form').send({ _csrf: csrf, disk: blank.id, label: '', class: 'warp', role: 'x' }).expect(400);
+
+    const confirm = await agent.get(`/disks/${blank.id}/eject`).expect(200);
+    assert.match(confirm.text, /No app keeps data on this disk/);
+    await agent.post(`/disks/${blank.id}/eject`).type('form').send({ _csrf: csrf }).expect(303).expect('location', '/disks?done=ejected');
+    await agent.get('/disks/no-such-disk/eject').expect(404);
+    const actions = auditActions(c).filter((a) => a.action.startsWith('disk.')).map((a) => `${a.action}:${a.outcome}`);
+    assert.deepEqual(actions, ['disk.format:failed', 'disk.assign:failed', 'disk.format:ok', 'disk.assign:ok', 'disk.eject:ok']);
+    void devAgentProcess;
+  });
+
+  it('when the host and backup pages load, then they show the agent’s numbers, and "Back up now" starts a run', async (t) => {
+    const { c, url } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    const host = await agent.get('/host').expect(200);
+    assert.match(host.text, /Processor/);
+    assert.ok(c.controller.host.history.count() >= 1, 'a sample was stored');
+    const live = await agent.get('/host/live?range=week').set('HX-Request', 'true').expect(200);
+    assert.ok(!live.text.includes('<html'), 'a fragment, not a page');
+    assert.match(live.text, /<svg|No measurements yet/);
+
+    await agent.post('/backups/now').type('form').send({ _csrf: csrf }).expect(303).expect('location', '/backups?started=1');
+    const during = await agent.get('/backups/live').expect(200);
+    assert.match(during.text, /data-phase="(stopping|requesting|waiting|resuming|tracking|idle)"/);
+    const audit = auditActions(c).find((a) => a.action === 'backup.request');
+    assert.equal(audit?.outcome, 'ok');
+  });
+
+  it('when an htmx request fails, then the error is sent to the message area', async (t) => {
+    const { c, url } = await started(t);
+    const { agent } = await signUp(url, c.dataDir);
+    const response = await agent.get('/apps/nothing-here/live').set('HX-Request', 'true').expect(404);
+    assert.equal(response.headers['hx-retarget'], '#flash');
+    assert.ok(!response.text.includes('<html'));
+  });
+
+  it('when an app name, a log line and a filter carry HTML, then the pages show it as text', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const { c, url } = await started(t);
+    const { agent } = await signUp(url, c.dataDir);
+    const hostile = '<img src=x onerror=alert(1)>';
+    const manifest = `schema: felhom.app/v1\nid: ${APP}\nname: "${hostile}"\nversion: "1.0"\nvolumes:\n  data: { class: hot }\n`;
+    const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sh", "-c", "echo '<script>alert(2)</script>'; exec sleep 3600"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n`;
+    cleanUpProject(t, APP);
+    const installed = await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose });
+    assert.equal(installed.status, 202, installed.text);
+    for (let i = 0; i < 120 && c.controller.apps.store.get(APP)?.status !== 'installed'; i++) await new Promise((r) => setTimeout(r, 250));
+    const home = await agent.get('/').expect(200);
+    assert.ok(!home.text.includes(hostile));
+    assert.ok(home.text.includes('&lt;img src=x onerror=alert(1)&gt;'));
+    let logs = '';
+    for (let i = 0; i < 40 && !logs.includes('alert(2)'); i++) {
+      logs = (await agent.get(`/apps/${APP}/logs`).set('HX-Request', 'true').expect(200)).text;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(logs.includes('&lt;script&gt;alert(2)&lt;/script&gt;'), logs);
+    assert.ok(!logs.includes('<script>'));
+    const activity = await agent.get(`/activity?app=${encodeURIComponent('"><script>x</script>')}`).expect(200);
+    assert.ok(!activity.text.includes('<script>x'));
+    const page = await agent.get(`/apps/${APP}`).expect(200);
+    assert.ok(!page.text.includes(hostile));
+    assert.match(page.headers['content-security-policy']!, /script-src 'self'/);
+    assert.ok(!/<script>(?!<\/script>)[^<]/.test(page.text), 'no inline script anywhere');
+  });
+});
+
+describe('the session cookie over TLS', () => {
+  it('when the UI is served over TLS, then the session cookie is Secure', async (t) => {
+    const dir = tempDir(t, 'felhom-tls-');
+    const db = openDatabase(path.join(dir, 'c.db'), { logger: silentLogger() });
+    t.after(() => db.close());
+    const sessions = createSessions(db, systemClock);
+    const app = express().get('/', (req, res) => {
+      startSession(req, res, sessions);
+      res.end('ok');
+    });
+    const leaf = await loadOrCreateLeaf(dir, 'own');
+    const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, app).listen(0, '127.0.0.1');
+    t.after(() => server.close());
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as { port: number }).port;
+    const response = await request(`https://127.0.0.1:${port}`).get('/').trustLocalhost(true).disableTLSCerts();
+    assert.match(String(response.headers['set-cookie']), /felhom_session=[^;]+;.*Secure/);
+  });
+});
