@@ -58,6 +58,7 @@ test('when an app is stopped for storage and a disk is disconnected, then both s
 });
 
 test('when a bulk volume has no backup, then the alert can be acknowledged', () => {
-  const [alert] = collectAlerts(input({ bulkWithoutBackup: [{ app: 'jellyfin', volume: 'media' }] }));
+  const [alert] = collectAlerts(input({ bulkWithoutBackup: [{ app: 'jellyfin', appName: 'Jellyfin', volume: 'media' }] }));
   assert.equal(alert?.acknowledge, 'jellyfin/media');
+  assert.equal(alert?.params.app, 'Jellyfin', 'the customer reads the name, not the id');
 });

@@ -23,7 +23,7 @@ export interface AlertInput {
   mounts: Mount[] | null;
   lastRun: StoredRun | null;
   agentBackup: AgentBackupView;
-  bulkWithoutBackup: Array<{ app: string; volume: string }>;
+  bulkWithoutBackup: Array<{ app: string; appName: string; volume: string }>;
 }
 
 export function collectAlerts(input: AlertInput): Alert[] {
@@ -42,8 +42,8 @@ export function collectAlerts(input: AlertInput): Alert[] {
   }
   for (const app of input.apps.filter((a) => a.stoppedForStorage)) add('error', 'alert.stopped_for_storage', { app: app.name }, `/apps/${app.id}`);
   for (const mount of (input.mounts ?? []).filter((m) => m.state === 'disconnected')) add('warning', 'alert.disk_disconnected', { disk: mount.label }, '/disks');
-  for (const { app, volume } of input.bulkWithoutBackup) {
-    add('warning', 'alert.bulk_no_backup', { app, volume }, `/apps/${app}`, `${app}/${volume}`);
+  for (const { app, appName, volume } of input.bulkWithoutBackup) {
+    add('warning', 'alert.bulk_no_backup', { app: appName, volume }, `/apps/${app}`, `${app}/${volume}`);
   }
   return alerts;
 }

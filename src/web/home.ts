@@ -64,7 +64,7 @@ export function homePage(deps: HomeDeps): Router {
       store
         .placements(app.id)
         .filter((p) => p.class === 'bulk' && p.backup === 'none' && !p.inGuestBackup && !deps.settings.get(`${ACK_PREFIX}${app.id}/${p.volume}`))
-        .map((p) => ({ app: app.id, volume: p.volume })),
+        .map((p) => ({ app: app.id, appName: app.name, volume: p.volume })),
     );
     const lastRun = deps.quiesce.store.list(1)[0] ?? null;
     return {
