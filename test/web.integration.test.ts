@@ -209,6 +209,12 @@ describe('the customer UI', () => {
     await agent.get('/disks/no-such-disk/eject').expect(404);
     const actions = auditActions(c).filter((a) => a.action.startsWith('disk.')).map((a) => `${a.action}:${a.outcome}`);
     assert.deepEqual(actions, ['disk.format:failed', 'disk.assign:failed', 'disk.format:ok', 'disk.assign:ok', 'disk.eject:ok']);
+    // The API reaches the same use cases.
+    const api = (route: string, body: unknown) => request(url).post(`/api/v1${route}`).set('Authorization', `Bearer ${c.token}`).send(body as object);
+    const apiRefused = await api('/disks/format', { disk: dataBearing.id, filesystem: 'ext4', fs_label: 'x' });
+    assert.equal(apiRefused.status, 403);
+    assert.match(apiRefused.body.error.message, /pending_signature|signed/);
+    assert.equal((await api('/disks/assign', { disk: blank.id, class: 'warp' })).status, 400);
     void devAgentProcess;
   });
 
