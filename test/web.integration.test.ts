@@ -54,6 +54,8 @@ describe('the customer UI', () => {
       assert.equal(response.status, 401, route);
       assert.equal(response.headers['hx-redirect'], '/setup', route);
     }
+    const upload = await request(url).post('/store/plan').attach('manifest', Buffer.alloc(900_000, 'a'), 'big.yml');
+    assert.equal(upload.status, 401, 'an upload from someone not signed in is refused before it is read');
     await signUp(url, c.dataDir);
     const anonymous = await request(url).get('/disks');
     assert.equal(anonymous.headers.location, '/login?next=%2Fdisks', 'with an account, to sign-in, remembering the page');
@@ -233,6 +235,18 @@ describe('the customer UI', () => {
     assert.match(during.text, /data-phase="(stopping|requesting|waiting|resuming|tracking|idle)"/);
     const audit = auditActions(c).find((a) => a.action === 'backup.request');
     assert.equal(audit?.outcome, 'ok');
+  });
+
+  it('when a manifest and compose file are uploaded, then the plan shows where each volume goes and carries the files to the install form', async (t) => {
+    const { c, url } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    const manifest = 'schema: felhom.app/v1\nid: uploaded\nname: Uploaded\nversion: "1"\nvolumes:\n  db: { class: hot }\n  films: { class: bulk, backup: own }\n';
+    const compose = 'services:\n  web:\n    image: felhom-test/busybox:latest\n    volumes: ["db:/db", "films:/films"]\nvolumes:\n  db:\n  films:\n';
+    const plan = await agent.post('/store/plan').field('_csrf', csrf).attach('manifest', Buffer.from(manifest), '.felhom.yml').attach('compose', Buffer.from(compose), 'compose.yml');
+    assert.equal(plan.status, 200, plan.text);
+    assert.match(plan.text, /<td>db<\/td>\s*<td>Settings and databases \(fast\)<\/td>\s*<td>Internal NVMe/);
+    assert.match(plan.text, /films<\/td>\s*<td>Media \(bulk\)<\/td>\s*<td>WD Elements 4TB/);
+    assert.ok(plan.text.includes('<textarea name="manifest" hidden'), 'the install form carries the uploaded files');
   });
 
   it('when an htmx request fails, then the error is sent to the message area', async (t) => {

@@ -15,7 +15,7 @@ import { LOCALE_SETTING, settingsPages, type Settings } from '../settings/index.
 import type { StatusService } from '../status/index.ts';
 import { requireApiToken } from './api-auth.ts';
 import { apiNotFound, errorHandler, pageNotFound } from './errors.ts';
-import { formBodies } from './forms.ts';
+import { formBodies, signInForm } from './forms.ts';
 import { homePage } from './home.ts';
 import { securityHeaders } from './security.ts';
 import { loadSession, requireCsrf, requireSignIn } from './session.ts';
@@ -75,10 +75,11 @@ export function createWebApp(deps: WebDeps): express.Express {
   const pages = express.Router();
   pages.use(loadSession(deps.sessions));
   pages.use(uiLocals(() => deps.settings.get(LOCALE_SETTING)?.value ?? null));
-  pages.use(formBodies);
+  pages.use(['/setup', '/login'], signInForm);
   const auth = authPages({ account: deps.account, sessions: deps.sessions, setupCode: deps.setupCode, audit: deps.audit, ui, ...(deps.signInAttempts ? { attempts: deps.signInAttempts } : {}) });
   pages.use(auth.publicRoutes);
   pages.use(requireSignIn(deps.account));
+  pages.use(formBodies);
   pages.use(requireCsrf);
   pages.post('/logout', auth.signOut);
   pages.use(homePage({ ...deps, ui }));

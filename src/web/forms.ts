@@ -33,4 +33,8 @@ const multipart: RequestHandler = async (req, _res, next) => {
   next();
 };
 
+/** The setup and sign-in forms: a few short fields, parsed before anyone is signed in. */
+export const signInForm: RequestHandler = express.urlencoded({ extended: false, limit: '8kb' });
+
+/** Every other form, after sign-in: nobody unknown makes the controller buffer an upload. */
 export const formBodies: RequestHandler[] = [express.urlencoded({ extended: false, limit: MAX_FORM_BYTES }), multipart];
