@@ -99,10 +99,14 @@ export class AgentClient {
     return this.#call('GET', '/backup/due', schema.backupDueSchema);
   }
 
-  /** With an id, `backup` is that backup; without, the in-flight or latest one. */
-  getBackupStatus(id?: string) {
+  /**
+   * With an id, `backup` is that backup; without, the in-flight or latest one.
+   * `retries`: extra attempts after a timeout or 503 (the client's default when absent;
+   * 0 for a poller with bounds of its own).
+   */
+  getBackupStatus(id?: string, options: { retries?: number } = {}) {
     const query = id === undefined ? '' : `?id=${encodeURIComponent(id)}`;
-    return this.#call('GET', `/backup/status${query}`, schema.backupStatusSchema);
+    return this.#call('GET', `/backup/status${query}`, schema.backupStatusSchema, undefined, options.retries);
   }
 
   getRestoreTestStatus() {
