@@ -110,6 +110,7 @@ export async function startController(
     maxQuiesceMs: config.maxQuiesceMs,
     pollIntervalMs: config.quiescePollMs,
     schedule: config.backupCheckCron,
+    dockerHost: config.dockerHost,
   });
   // Before serving, first: start again the stacks a quiesce run left stopped when the
   // controller died. Only the first attempt is awaited: a stack that cannot start yet

@@ -5,12 +5,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { schedule, type ScheduledTask } from 'node-cron';
-import type { AgentClient } from '../agent/index.ts';
+import { isAgentError, type AgentClient } from '../agent/index.ts';
 import type { Apps } from '../apps/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
+import type { ContainerInfo } from '../stacks/index.ts';
+import { connectEngine, unless } from '../stacks/engine.ts';
 import { QuiesceRunner, type BackupPort, type StackPort } from './runner.ts';
 import { createRunStore, type RunStore } from './store.ts';
 
@@ -23,6 +25,8 @@ export interface QuiesceDeps {
   audit: AuditLog;
   apps: Pick<Apps, 'store' | 'docker'>;
   agent: Pick<AgentClient, 'requestBackup' | 'getBackupStatus' | 'getBackupDue' | 'getRestoreTestStatus'>;
+  /** The Docker engine, to start again exactly the containers a run stopped. */
+  dockerHost: string;
   maxQuiesceMs: number;
   pollIntervalMs: number;
   /** When to ask the agent whether a backup is due (cron syntax). */
@@ -39,24 +43,42 @@ export interface Quiesce {
   close(): Promise<void>;
 }
 
-/** Apps meant to run and running now; not those stopped for storage (the storage watch owns them). */
-function stackPort(apps: QuiesceDeps['apps']): StackPort {
-  const runs = async (id: string) => {
-    const containers = await apps.docker.listContainers(id);
-    return containers.length > 0 && containers.every((c) => c.state === 'running' || (c.oneShot && c.exitCode === 0));
+/** Starts these containers (by id) in parallel; already running is fine. Throws naming those that failed. */
+type ContainerStarter = (ids: string[]) => Promise<void>;
+
+function containerStarter(dockerHost: string): ContainerStarter {
+  const engine = connectEngine(dockerHost, 10_000);
+  return async (ids) => {
+    const results = await Promise.allSettled(ids.map((id) => unless([304], engine.slow.getContainer(id).start())));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${String((r.reason as Error)?.message ?? r.reason).trim()}`] : []));
+    if (failed.length > 0) throw new Error(`docker: starting containers failed for ${failed.join('; ')}`);
   };
+}
+
+/** Up as far as a restart is concerned: running, or a one-shot step that finished well. */
+const isUp = (c: ContainerInfo) => c.state === 'running' || (c.oneShot && c.exitCode === 0);
+
+/**
+ * Apps meant to run and running now; not those stopped for storage (the storage watch
+ * owns them). Each is recorded with its containers running now: only those are started
+ * again, so a container that was already down (a finished one-shot init step, one the
+ * customer's app had stopped) is neither re-run nor counted as a failed restart.
+ */
+function stackPort(apps: QuiesceDeps['apps'], startContainers: ContainerStarter): StackPort {
   return {
     async quiescable() {
       const candidates = apps.store.list().filter((app) => app.status === 'installed' && !app.stoppedForStorage);
-      const running = await Promise.all(
-        candidates.map(async (app) => ((await apps.docker.listContainers(app.id)).some((c) => c.state === 'running') ? app.id : null)),
+      const listed = await Promise.all(
+        candidates.map(async (app) => [app.id, (await apps.docker.listContainers(app.id)).filter((c) => c.state === 'running').map((c) => c.name).sort()] as const),
       );
-      return running.filter((id): id is string => id !== null).sort();
+      return Object.fromEntries(listed.filter(([, running]) => running.length > 0).sort(([a], [b]) => a.localeCompare(b)));
     },
     async stop(stacks) {
-      await Promise.all(stacks.map((id) => apps.docker.stopProject(id)));
+      const results = await Promise.allSettled(stacks.map((id) => apps.docker.stopProject(id)));
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${stacks[i]}: ${String((r.reason as Error)?.message ?? r.reason)}`] : []));
+      if (failed.length > 0) throw new Error(failed.join('; '));
     },
-    async start(stacks) {
+    async start(stacks, recorded) {
       const failed: string[] = [];
       await Promise.all(
         stacks.map(async (id) => {
@@ -65,14 +87,26 @@ function stackPort(apps: QuiesceDeps['apps']): StackPort {
           // the customer stopped it during the backup: nothing to start here.
           if (!app || app.stoppedForStorage || app.desired === 'stopped') return;
           try {
-            await apps.docker.startProject(id);
-            if (!(await runs(id))) failed.push(id);
+            const wanted = recorded?.[id];
+            if (wanted === undefined) {
+              // A run recorded before its containers were: the whole stack, as it was then.
+              await apps.docker.startProject(id);
+              const all = await apps.docker.listContainers(id);
+              if (!(all.length > 0 && all.every(isUp))) failed.push(id);
+            } else {
+              const before = await apps.docker.listContainers(id);
+              await startContainers(before.filter((c) => wanted.includes(c.name) && c.state !== 'running').map((c) => c.id));
+              const up = new Set((await apps.docker.listContainers(id)).filter(isUp).map((c) => c.name));
+              if (!wanted.every((name) => up.has(name))) failed.push(id);
+            }
+            // The storage watch marked it while it was being started: it must not run on a missing mount.
+            if (apps.store.get(id)?.stoppedForStorage) await apps.docker.stopProject(id);
           } catch {
             failed.push(id);
           }
         }),
       );
-      return failed;
+      return failed.sort();
     },
   };
 }
@@ -81,8 +115,16 @@ function backupPort(agent: QuiesceDeps['agent']): BackupPort {
   return {
     requestBackup: async (reason) => ({ id: (await agent.requestBackup(reason)).id }),
     async backupStatus(id) {
-      const status = await agent.getBackupStatus(id);
-      return { phase: status.backup?.phase ?? 'unknown', error: status.backup?.error ?? null };
+      try {
+        // No retries: the loop polls again anyway, and bounds each poll by its own deadline.
+        const status = await agent.getBackupStatus(id, { retries: 0 });
+        // An agent that has no such backup (any more): not a failed poll, a final answer.
+        if (status.backup === null) return null;
+        return { phase: status.backup.phase, error: status.backup.error ?? null };
+      } catch (error) {
+        if (isAgentError(error, 'not_found')) return null;
+        throw error;
+      }
     },
   };
 }
@@ -91,7 +133,7 @@ export function createQuiesce(deps: QuiesceDeps): Quiesce {
   const logger = deps.logger.child({ component: 'quiesce' });
   const store = createRunStore(deps.db, deps.clock);
   const runner = new QuiesceRunner({
-    stacks: stackPort(deps.apps),
+    stacks: stackPort(deps.apps, containerStarter(deps.dockerHost)),
     backups: backupPort(deps.agent),
     store,
     clock: deps.clock,

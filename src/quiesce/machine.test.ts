@@ -113,6 +113,33 @@ describe('a quiesce run that goes wrong never strands an app', () => {
     assert.deepEqual(after.commands, ['poll_backup']);
   });
 
+  it('when a stack fails to stop, then no backup is requested: the stacks restart and the run closes failed', () => {
+    const resuming = walk({ type: 'stop_failed', error: 'docker: stopping photos failed' });
+    assert.equal(resuming.run.phase, 'resuming');
+    assert.equal(resuming.run.resumeReason, 'stop_failed');
+    assert.deepEqual(resuming.commands, ['restart_stacks']);
+    const closed = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(closed.run.outcome, 'failed');
+    assert.equal(closed.run.error, 'docker: stopping photos failed');
+  });
+
+  it('when the agent no longer knows the backup, then the apps restart and the run closes unknown instead of tracking it', () => {
+    const resuming = walk({ type: 'stacks_stopped' }, accepted, seen('running'), { type: 'backup_missing', error: 'gone' });
+    assert.equal(resuming.run.resumeReason, 'backup_missing');
+    assert.deepEqual(resuming.commands, ['restart_stacks']);
+    const closed = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.equal(closed.run.phase, 'closed');
+    assert.equal(closed.run.outcome, 'unknown');
+    assert.equal(closed.run.error, 'gone');
+    const tracking = transition(walk({ type: 'stacks_stopped' }, accepted, seen('snapshotted')).run, { type: 'stacks_restarted' }).run;
+    for (const event of [{ type: 'backup_missing', error: 'gone' }, { type: 'tracking_expired', error: 'too long' }] as const) {
+      const ended = transition(tracking, event);
+      assert.equal(ended.run.phase, 'closed', event.type);
+      assert.equal(ended.run.outcome, 'unknown');
+      assert.deepEqual(ended.commands, ['close']);
+    }
+  });
+
   const downPhases: Array<[string, Event[]]> = [
     ['stopping', []],
     ['requesting', [{ type: 'stacks_stopped' }]],
@@ -174,7 +201,7 @@ describe('the table itself', () => {
     for (const phase of ['stopping', 'requesting', 'waiting'] as const) {
       for (const type of Object.keys(table[phase])) {
         if (progress.has(type)) continue;
-        const event = (type === 'request_failed' ? { type, error: 'x' } : { type }) as Event;
+        const event = (['request_failed', 'stop_failed', 'backup_missing'].includes(type) ? { type, error: 'x' } : { type }) as Event;
         assert.equal(transition({ ...probe, phase }, event).run.phase, 'resuming', `${phase} + ${type}`);
       }
     }

@@ -6,17 +6,18 @@
  *
  *   stopping ──stacks_stopped──▶ requesting ──backup_accepted──▶ waiting
  *      │                             │                              │ snapshotted / done / failed,
- *      │ deadline, shutdown,         │ request_failed, deadline,    │ too many failed polls,
- *      │ crash_recovered             │ shutdown, crash_recovered    │ deadline, shutdown, crash_recovered
+ *      │ stop_failed, deadline,      │ request_failed, deadline,    │ backup_missing, too many failed
+ *      │ shutdown, crash_recovered   │ shutdown, crash_recovered    │ polls, deadline, shutdown, crash_recovered
  *      ▼                             ▼                              ▼
  *   resuming ◀────────────────────────────────────────────────────────
  *      │ stacks_restarted
- *      ├── backup still in flight ──▶ tracking ──done / failed──▶ closed
- *      └── otherwise ─────────────────────────────────────────────▶ closed
+ *      ├── backup still in flight, outcome open ──▶ tracking ──done / failed / backup_missing / tracking_expired──▶ closed
+ *      └── otherwise ──────────────────────────────────────────────────────────────────────────────────────────▶ closed
  *
  * Guarantee: from every phase before `resuming`, every event that is not progress
- * leads to `resuming`, whose only way out is restarting exactly the stacks the run
- * stopped. A stranded app would need a phase with no such exit; the table has none.
+ * leads to `resuming`, whose only way out is restarting the stacks the run stopped
+ * (their containers that ran before the stop). A stranded app would need a phase with
+ * no such exit; the table has none.
  */
 
 export const phases = ['stopping', 'requesting', 'waiting', 'resuming', 'tracking', 'closed'] as const;
@@ -33,13 +34,24 @@ export type ResumeReason =
   | 'agent_unreachable'
   | 'max_quiesce'
   | 'shutdown'
-  | 'crash_recovery';
+  | 'crash_recovery'
+  /** Stopping a stack failed: no backup is asked for while an app may still be writing. */
+  | 'stop_failed'
+  /** The agent no longer knows the backup (404, or `backup: null`). */
+  | 'backup_missing';
 
 export interface Run {
   id: string;
   trigger: 'scheduled' | 'manual';
   /** Exactly the stacks this run stops, and so exactly those it restarts. */
   stacks: string[];
+  /**
+   * Per stack, the names of its containers that ran before the stop: the restart starts
+   * those and succeeds when they run again. Null for a run recorded before this existed.
+   */
+  containers: Record<string, string[]> | null;
+  /** The stacks whose last restart attempt failed (empty once every one runs again). */
+  failedRestarts: string[];
   phase: Phase;
   backupId: string | null;
   /** The last backup phase the agent reported. */
@@ -52,10 +64,13 @@ export interface Run {
 
 export type Event =
   | { type: 'stacks_stopped' }
+  | { type: 'stop_failed'; error: string }
   | { type: 'backup_accepted'; backupId: string }
   | { type: 'request_failed'; error: string }
   | { type: 'backup_phase'; phase: string; error?: string | null }
   | { type: 'poll_failed'; error: string }
+  | { type: 'backup_missing'; error: string }
+  | { type: 'tracking_expired'; error: string }
   | { type: 'deadline' }
   | { type: 'shutdown' }
   | { type: 'crash_recovered' }
@@ -74,11 +89,13 @@ export const MAX_CONSECUTIVE_POLL_FAILURES = 5;
 /** A backup that has not reached `done` or `failed`; an unknown phase counts as in flight (CONTRACT.md). */
 export const backupInFlight = (run: Run): boolean => run.backupId !== null && run.backupPhase !== 'done' && run.backupPhase !== 'failed';
 
-export function startRun(input: { id: string; trigger: Run['trigger']; stacks: string[] }): Transition {
+export function startRun(input: { id: string; trigger: Run['trigger']; stacks: string[]; containers?: Record<string, string[]> }): Transition {
   const run: Run = {
     id: input.id,
     trigger: input.trigger,
     stacks: [...input.stacks],
+    containers: input.containers ? structuredClone(input.containers) : null,
+    failedRestarts: [],
     phase: 'stopping',
     backupId: null,
     backupPhase: null,
@@ -126,6 +143,8 @@ function finishedBackup(run: Run): Outcome {
 export const table: Table = {
   stopping: {
     stacks_stopped: (run) => ({ run: { ...run, phase: 'requesting' }, commands: ['request_backup'] }),
+    // A stack that did not stop may still be writing: its backup would not be consistent.
+    stop_failed: (run, e) => resume(run, 'stop_failed', { outcome: 'failed', error: e.error }),
     ...abandon,
     // Docker goes on with a stop it was asked for after the controller died, and would
     // win over a start issued meanwhile: finish the stops first, then start.
@@ -156,11 +175,16 @@ export const table: Table = {
       if (failures >= MAX_CONSECUTIVE_POLL_FAILURES) return resume(run, 'agent_unreachable', { consecutivePollFailures: failures, error: e.error });
       return { run: { ...run, consecutivePollFailures: failures }, commands: ['poll_backup'] };
     },
+    // Nothing left to wait for: the apps come back and the run ends without an outcome.
+    backup_missing: (run, e) => resume(run, 'backup_missing', { outcome: 'unknown', error: e.error }),
     ...abandon,
   },
   resuming: {
+    // An outcome already settled (the stop failed, the backup went missing) is not tracked.
     stacks_restarted: (run) =>
-      backupInFlight(run) ? { run: { ...run, phase: 'tracking' }, commands: ['poll_backup'] } : close(run, run.outcome ?? finishedBackup(run)),
+      run.outcome === null && backupInFlight(run)
+        ? { run: { ...run, phase: 'tracking' }, commands: ['poll_backup'] }
+        : close(run, run.outcome ?? finishedBackup(run)),
     // Already resuming: restarting is idempotent, so any of these simply restarts again.
     crash_recovered: (run) => ({ run, commands: ['restart_stacks'] }),
     shutdown: (run) => ({ run, commands: ['restart_stacks'] }),
@@ -175,6 +199,9 @@ export const table: Table = {
     },
     // The apps run again; a silent agent only delays learning the outcome.
     poll_failed: (run) => ({ run: { ...run, consecutivePollFailures: run.consecutivePollFailures + 1 }, commands: ['poll_backup'] }),
+    // Tracking ends: an open run blocks every later backup (single flight).
+    backup_missing: (run, e) => close(run, 'unknown', { error: e.error }),
+    tracking_expired: (run, e) => close(run, 'unknown', { error: e.error }),
     crash_recovered: (run) => ({ run, commands: ['restart_stacks', 'poll_backup'] }),
     // The apps already run: nothing to undo; the run stays open and is tracked after a restart.
     shutdown: (run) => ({ run, commands: [] }),

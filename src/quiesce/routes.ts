@@ -9,6 +9,8 @@ function presentRun(run: StoredRun | null) {
       id: run.id,
       trigger: run.trigger,
       stacks: run.stacks,
+      // Stacks whose last restart failed (retried until they run): empty when all run again.
+      failed_restarts: run.failedRestarts,
       phase: run.phase,
       backup_id: run.backupId,
       backup_phase: run.backupPhase,

@@ -6,34 +6,53 @@ import { silentLogger } from '../log.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import path from 'node:path';
 import { startRun, transition } from './machine.ts';
-import { QuiesceRunner, type BackupPort, type StackPort } from './runner.ts';
+import { AppError } from '../errors.ts';
+import { QuiesceRunner, TRACKING_LIMIT_FACTOR, type BackupPort, type StackPort } from './runner.ts';
 import { createRunStore } from './store.ts';
 
-/** Apps as a set of running stack names; start can be made to fail a number of times. */
+/**
+ * Apps as a set of running stack names, each with one container; start can be made to
+ * fail a number of times, or for good for some stacks; stop can be made to fail.
+ */
 class FakeStacks implements StackPort {
   running = new Set(['photos', 'media', 'notes']);
   stoppedForStorage = new Set<string>();
   calls: string[] = [];
+  startedWith: Array<Record<string, string[]> | null> = [];
   failStarts = 0;
+  wontStart = new Set<string>();
+  stopError: Error | null = null;
   async quiescable() {
-    return [...this.running].filter((s) => !this.stoppedForStorage.has(s)).sort();
+    return Object.fromEntries([...this.running].filter((s) => !this.stoppedForStorage.has(s)).sort().map((s) => [s, [`${s}-web-1`]]));
   }
   async stop(stacks: string[]) {
     this.calls.push(`stop ${stacks.join(',')}`);
-    for (const s of stacks) this.running.delete(s);
+    // A failed stop stops the others (Docker stops them in parallel).
+    for (const s of stacks.slice(this.stopError ? 1 : 0)) this.running.delete(s);
+    if (this.stopError) throw this.stopError;
   }
-  async start(stacks: string[]) {
+  async start(stacks: string[], containers: Record<string, string[]> | null) {
     this.calls.push(`start ${stacks.join(',')}`);
+    this.startedWith.push(containers);
     if (this.failStarts > 0) {
       this.failStarts--;
       return [stacks[0]!];
     }
-    for (const s of stacks) this.running.add(s);
-    return [];
+    const failed: string[] = [];
+    for (const s of stacks) {
+      // Stopped for storage meanwhile: left alone, not a failure (as the real port does).
+      if (this.stoppedForStorage.has(s)) continue;
+      if (this.wontStart.has(s)) failed.push(s);
+      else this.running.add(s);
+    }
+    return failed;
   }
 }
 
-/** The agent's backup, answering a script of phases; a script entry may be an error. */
+/**
+ * The agent's backup, answering a script of phases; a script entry may be an error,
+ * 'missing' (the agent does not know the backup) or 'hang' (no answer, ever).
+ */
 class FakeBackups implements BackupPort {
   requests = 0;
   script: Array<string | Error>;
@@ -46,14 +65,18 @@ class FakeBackups implements BackupPort {
     this.requests++;
     return { id: `bk-${this.requests}` };
   }
+  polls = 0;
   async backupStatus() {
+    this.polls++;
     const next = this.script.length > 1 ? this.script.shift()! : this.script[0]!;
     if (next instanceof Error) throw next;
+    if (next === 'missing') return null;
+    if (next === 'hang') return new Promise<never>(() => {});
     return { phase: next, error: next === 'failed' ? 'vzdump: no space left' : null };
   }
 }
 
-function harness(t: TestContext, script: Array<string | Error>, options: { maxQuiesceMs?: number } = {}) {
+function harness(t: TestContext, script: Array<string | Error>, options: { maxQuiesceMs?: number; trackingLimitMs?: number; longWaitMs?: number } = {}) {
   const db = openDatabase(path.join(tempDir(t), 'c.db'));
   t.after(() => db.close());
   let now = Date.parse('2026-11-23T03:00:00Z');
@@ -62,12 +85,17 @@ function harness(t: TestContext, script: Array<string | Error>, options: { maxQu
   const backups = new FakeBackups(script);
   const store = createRunStore(db, clock);
   const audit = createAuditLog(db, clock, silentLogger());
-  // Time passes only when the runner waits; a shutdown wakes a waiting runner.
+  // Time passes only when the runner waits, and only for a wait that is not cut short:
+  // a shutdown wakes a waiting runner, and a poll that answers ends the wait raced with it.
+  // A wait of `longWaitMs` or more lasts until it is cut short, as a real one would outlast the test.
   const sleep = async (ms: number, signal: AbortSignal) => {
     if (signal.aborted) throw new Error('aborted');
-    now += ms;
+    if (options.longWaitMs !== undefined && ms >= options.longWaitMs) {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    }
     await new Promise((resolve) => setImmediate(resolve));
     if (signal.aborted) throw new Error('aborted');
+    now += ms;
   };
   const runner = new QuiesceRunner({
     stacks,
@@ -77,9 +105,26 @@ function harness(t: TestContext, script: Array<string | Error>, options: { maxQu
     audit,
     logger: silentLogger(),
     sleep,
-    options: { maxQuiesceMs: options.maxQuiesceMs ?? 600_000, pollIntervalMs: 1_000, restartBackoffMs: 500 },
+    options: {
+      maxQuiesceMs: options.maxQuiesceMs ?? 600_000,
+      pollIntervalMs: 1_000,
+      restartBackoffMs: 500,
+      ...(options.trackingLimitMs === undefined ? {} : { trackingLimitMs: options.trackingLimitMs }),
+    },
   });
-  return { db, stacks, backups, store, runner, advance: (ms: number) => (now += ms) };
+  const audited = (action: string) => (db.prepare('SELECT count(*) AS n FROM audit_log WHERE action = ?').get(action) as { n: number }).n;
+  return { db, stacks, backups, store, runner, audited, advance: (ms: number) => (now += ms) };
+}
+
+/** Settles with the promise, or fails the test when it has not within `ms` of real time. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function runOnce(h: ReturnType<typeof harness>) {
@@ -189,6 +234,143 @@ describe('the quiesce runner', () => {
   });
 });
 
+describe('the quiesce runner when things go wrong', () => {
+  it('when a stack fails to stop, then no backup is asked for, what was stopped runs again, and the run closes failed saying why', async (t) => {
+    const h = harness(t, ['snapshotted', 'done']);
+    h.stacks.stopError = new Error('docker: stopping containers of project media failed for media-web-1: timeout');
+    const run = await runOnce(h);
+    assert.equal(h.backups.requests, 0, 'no backup while an app may still be writing');
+    assert.deepEqual(h.stacks.calls, ['stop media,notes,photos', 'start media,notes,photos']);
+    assert.equal(h.stacks.running.size, 3);
+    assert.equal(run.phase, 'closed');
+    assert.equal(run.outcome, 'failed');
+    assert.equal(run.resumeReason, 'stop_failed');
+    assert.match(run.error!, /stopping the apps failed, so no backup was asked for: .*media-web-1: timeout/);
+  });
+
+  it('when writing the marker fails for another reason than a run in progress, then trigger says so instead of "in progress"', async (t) => {
+    const h = harness(t, ['done']);
+    h.db.exec("CREATE TRIGGER no_inserts BEFORE INSERT ON quiesce_runs BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+    await assert.rejects(h.runner.trigger('manual'), /disk I\/O error/);
+    assert.deepEqual(h.stacks.calls, [], 'nothing was stopped');
+  });
+
+  it('when the controller is closing, then trigger refuses to start a run, also one that began before the close', async (t) => {
+    const h = harness(t, ['done']);
+    let release!: () => void;
+    const slowList = h.stacks.quiescable.bind(h.stacks);
+    h.stacks.quiescable = async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return slowList();
+    };
+    const during = h.runner.trigger('manual');
+    await new Promise((resolve) => setImmediate(resolve));
+    await h.runner.shutdown();
+    release();
+    await assert.rejects(during, (e: unknown) => e instanceof AppError && e.code === 'unavailable');
+    await assert.rejects(h.runner.trigger('scheduled'), (e: unknown) => e instanceof AppError && e.code === 'unavailable' && /shutting down/.test(e.message));
+    assert.deepEqual(h.stacks.calls, []);
+    assert.equal(h.store.open(), null);
+  });
+
+  it('when the agent no longer knows the backup while the apps are down, then they run again and the run closes unknown', async (t) => {
+    const h = harness(t, ['running', 'missing', 'running']);
+    const run = await within(runOnce(h), 5_000, 'the run');
+    assert.equal(h.stacks.running.size, 3);
+    assert.equal(run.phase, 'closed');
+    assert.equal(run.resumeReason, 'backup_missing');
+    assert.equal(run.outcome, 'unknown');
+    assert.match(run.error!, /no longer knows backup bk-1/);
+    assert.equal(run.downtimeMs, 2_000, 'resumed at the second poll, not at the max-quiesce bound');
+    assert.equal(h.backups.polls, 2, 'not tracked any further');
+  });
+
+  it('when the agent no longer knows the backup while it is tracked, then the run closes unknown', async (t) => {
+    const h = harness(t, ['snapshotted', 'running', 'missing', 'done']);
+    const run = await within(runOnce(h), 5_000, 'the run');
+    assert.equal(run.resumeReason, 'snapshotted');
+    assert.equal(run.outcome, 'unknown');
+    assert.match(run.error!, /no longer knows backup bk-1/);
+    assert.equal(h.store.open(), null, 'single flight is free for the next backup');
+  });
+
+  it('when tracking goes on past its bound, then the run closes unknown so later backups are not blocked', async (t) => {
+    const h = harness(t, ['snapshotted', 'running'], { maxQuiesceMs: 10_000, trackingLimitMs: 30_000 });
+    const run = await within(runOnce(h), 5_000, 'the run');
+    assert.equal(run.phase, 'closed');
+    assert.equal(run.outcome, 'unknown');
+    assert.match(run.error!, /had not reported the end of backup bk-1 1 minutes after the run started/);
+    assert.ok(Date.parse(run.finishedAt!) - Date.parse(run.startedAt) <= 30_000);
+    assert.equal(h.stacks.running.size, 3);
+  });
+
+  it('by default, tracking is bounded by a multiple of the max-quiesce bound', async (t) => {
+    const h = harness(t, ['snapshotted', 'running'], { maxQuiesceMs: 10_000 });
+    const run = await within(runOnce(h), 5_000, 'the run');
+    assert.equal(run.outcome, 'unknown');
+    const tracked = Date.parse(run.finishedAt!) - Date.parse(run.startedAt);
+    assert.ok(tracked >= TRACKING_LIMIT_FACTOR * 10_000 && tracked <= TRACKING_LIMIT_FACTOR * 10_000 + 1_000, `tracked ${tracked} ms`);
+  });
+
+  it('when a status poll hangs, then the max-quiesce bound still restarts the apps on time', async (t) => {
+    const h = harness(t, ['running', 'hang'], { maxQuiesceMs: 2_500, trackingLimitMs: 20_000 });
+    const run = await within(runOnce(h), 5_000, 'the run');
+    assert.equal(run.resumeReason, 'max_quiesce');
+    assert.equal(run.downtimeMs, 2_500, 'not a moment past the bound');
+    assert.equal(h.stacks.running.size, 3);
+    assert.equal(run.outcome, 'unknown', 'the hanging agent never said how the backup ended');
+  });
+
+  it('when a status poll hangs and the controller shuts down, then the apps run again at once', async (t) => {
+    const h = harness(t, ['hang'], { longWaitMs: 60_000 });
+    const started = (await h.runner.trigger('manual'))!;
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(h.backups.polls, 1, 'the poll hangs');
+    await within(h.runner.shutdown(), 2_000, 'shutdown');
+    assert.equal(h.stacks.running.size, 3);
+    assert.equal((await started.done).resumeReason, 'shutdown');
+  });
+
+  it('when the loop itself fails and a stack will not start, then the restart is retried with backoff and audited', async (t) => {
+    const h = harness(t, ['running']);
+    const started = (await h.runner.trigger('scheduled'))!;
+    await new Promise((resolve) => setImmediate(resolve));
+    h.db.exec("CREATE TRIGGER no_saves BEFORE UPDATE ON quiesce_runs BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+    h.stacks.failStarts = 2;
+    await within(started.done, 5_000, 'the run');
+    assert.equal(h.stacks.calls.filter((c) => c.startsWith('start')).length, 3);
+    assert.equal(h.stacks.running.size, 3, 'the apps run again');
+    assert.equal(h.audited('backup.restart_failed'), 2);
+  });
+
+  it('when a run starts, then it records which containers of each stack ran, and restarts exactly those', async (t) => {
+    const h = harness(t, ['snapshotted', 'done']);
+    const started = (await h.runner.trigger('manual'))!;
+    const expected = { media: ['media-web-1'], notes: ['notes-web-1'], photos: ['photos-web-1'] };
+    assert.deepEqual(started.run.containers, expected);
+    await started.done;
+    assert.deepEqual(h.stacks.startedWith, [expected]);
+    assert.deepEqual(h.store.get(started.run.id)!.containers, expected, 'kept with the run, for a restart after a crash');
+  });
+
+  it('when a stack fails to restart, then the run says which, durably, until it runs again', async (t) => {
+    const h = harness(t, ['snapshotted', 'done']);
+    h.stacks.wontStart.add('media');
+    const started = (await h.runner.trigger('manual'))!;
+    let seen: string[] = [];
+    for (let i = 0; i < 50 && seen.length === 0; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      seen = h.store.open()?.failedRestarts ?? [];
+    }
+    assert.deepEqual(seen, ['media']);
+    assert.equal(h.store.open()!.phase, 'resuming');
+    h.stacks.wontStart.clear();
+    const run = await within(started.done, 5_000, 'the run');
+    assert.deepEqual(run.failedRestarts, [], 'cleared once it runs');
+    assert.equal(run.outcome, 'succeeded');
+  });
+});
+
 describe('recovering a run a crash left open', () => {
   /** Stores a run as a crash would leave it, after `events`. */
   function leftOpen(h: ReturnType<typeof harness>, events: Parameters<typeof transition>[1][]) {
@@ -225,6 +407,24 @@ describe('recovering a run a crash left open', () => {
     const run = await h.runner.recover()!.done;
     assert.equal(run.outcome, 'failed');
     assert.equal(h.stacks.running.size, 3);
+  });
+
+  it('when a stack cannot start (its disk is gone), then recovery returns after the first attempt and retries in the background until the storage watch takes it', async (t) => {
+    const h = harness(t, ['done']);
+    leftOpen(h, [{ type: 'stacks_stopped' }, { type: 'backup_accepted', backupId: 'bk-9' }]);
+    h.stacks.wontStart.add('media');
+    const recovery = h.runner.recover()!;
+    await within(recovery.resumed, 2_000, 'resumed');
+    assert.equal(h.stacks.calls.filter((c) => c.startsWith('start')).length, 1, 'serving waits for the first attempt only');
+    assert.ok(h.stacks.running.has('photos'));
+    assert.deepEqual(h.store.open()!.failedRestarts, ['media']);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(h.audited('backup.restart_failed') >= 2, 'retried in the background, each failure audited');
+    // The storage watch marks the app stopped for storage: it is no longer the run's to start.
+    h.stacks.stoppedForStorage.add('media');
+    const run = await within(recovery.done, 5_000, 'the run');
+    assert.equal(run.phase, 'closed');
+    assert.deepEqual(run.failedRestarts, []);
   });
 
   it('when nothing was left open, then there is nothing to do', async (t) => {

@@ -6,23 +6,34 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
-import { errorMessage } from '../errors.ts';
+import { AppError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { backupInFlight, startRun, transition, type Command, type Event, type Run } from './machine.ts';
 import type { RunStore, StoredRun } from './store.ts';
 
 /** The app stacks, as the loop sees them. */
 export interface StackPort {
-  /** Stacks running now that a backup may stop (never the controller, never stopped-for-storage ones). */
-  quiescable(): Promise<string[]>;
+  /**
+   * Stacks running now that a backup may stop (never the controller, never
+   * stopped-for-storage ones), each with the names of its containers running now.
+   */
+  quiescable(): Promise<Record<string, string[]>>;
+  /** Stops them; throws when any of them could not be stopped. */
   stop(stacks: string[]): Promise<void>;
-  /** Starts them (idempotent); returns those that failed to start. */
-  start(stacks: string[]): Promise<string[]>;
+  /**
+   * Starts again, of each stack, the containers that ran before the stop (`containers`;
+   * null for a run recorded without them: the whole stack), idempotently. Returns the
+   * stacks whose containers do not all run again (a one-shot step that exited 0 counts
+   * as done). Stacks uninstalled, stopped for storage or stopped by the customer meanwhile
+   * are left alone and are not failures.
+   */
+  start(stacks: string[], containers: Record<string, string[]> | null): Promise<string[]>;
 }
 
 export interface BackupPort {
   requestBackup(reason: 'scheduled' | 'manual'): Promise<{ id: string }>;
-  backupStatus(id: string): Promise<{ phase: string; error: string | null }>;
+  /** One read of the backup's status, not retried; null when the agent does not know the backup. */
+  backupStatus(id: string): Promise<{ phase: string; error: string | null } | null>;
 }
 
 export interface RunnerOptions {
@@ -30,7 +41,16 @@ export interface RunnerOptions {
   pollIntervalMs: number;
   /** First wait before retrying stacks that failed to start; doubles up to 60 s, forever. */
   restartBackoffMs: number;
+  /**
+   * How long after its start a run may still be tracking its backup (the apps already
+   * run) before it is closed `unknown`, so single flight never blocks later backups for
+   * good. Default TRACKING_LIMIT_FACTOR × maxQuiesceMs.
+   */
+  trackingLimitMs?: number;
 }
+
+/** The tracking bound, as a multiple of the max-quiesce bound (6 h with the default 600 s). */
+export const TRACKING_LIMIT_FACTOR = 36;
 
 export interface RunnerDeps {
   stacks: StackPort;
@@ -43,6 +63,10 @@ export interface RunnerDeps {
   options: RunnerOptions;
 }
 
+type Step = { event: Event | null; run: StoredRun };
+
+const sameStacks = (a: string[], b: string[]) => a.length === b.length && a.every((s, i) => s === b[i]);
+
 export class QuiesceRunner {
   readonly #deps: RunnerDeps;
   #active: Promise<StoredRun> | null = null;
@@ -54,17 +78,25 @@ export class QuiesceRunner {
 
   /**
    * Starts a run unless one is open (here or left by an earlier process): returns null
-   * then. The marker is written before anything is stopped.
+   * then. The marker is written before anything is stopped. Throws AppError
+   * `unavailable` once the controller is shutting down, and any other failure to write
+   * the marker as it is.
    */
   async trigger(trigger: Run['trigger']): Promise<{ run: StoredRun; done: Promise<StoredRun> } | null> {
+    this.#refuseWhileClosing();
     if (this.#active || this.#deps.store.open()) return null;
-    const stacks = await this.#deps.stacks.quiescable();
-    const { run, commands } = startRun({ id: randomUUID(), trigger, stacks });
+    const containers = await this.#deps.stacks.quiescable();
+    this.#refuseWhileClosing();
+    if (this.#active) return null;
+    const stacks = Object.keys(containers).sort();
+    const { run, commands } = startRun({ id: randomUUID(), trigger, stacks, containers });
     let stored: StoredRun;
     try {
       stored = this.#deps.store.create(run, new Date(this.#deps.clock.now().getTime() + this.#deps.options.maxQuiesceMs));
-    } catch {
-      return null;
+    } catch (error) {
+      // Only the single-flight refusal means "already in progress"; anything else is a real failure.
+      if (error instanceof AppError && error.code === 'conflict') return null;
+      throw error;
     }
     this.#deps.logger.info({ run: run.id, trigger, stacks }, 'quiesce: stopping apps for a backup');
     const done = this.#drive(stored, commands);
@@ -73,7 +105,9 @@ export class QuiesceRunner {
 
   /**
    * At start, before anything else: finishes a run a crash left open. `resumed` settles
-   * once its stacks run again (serve after that); `done` when the run is closed.
+   * once the first attempt to start its stacks again has been made (serve after that);
+   * stacks that did not start are retried in the background with backoff, each failure
+   * logged and audited. `done` settles when the run is closed (or given up at shutdown).
    */
   recover(): { resumed: Promise<void>; done: Promise<StoredRun> } | null {
     const open = this.#deps.store.open();
@@ -97,6 +131,10 @@ export class QuiesceRunner {
     return this.#active !== null;
   }
 
+  #refuseWhileClosing(): void {
+    if (this.#shutdown.signal.aborted) throw new AppError('unavailable', 'the controller is shutting down; no backup is started now');
+  }
+
   #drive(initial: StoredRun, commands: Command[], onResumed?: () => void): Promise<StoredRun> {
     const work = this.#loop(initial, commands, onResumed).finally(() => {
       this.#active = null;
@@ -112,18 +150,23 @@ export class QuiesceRunner {
       while (queue.length > 0) {
         const command = queue.shift()!;
         if (command === 'close') break;
-        const event = await this.#execute(command, run);
-        if (command === 'restart_stacks') onResumed?.();
-        if (!event) continue;
-        const next = transition(run, event);
+        const step = await this.#execute(command, run, onResumed);
+        run = step.run;
+        if (!step.event) continue;
+        const next = transition(run, step.event);
         run = this.#deps.store.save(next.run);
         queue = next.commands;
       }
     } catch (error) {
-      // Something unforeseen (the database, a bug): the apps come first. The run stays
-      // open as the marker, and the next start of the controller finishes it.
+      // Something unforeseen (the database, a bug): the apps come first, through the
+      // normal restart (retried with backoff, each failure audited). The run stays open
+      // as the marker, and the next start of the controller finishes it.
       this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: the loop failed; starting the apps again');
-      await this.#deps.stacks.start(run.stacks).catch(() => []);
+      try {
+        run = (await this.#restart(run, onResumed)).run;
+      } catch (restartError) {
+        this.#deps.logger.error({ err: restartError, run: run.id }, 'quiesce: starting the apps after a loop failure failed');
+      }
       onResumed?.();
       return run;
     }
@@ -132,74 +175,136 @@ export class QuiesceRunner {
   }
 
   /** Runs one command and says what happened, as the machine's event. */
-  async #execute(command: Exclude<Command, 'close'>, run: StoredRun): Promise<Event | null> {
+  async #execute(command: Exclude<Command, 'close'>, run: StoredRun, onResumed?: () => void): Promise<Step> {
     const interruption = this.#interruption(run);
-    if (interruption && command !== 'restart_stacks' && run.phase !== 'tracking' && run.phase !== 'resuming') return interruption;
+    if (interruption && command !== 'restart_stacks' && run.phase !== 'tracking' && run.phase !== 'resuming') return { event: interruption, run };
     switch (command) {
       case 'stop_stacks':
-        await this.#deps.stacks.stop(run.stacks).catch((error: unknown) => {
-          this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: stopping the apps failed; the restart is guaranteed');
-        });
-        // While resuming, a stop only settles stops a dead process left in flight.
-        if (run.phase === 'resuming') return null;
-        return this.#interruption(run) ?? { type: 'stacks_stopped' };
+        try {
+          await this.#deps.stacks.stop(run.stacks);
+        } catch (error) {
+          this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: stopping the apps failed; starting them again, no backup is asked for');
+          // While resuming, a stop only settles stops a dead process left in flight.
+          if (run.phase === 'resuming') return { event: null, run };
+          return { event: { type: 'stop_failed', error: `stopping the apps failed, so no backup was asked for: ${errorMessage(error)}` }, run };
+        }
+        if (run.phase === 'resuming') return { event: null, run };
+        return { event: this.#interruption(run) ?? { type: 'stacks_stopped' }, run };
       case 'request_backup':
         try {
-          return { type: 'backup_accepted', backupId: (await this.#deps.backups.requestBackup(run.trigger)).id };
+          return { event: { type: 'backup_accepted', backupId: (await this.#deps.backups.requestBackup(run.trigger)).id }, run };
         } catch (error) {
-          return { type: 'request_failed', error: errorMessage(error) };
+          return { event: { type: 'request_failed', error: errorMessage(error) }, run };
         }
       case 'poll_backup':
-        return this.#poll(run);
-      case 'restart_stacks':
+        return { event: await this.#poll(run), run };
+      case 'restart_stacks': {
+        const restart = await this.#restart(run, onResumed);
         // Given up only when the process is stopping: the run stays open, the next start restarts.
-        if (!(await this.#restart(run))) return null;
-        return run.phase === 'tracking' ? null : { type: 'stacks_restarted' };
+        if (!restart.restarted || run.phase === 'tracking') return { event: null, run: restart.run };
+        return { event: { type: 'stacks_restarted' }, run: restart.run };
+      }
     }
   }
 
+  /**
+   * One status poll after the poll interval. The poll is not retried (the loop has its own
+   * bounds) and is raced against the run's bound and a shutdown, so an agent that hangs
+   * cannot hold the apps down past the max-quiesce bound.
+   */
   async #poll(run: StoredRun): Promise<Event> {
     if (run.phase !== 'tracking' || backupInFlight(run)) {
+      const untilBound = this.#bound(run).at - this.#deps.clock.now().getTime();
       try {
-        await this.#deps.sleep(this.#deps.options.pollIntervalMs, this.#shutdown.signal);
+        await this.#deps.sleep(Math.max(0, Math.min(this.#deps.options.pollIntervalMs, untilBound)), this.#shutdown.signal);
       } catch {
         // Woken by a shutdown: answered below.
       }
     }
     const interruption = this.#interruption(run);
-    if (interruption && run.phase !== 'tracking') return interruption;
-    if (this.#shutdown.signal.aborted) return { type: 'shutdown' };
+    if (interruption) return interruption;
+    const id = run.backupId!;
+    const polled: Promise<Event> = this.#deps.backups.backupStatus(id).then(
+      (status): Event =>
+        status === null
+          ? { type: 'backup_missing', error: `the agent no longer knows backup ${id}; whether it finished is unknown` }
+          : { type: 'backup_phase', phase: status.phase, error: status.error },
+      (error: unknown): Event => ({ type: 'poll_failed', error: errorMessage(error) }),
+    );
+    const race = new AbortController();
+    const bound = this.#bound(run);
+    const cutOff: Promise<Event> = this.#deps
+      .sleep(Math.max(0, bound.at - this.#deps.clock.now().getTime()), AbortSignal.any([race.signal, this.#shutdown.signal]))
+      .then(
+        () => this.#interruption(run) ?? bound.event,
+        () => (this.#shutdown.signal.aborted ? { type: 'shutdown' } : new Promise<Event>(() => {})),
+      );
     try {
-      const status = await this.#deps.backups.backupStatus(run.backupId!);
-      return { type: 'backup_phase', phase: status.phase, error: status.error };
-    } catch (error) {
-      return { type: 'poll_failed', error: errorMessage(error) };
+      return await Promise.race([polled, cutOff]);
+    } finally {
+      race.abort();
     }
   }
 
   /**
-   * Restarts exactly the run's stacks, retrying with backoff until every one runs; never
-   * gives up while the process lives. False only when a shutdown interrupts the retries.
+   * Starts the run's stacks again (their containers that ran before the stop), retrying
+   * with backoff until every one runs; never gives up while the process lives. The
+   * stacks that failed the last attempt are kept on the run. `restarted` is false only
+   * when a shutdown interrupts the retries. `onFirstAttempt` is told after the first try.
    */
-  async #restart(run: StoredRun): Promise<boolean> {
+  async #restart(initial: StoredRun, onFirstAttempt?: () => void): Promise<{ run: StoredRun; restarted: boolean }> {
+    let run = initial;
     let wait = this.#deps.options.restartBackoffMs;
     for (;;) {
-      const failed = await this.#deps.stacks.start(run.stacks).catch(() => run.stacks);
-      if (failed.length === 0) return true;
+      const failed = await this.#deps.stacks.start(run.stacks, run.containers).catch((error: unknown) => {
+        this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: starting the apps failed');
+        return run.stacks;
+      });
+      run = this.#noteFailedRestarts(run, failed);
+      onFirstAttempt?.();
+      onFirstAttempt = undefined;
+      if (failed.length === 0) return { run, restarted: true };
       this.#deps.logger.error({ run: run.id, failed }, 'quiesce: apps did not start again; retrying');
       this.#deps.audit.record({ actor: 'controller', action: 'backup.restart_failed', target: failed.join(','), outcome: 'failed', details: { run: run.id } });
       try {
         await this.#deps.sleep(wait, this.#shutdown.signal);
       } catch {
-        return false;
+        return { run, restarted: false };
       }
       wait = Math.min(wait * 2, 60_000);
     }
   }
 
+  /** Keeps which stacks failed their last restart on the run, for the API; a failed write does not stop the restarts. */
+  #noteFailedRestarts(run: StoredRun, failed: string[]): StoredRun {
+    const sorted = [...failed].sort();
+    if (sameStacks(run.failedRestarts, sorted)) return run;
+    try {
+      return this.#deps.store.save({ ...run, failedRestarts: sorted });
+    } catch (error) {
+      this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: could not record which apps failed to start');
+      return { ...run, failedRestarts: sorted };
+    }
+  }
+
+  /** The bound of the run's phase: the max-quiesce deadline while the apps are down, the tracking limit after. */
+  #bound(run: StoredRun): { at: number; event: Event } {
+    if (run.phase !== 'tracking') return { at: Date.parse(run.deadlineAt), event: { type: 'deadline' } };
+    const limitMs = this.#deps.options.trackingLimitMs ?? TRACKING_LIMIT_FACTOR * this.#deps.options.maxQuiesceMs;
+    const minutes = Math.round(limitMs / 60_000);
+    return {
+      at: Date.parse(run.startedAt) + limitMs,
+      event: {
+        type: 'tracking_expired',
+        error: `the agent had not reported the end of backup ${run.backupId} ${minutes} minutes after the run started; tracking stopped, its outcome is unknown`,
+      },
+    };
+  }
+
   #interruption(run: StoredRun): Event | null {
     if (this.#shutdown.signal.aborted) return { type: 'shutdown' };
-    if (this.#deps.clock.now().getTime() >= Date.parse(run.deadlineAt)) return { type: 'deadline' };
+    const bound = this.#bound(run);
+    if (this.#deps.clock.now().getTime() >= bound.at) return bound.event;
     return null;
   }
 

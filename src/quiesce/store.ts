@@ -26,6 +26,8 @@ interface Row {
   id: string;
   trigger: Run['trigger'];
   stacks: string;
+  containers: string | null;
+  failed_restarts: string | null;
   phase: Phase;
   backup_id: string | null;
   backup_phase: string | null;
@@ -47,6 +49,8 @@ const toRun = (row: Row): StoredRun => ({
   id: row.id,
   trigger: row.trigger,
   stacks: JSON.parse(row.stacks) as string[],
+  containers: row.containers === null ? null : (JSON.parse(row.containers) as Record<string, string[]>),
+  failedRestarts: row.failed_restarts === null ? [] : (JSON.parse(row.failed_restarts) as string[]),
   phase: row.phase,
   backupId: row.backup_id,
   backupPhase: row.backup_phase,
@@ -64,7 +68,27 @@ const toRun = (row: Row): StoredRun => ({
   downtimeMs: row.downtime_ms,
 });
 
+/**
+ * Columns added to `quiesce_runs` after migration 3: which containers of each stack ran
+ * before the stop, and which stacks failed their last restart. Added here, idempotently
+ * and tolerating another process adding them at the same moment, so the quiesce module
+ * owns its own columns; a later numbered migration may take them over (ADD COLUMN only
+ * where missing).
+ */
+function addColumns(db: Db): void {
+  const present = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('quiesce_runs')").all().map((c) => c.name));
+  for (const column of ['containers', 'failed_restarts']) {
+    if (present.has(column)) continue;
+    try {
+      db.exec(`ALTER TABLE quiesce_runs ADD COLUMN ${column} TEXT`);
+    } catch (error) {
+      if (!/duplicate column/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
 export function createRunStore(db: Db, clock: Clock) {
+  addColumns(db);
   const select = db.prepare<[string], Row>('SELECT * FROM quiesce_runs WHERE id = ?');
   return {
     /** The open run, if any: the marker a crash may have left. */
@@ -77,8 +101,17 @@ export function createRunStore(db: Db, clock: Clock) {
     create(run: Run, deadline: Date): StoredRun {
       try {
         db.prepare(
-          `INSERT INTO quiesce_runs (id, trigger, stacks, phase, deadline_at, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-        ).run(run.id, run.trigger, JSON.stringify(run.stacks), run.phase, rfc3339(deadline), rfc3339(clock.now()));
+          `INSERT INTO quiesce_runs (id, trigger, stacks, containers, failed_restarts, phase, deadline_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          run.id,
+          run.trigger,
+          JSON.stringify(run.stacks),
+          run.containers === null ? null : JSON.stringify(run.containers),
+          JSON.stringify(run.failedRestarts),
+          run.phase,
+          rfc3339(deadline),
+          rfc3339(clock.now()),
+        );
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
           throw new AppError('conflict', 'a backup with the apps stopped is already in progress', { cause: error });
@@ -97,11 +130,12 @@ export function createRunStore(db: Db, clock: Clock) {
       const resumedAt = stamp('resumed_at', run.phase === 'tracking' || (run.phase === 'closed' && before.phase === 'resuming'));
       const stoppedAt = stamp('stopped_at', run.phase === 'requesting');
       db.prepare(
-        `UPDATE quiesce_runs SET phase = ?, backup_id = ?, backup_phase = ?, consecutive_poll_failures = ?, resume_reason = ?,
+        `UPDATE quiesce_runs SET phase = ?, failed_restarts = ?, backup_id = ?, backup_phase = ?, consecutive_poll_failures = ?, resume_reason = ?,
            outcome = ?, error = ?, stopped_at = ?, requested_at = ?, snapshotted_at = ?, resumed_at = ?, finished_at = ?,
            downtime_ms = ? WHERE id = ?`,
       ).run(
         run.phase,
+        JSON.stringify(run.failedRestarts),
         run.backupId,
         run.backupPhase,
         run.consecutivePollFailures,
