@@ -16,7 +16,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 let counter = 0;
 
-async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: Record<string, string> = {}, demo = false) {
+async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: Record<string, string> = {}, demo = false, services = '') {
   const agent = await devAgent(t, { backup, demo });
   const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env });
   const api = request(c.controller.url);
@@ -25,7 +25,7 @@ async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: R
   cleanUpProject(t, id);
   const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Quiesced\nversion: "1"\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`;
   // init: the web server as PID 1 would ignore SIGTERM and every stop would take 10 s.
-  const compose = `services:\n  web:\n    image: ${IMAGE}\n    init: true\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`;
+  const compose = `services:\n  web:\n    image: ${IMAGE}\n    init: true\n    volumes: ["site:/srv/www"]\n${services}volumes:\n  site:\n`;
   const installed = await api.post('/api/v1/apps').set(auth).send({ manifest, compose }).expect(202);
   for (let i = 0; i < 120; i++) {
     const { operation } = (await api.get(`/api/v1/operations/${installed.body.operation.id}`).set(auth)).body;
@@ -132,11 +132,13 @@ describe('quiesced backups', () => {
     assert.ok(running(s.id));
   });
 
-  it('when the agent stops answering status polls, then the app runs again within the bound, and the backup is still tracked', async (t) => {
+  it('when the agent stops answering status polls, then the app runs again after 5 failed polls (each tried once), and the backup is still tracked', async (t) => {
     if (!(await requireDocker(t))) return;
     const s = await withApp(t, { mode: 'snapshot', queuedMs: 200, runningMs: 8_000, snapshottedMs: 500 }, { FELHOM_AGENT_TIMEOUT_MS: '200' });
-    // Each poll is up to 3 attempts (the client retries GETs): 30 hangs cover the 5 failed polls in a row.
-    s.agent.injectFault({ method: 'GET', path: '/backup/status', hang: true, times: 30 });
+    // A poll is one request, not retried: 5 hangs are 5 failed polls in a row. (Were the
+    // client's GET retries used, they would be less than 2 polls and the app would stay
+    // down until snapshotted.)
+    s.agent.injectFault({ method: 'GET', path: '/backup/status', hang: true, times: 5 });
     const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
     let restartedAt = 0;
     for (let i = 0; i < 100 && !restartedAt; i++) {
@@ -160,6 +162,76 @@ describe('quiesced backups', () => {
     assert.ok(runs[0].downtime_ms >= 10_000 && runs[0].downtime_ms < 13_000, `downtime ${runs[0].downtime_ms}`);
     assert.ok(running(s.id));
     assert.equal(runs[0].phase, 'tracking', 'the backup may still finish on the agent');
+  });
+
+  it('when a status poll hangs longer than the max-quiesce bound, then the app runs again at the bound, not when the poll gives up', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 60_000 }, { FELHOM_AGENT_TIMEOUT_MS: '15000', FELHOM_MAX_QUIESCE_SECONDS: '10' });
+    s.agent.injectFault({ method: 'GET', path: '/backup/status', hang: true });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    // Only /backups/current here: GET /backups asks the agent's /backup/status too, which hangs.
+    let run: { id: string; resumed_at: string | null; resume_reason: string; downtime_ms: number } | undefined;
+    for (let i = 0; i < 200 && !run?.resumed_at; i++) {
+      await sleep(100);
+      run = (await s.api.get('/api/v1/backups/current').set(s.auth).expect(200)).body.run;
+    }
+    assert.equal(run?.resume_reason, 'max_quiesce');
+    assert.ok(run!.downtime_ms >= 10_000 && run!.downtime_ms < 11_500, `downtime ${run!.downtime_ms} ms, the poll would have hung 15 s`);
+    assert.equal(run!.id, started.body.run.id);
+    assert.ok(running(s.id));
+  });
+
+  it('when the agent answers 404 for the backup, then the app runs again at once and the run closes unknown', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 5_000 });
+    s.agent.injectFault({ method: 'GET', path: '/backup/status', status: 404, code: 'not_found', message: 'no such backup' });
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    const run = await untilClosed(s, started.body.run.id);
+    assert.equal(run.resume_reason, 'backup_missing');
+    assert.equal(run.outcome, 'unknown');
+    assert.match(run.error, /no longer knows backup/);
+    assert.ok(run.downtime_ms < 3_000, `downtime ${run.downtime_ms} ms`);
+    assert.ok(running(s.id));
+    const audit = s.c.controller.db.prepare("SELECT outcome FROM audit_log WHERE action = 'backup.quiesced'").all();
+    assert.deepEqual(audit, [{ outcome: 'failed' }]);
+  });
+
+  it('when part of an app was already down and its init step had finished, then only what ran is started again, and the restart succeeds', async (t) => {
+    if (!(await requireDocker(t))) return;
+    // `side` runs until the file `broken` exists; `init` is a one-shot step web waits for.
+    const services = [
+      '    depends_on:',
+      '      init: { condition: service_completed_successfully }',
+      '  init:',
+      '    image: felhom-test/busybox:latest',
+      '    command: ["sh", "-c", "echo migrated"]',
+      '  side:',
+      '    image: felhom-test/busybox:latest',
+      '    init: true',
+      '    command: ["sh", "-c", "test ! -e /srv/www/broken && exec sleep 3600"]',
+      '    volumes: ["site:/srv/www"]',
+      '',
+    ].join('\n');
+    const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 800 }, {}, false, services);
+    const container = (service: string) => docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${s.id}`, '--filter', `label=com.docker.compose.service=${service}`);
+    const inspect = (service: string, format: string) => docker('inspect', '-f', format, container(service));
+    assert.equal(inspect('side', '{{.State.Status}}'), 'running');
+    assert.equal(inspect('init', '{{.State.Status}} {{.State.ExitCode}}'), 'exited 0');
+    // Part of the app goes down before the backup, and would fail if started again.
+    docker('exec', container('side'), 'touch', '/srv/www/broken');
+    docker('kill', container('side'));
+    const initStartedAt = inspect('init', '{{.State.StartedAt}}');
+
+    const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
+    assert.deepEqual(started.body.run.failed_restarts, []);
+    const run = await untilClosed(s, started.body.run.id);
+    assert.equal(run.outcome, 'succeeded');
+    assert.deepEqual(run.failed_restarts, []);
+    assert.equal(inspect('web', '{{.State.Status}}'), 'running', 'what ran runs again');
+    assert.equal(inspect('side', '{{.State.Status}}'), 'exited', 'what was down is not started');
+    assert.equal(inspect('init', '{{.State.StartedAt}}'), initStartedAt, 'the finished init step is not run again');
+    const failures = s.c.controller.db.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'backup.restart_failed'").get() as { n: number };
+    assert.equal(failures.n, 0);
   });
 
   it('when the backup ends failed, then the app runs again and the run carries the agent error', async (t) => {

@@ -120,6 +120,10 @@ describe('the quiesce loop and a dying controller', () => {
     }
     assert.equal(phase, 'resuming');
     await sleep(1_500);
+    // The stack that does not start is named, for the UI to show.
+    const current = (await call(s.first.url, s.token, 'GET', '/api/v1/backups/current')).body.run;
+    assert.deepEqual(current.failed_restarts, [s.id]);
+    assert.deepEqual((await call(s.first.url, s.token, 'GET', '/api/v1/backups')).body.runs[0].failed_restarts, [s.id]);
     s.first.child.kill('SIGKILL');
     await s.first.exited;
     fs.renameSync(`${site}.away`, site);
@@ -128,6 +132,39 @@ describe('the quiesce loop and a dying controller', () => {
     assert.ok(running(s.id), 'running again by the time the controller serves');
     const run = await closedRun(second.url, s.token, s.runId);
     assert.equal(run.outcome, 'succeeded');
+    assert.deepEqual(run.failed_restarts, [], 'recorded, and cleared once it ran');
+    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1);
+  });
+
+  it('when it restarts and a stack cannot start because its disk is gone, then it serves after the first attempt, the storage watch takes the app, and the run closes', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t, 'qkdisk', 'waiting');
+    const storage = (await call(s.first.url, s.token, 'GET', '/api/v1/storage')).body.mounts.find((m: { id: string }) => m.id === 'local-fast');
+    const site = `${storage.path}/felhom/apps/${s.id}/site`;
+    const fs = await import('node:fs');
+    s.first.child.kill('SIGKILL');
+    await s.first.exited;
+    // The guest rebooted without the drive: Docker cannot start the app, the agent says the mount is gone.
+    fs.renameSync(site, `${site}.away`);
+    s.agent.setMountState('local-fast', 'disconnected');
+
+    const env = { ...s.env, FELHOM_STORAGE_CHECK_MS: '300' };
+    let timer: NodeJS.Timeout | undefined;
+    const second = await Promise.race([
+      startController(t, env),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the controller did not serve within 30 s')), 30_000))),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal((await call(second.url, s.token, 'GET', `/api/v1/apps/${s.id}`)).body.state, 'stopped_for_storage');
+    const run = await closedRun(second.url, s.token, s.runId);
+    assert.equal(run.resume_reason, 'crash_recovery');
+    assert.deepEqual(run.failed_restarts, [], 'the storage watch owns the app now: not a failed restart');
+    assert.equal(running(s.id), false);
+
+    // The drive is back: the storage watch starts the app.
+    fs.renameSync(`${site}.away`, site);
+    s.agent.setMountState('local-fast', 'attached');
+    for (let i = 0; i < 80 && !running(s.id); i++) await sleep(250);
+    assert.ok(running(s.id), 'started again with its storage');
     assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1);
   });
 });
