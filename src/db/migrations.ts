@@ -200,4 +200,14 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'quiesce run containers and failed restarts',
+    sql: `
+      -- Per stack, the containers that ran before the stop: exactly those are started again.
+      ALTER TABLE quiesce_runs ADD COLUMN containers TEXT;
+      -- The stacks whose latest restart attempt failed (shown loudly in the UI).
+      ALTER TABLE quiesce_runs ADD COLUMN failed_restarts TEXT;
+    `,
+  },
 ];

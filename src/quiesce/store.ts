@@ -68,27 +68,7 @@ const toRun = (row: Row): StoredRun => ({
   downtimeMs: row.downtime_ms,
 });
 
-/**
- * Columns added to `quiesce_runs` after migration 3: which containers of each stack ran
- * before the stop, and which stacks failed their last restart. Added here, idempotently
- * and tolerating another process adding them at the same moment, so the quiesce module
- * owns its own columns; a later numbered migration may take them over (ADD COLUMN only
- * where missing).
- */
-function addColumns(db: Db): void {
-  const present = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('quiesce_runs')").all().map((c) => c.name));
-  for (const column of ['containers', 'failed_restarts']) {
-    if (present.has(column)) continue;
-    try {
-      db.exec(`ALTER TABLE quiesce_runs ADD COLUMN ${column} TEXT`);
-    } catch (error) {
-      if (!/duplicate column/i.test((error as Error).message)) throw error;
-    }
-  }
-}
-
 export function createRunStore(db: Db, clock: Clock) {
-  addColumns(db);
   const select = db.prepare<[string], Row>('SELECT * FROM quiesce_runs WHERE id = ?');
   return {
     /** The open run, if any: the marker a crash may have left. */
