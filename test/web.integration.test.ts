@@ -247,6 +247,15 @@ describe('the customer UI', () => {
     assert.match(plan.text, /<td>db<\/td>\s*<td>Settings and databases \(fast\)<\/td>\s*<td>Internal NVMe/);
     assert.match(plan.text, /films<\/td>\s*<td>Media \(bulk\)<\/td>\s*<td>WD Elements 4TB/);
     assert.ok(plan.text.includes('<textarea name="manifest" hidden'), 'the install form carries the uploaded files');
+    const privileged = compose.replace('    volumes: ["db:/db"', '    privileged: true\n    volumes: ["db:/db"');
+    const refused = await agent.post('/store/plan').field('_csrf', csrf).attach('manifest', Buffer.from(manifest), 'm.yml').attach('compose', Buffer.from(privileged), 'c.yml');
+    assert.equal(refused.status, 200);
+    assert.match(refused.text, /cannot be installed as it is/);
+    assert.match(refused.text, /privileged/, 'the policy says what it refuses, before Install is pressed');
+    assert.ok(!refused.text.includes('action="/store/install"'), 'and there is no install button');
+    const broken = await agent.post('/store/plan').field('_csrf', csrf).attach('manifest', Buffer.from('id: [unclosed'), 'm.yml').attach('compose', Buffer.from(compose), 'c.yml');
+    assert.equal(broken.status, 400, 'a malformed manifest is a clear validation error');
+    await agent.get('/').expect(200);
   });
 
   it('when an htmx request fails, then the error is sent to the message area', async (t) => {

@@ -46,11 +46,25 @@ export class AppsService {
     this.#deps = deps;
   }
 
-  /** What installing would do: the manifest, where each volume would go, what must be confirmed. */
+  /**
+   * What installing would do: the manifest, where each volume would go, what must be
+   * confirmed, and every reason the app policy refuses it, so the customer sees a
+   * refusal before pressing Install, not after.
+   */
   async plan(source: InstallSource): Promise<{ manifest: Manifest; plan: PlacementPlan }> {
-    const { manifest } = await this.#read(source);
+    const { manifest, files } = await this.#read(source);
     const storage = await this.#deps.agent.getStorage();
-    return { manifest, plan: this.#placementPlan(manifest, storage.mounts, false) };
+    const plan = this.#placementPlan(manifest, storage.mounts, false);
+    const staging = await stageAppFolder(this.#deps.appsDir, manifest.id, files);
+    try {
+      await this.#checkPolicy(manifest, staging);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'policy')) throw error;
+      plan.problems.push(...error.message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.slice(2)));
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true });
+    }
+    return { manifest, plan };
   }
 
   async install(source: InstallSource, options: Actor & { confirmBulkOnPrimary?: boolean }): Promise<{ operationId: string }> {
