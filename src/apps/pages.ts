@@ -5,6 +5,7 @@
  */
 import { Router, type Request, type RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
+import { formField } from '../web/forms.ts';
 import type { Ui } from '../web/ui.ts';
 import { listCatalog } from './catalog.ts';
 import type { Apps } from './index.ts';
@@ -12,10 +13,8 @@ import type { InstallSource } from './service.ts';
 import { describeApp } from './view.ts';
 
 const ACTOR = 'customer';
-const str = (req: Request, name: string) => {
-  const value = (req.body as Record<string, unknown> | undefined)?.[name] ?? req.query[name];
-  return typeof value === 'string' ? value : '';
-};
+// GET forms (the plan of a catalog app, a roll-back's confirmation) send their fields in the query.
+const str = (req: Request, name: string) => formField(req, name) || (typeof req.query[name] === 'string' ? req.query[name] : '');
 
 function sourceOf(req: Request): InstallSource {
   const catalog = str(req, 'catalog');

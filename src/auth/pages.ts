@@ -6,6 +6,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { rateLimit } from 'express-rate-limit';
 import type { AuditLog } from '../audit/index.ts';
 import type { MessageKey } from '../i18n/index.ts';
+import { formField } from '../web/forms.ts';
 import { checkFormToken, endSession, formToken, safeNext, startSession } from '../web/session.ts';
 import { uiContext, type Ui } from '../web/ui.ts';
 import type { Account } from './account.ts';
@@ -22,11 +23,6 @@ export interface AuthPagesDeps {
   ui: Ui;
   attempts?: { windowMs: number; limit: number };
 }
-
-const field = (req: Request, name: string) => {
-  const value = (req.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-};
 
 export function authPages(deps: AuthPagesDeps): { publicRoutes: Router; signOut: RequestHandler } {
   const { account, sessions, audit, ui } = deps;
@@ -60,7 +56,7 @@ export function authPages(deps: AuthPagesDeps): { publicRoutes: Router; signOut:
       title: uiContext(res).t('auth.login_title'),
       formCsrf: formToken(req, res),
       problem,
-      next: safeNext(req.query.next ?? field(req, 'next')),
+      next: safeNext(req.query.next ?? formField(req, 'next')),
     }, status);
   };
 
@@ -73,12 +69,12 @@ export function authPages(deps: AuthPagesDeps): { publicRoutes: Router; signOut:
     checkFormToken(req);
     if (account.exists()) return res.redirect(303, '/login');
     const code = deps.setupCode();
-    const password = field(req, 'password');
-    if (!code || !code.matches(field(req, 'code'))) {
+    const password = formField(req, 'password');
+    if (!code || !code.matches(formField(req, 'code'))) {
       audit.record({ actor: `client:${req.ip}`, action: 'account.setup', outcome: 'refused', details: { reason: code?.expired() ? 'code expired' : 'wrong code' } });
       return renderSetup(req, res, code?.expired() ? 'auth.code_expired' : 'auth.wrong_code', 403);
     }
-    const problem = passwordProblem(password) ?? (password === field(req, 'confirm') ? null : 'password_mismatch');
+    const problem = passwordProblem(password) ?? (password === formField(req, 'confirm') ? null : 'password_mismatch');
     if (problem) return renderSetup(req, res, `auth.${problem}`, 400);
     await account.create(password);
     code.retire();
@@ -95,13 +91,13 @@ export function authPages(deps: AuthPagesDeps): { publicRoutes: Router; signOut:
 
   router.post('/login', limited(renderLogin), async (req, res) => {
     checkFormToken(req);
-    if (!(await account.verify(field(req, 'password')))) {
+    if (!(await account.verify(formField(req, 'password')))) {
       audit.record({ actor: `client:${req.ip}`, action: 'session.sign_in', outcome: 'refused', details: { reason: 'wrong password' } });
       return renderLogin(req, res, 'auth.wrong_password', 401);
     }
     startSession(req, res, sessions);
     audit.record({ actor: 'customer', action: 'session.sign_in', outcome: 'ok', details: { client: req.ip } });
-    res.redirect(303, safeNext(field(req, 'next')));
+    res.redirect(303, safeNext(formField(req, 'next')));
   });
 
   const signOut: RequestHandler = (req, res) => {

@@ -6,14 +6,12 @@ import { Router, type Request } from 'express';
 import { isAgentError, type Disk } from '../agent/index.ts';
 import type { Apps } from '../apps/index.ts';
 import { AppError } from '../errors.ts';
+import { formField } from '../web/forms.ts';
 import type { Ui } from '../web/ui.ts';
 import { assignDisk, ejectDisk, formatDisk, type DisksDeps } from './index.ts';
 
 const ACTOR = 'customer';
-const str = (req: Request, name: string) => {
-  const value = (req.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value.trim() : '';
-};
+const str = (req: Request, name: string) => formField(req, name).trim();
 
 export function diskPages(deps: DisksDeps & { apps: Pick<Apps, 'whileMountHeld' | 'store'>; ui: Ui }): Router {
   const router = Router();

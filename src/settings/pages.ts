@@ -2,13 +2,13 @@
  * The settings page: the password, API tokens (shown once at creation), the agent
  * channel as the controller holds it (never the token itself), and the language.
  */
-import { Router, type Request } from 'express';
-import type { Account, ApiTokens, Sessions } from '../auth/index.ts';
-import { passwordProblem } from '../auth/index.ts';
+import { Router } from 'express';
+import { passwordProblem, type Account, type ApiTokens, type Sessions } from '../auth/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { AppError } from '../errors.ts';
 import { isLocale, locales } from '../i18n/index.ts';
 import type { StatusService } from '../status/index.ts';
+import { formField } from '../web/forms.ts';
 import { readCookie, safeNext, SESSION_COOKIE } from '../web/session.ts';
 import type { Ui } from '../web/ui.ts';
 import type { Settings } from './index.ts';
@@ -24,11 +24,6 @@ export interface SettingsPagesDeps {
   audit: AuditLog;
   ui: Ui;
 }
-
-const field = (req: Request, name: string) => {
-  const value = (req.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-};
 
 export function settingsPages(deps: SettingsPagesDeps): Router {
   const router = Router();
@@ -55,12 +50,12 @@ export function settingsPages(deps: SettingsPagesDeps): Router {
   });
 
   router.post('/settings/password', async (req, res) => {
-    if (!(await deps.account.verify(field(req, 'current')))) {
+    if (!(await deps.account.verify(formField(req, 'current')))) {
       deps.audit.record({ actor: 'customer', action: 'account.password', outcome: 'refused', details: { reason: 'wrong current password' } });
       return render(res, { problem: 'auth.wrong_password' }, 403);
     }
-    const password = field(req, 'password');
-    const problem = passwordProblem(password) ?? (password === field(req, 'confirm') ? null : 'password_mismatch');
+    const password = formField(req, 'password');
+    const problem = passwordProblem(password) ?? (password === formField(req, 'confirm') ? null : 'password_mismatch');
     if (problem) return render(res, { problem: `auth.${problem}` }, 400);
     await deps.account.changePassword(password);
     // Whoever else was signed in with the old password is signed out.
@@ -70,7 +65,7 @@ export function settingsPages(deps: SettingsPagesDeps): Router {
   });
 
   router.post('/settings/tokens', async (req, res) => {
-    const { info, token } = deps.apiTokens.create(field(req, 'name').trim());
+    const { info, token } = deps.apiTokens.create(formField(req, 'name').trim());
     deps.audit.record({ actor: 'customer', action: 'api_token.create', target: info.name, outcome: 'ok' });
     // Shown on this response only: it is stored hashed and cannot be shown again.
     await render(res, { created: { name: info.name, token } });
@@ -83,11 +78,11 @@ export function settingsPages(deps: SettingsPagesDeps): Router {
   });
 
   router.post('/settings/language', (req, res) => {
-    const locale = field(req, 'locale');
+    const locale = formField(req, 'locale');
     if (!isLocale(locale)) throw new AppError('validation', `unknown language "${locale}"`);
     deps.settings.setByCustomer(LOCALE_SETTING, locale);
     deps.audit.record({ actor: 'customer', action: 'settings.language', target: locale, outcome: 'ok' });
-    res.redirect(303, safeNext(field(req, 'back')));
+    res.redirect(303, safeNext(formField(req, 'back')));
   });
   return router;
 }

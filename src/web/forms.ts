@@ -4,8 +4,14 @@
  * `req.body` of strings. Uploaded files are small text files, so a hard cap applies.
  */
 import { Readable } from 'node:stream';
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
+
+/** A field of the submitted form as a string; '' when absent or not a single value. */
+export function formField(req: Request, name: string): string {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
 
 export const MAX_FORM_BYTES = 1024 * 1024;
 

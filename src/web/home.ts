@@ -18,6 +18,7 @@ import type { Settings } from '../settings/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { StatusService } from '../status/index.ts';
 import { collectAlerts } from './alerts.ts';
+import { formField } from './forms.ts';
 import type { Ui } from './ui.ts';
 
 export interface HomeDeps {
@@ -84,7 +85,7 @@ export function homePage(deps: HomeDeps): Router {
     deps.ui.fragment(res, 'home/live', await data(req));
   });
   router.post('/alerts/acknowledge', (req, res) => {
-    const subject = String((req.body as Record<string, unknown>).subject ?? '');
+    const subject = formField(req, 'subject');
     const [app, volume] = subject.split('/');
     if (!app || !volume || !store.placements(app).some((p) => p.volume === volume)) throw new AppError('not_found', `no volume "${subject}" is installed`);
     deps.settings.setByCustomer(`${ACK_PREFIX}${subject}`, 'accepted');
