@@ -258,6 +258,21 @@ describe('the customer UI', () => {
     await agent.get('/').expect(200);
   });
 
+  it('when the agent fails or hangs, then the pages say why, and the rest of the UI keeps working', async (t) => {
+    const { c, url, agent: dev } = await started(t, { FELHOM_AGENT_TIMEOUT_MS: '300' });
+    const { agent } = await signUp(url, c.dataDir);
+    dev.injectFault({ path: '/disks', status: 500, code: 'internal', message: 'lsblk <b>exploded</b>' });
+    const disks = await agent.get('/disks');
+    assert.ok(disks.status >= 500, `an agent failure is not a success (${disks.status})`);
+    assert.match(disks.text, /lsblk &lt;b&gt;exploded&lt;\/b&gt;/, "the agent's own words, escaped");
+    dev.injectFault({ path: '/host/metrics', hang: true });
+    await new Promise((resolve) => setTimeout(resolve, 4_500)); // past the live view's freshness bound
+    const host = await agent.get('/host/live').set('HX-Request', 'true').expect(200);
+    assert.match(host.text, /cannot be read|may be old/);
+    await agent.get('/').expect(200);
+    await agent.get('/settings').expect(200);
+  });
+
   it('when an htmx request fails, then the error is sent to the message area', async (t) => {
     const { c, url } = await started(t);
     const { agent } = await signUp(url, c.dataDir);
