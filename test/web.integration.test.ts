@@ -50,12 +50,16 @@ describe('the customer UI', () => {
       assert.equal(response.headers.location, '/setup', `${route}: no account yet, so to setup`);
     }
     for (const route of posts) {
-      const response = await request(url).post(route).type('form').send({ _csrf: 'guess' });
-      assert.equal(response.status, 401, route);
-      assert.equal(response.headers['hx-redirect'], '/setup', route);
+      const form = await request(url).post(route).type('form').send({ _csrf: 'guess' });
+      assert.equal(form.status, 303, route);
+      assert.equal(form.headers.location, '/setup', route);
+      const htmx = await request(url).post(route).set('HX-Request', 'true').type('form').send({ _csrf: 'guess' });
+      assert.equal(htmx.status, 401, route);
+      assert.equal(htmx.headers['hx-redirect'], '/setup', route);
     }
+    assert.equal(c.controller.db.prepare("SELECT COUNT(*) FROM audit_log WHERE actor = 'customer'").pluck().get(), 0, 'nothing was done');
     const upload = await request(url).post('/store/plan').attach('manifest', Buffer.alloc(900_000, 'a'), 'big.yml');
-    assert.equal(upload.status, 401, 'an upload from someone not signed in is refused before it is read');
+    assert.equal(upload.status, 303, 'an upload from someone not signed in is turned away before it is read');
     await signUp(url, c.dataDir);
     const anonymous = await request(url).get('/disks');
     assert.equal(anonymous.headers.location, '/login?next=%2Fdisks', 'with an account, to sign-in, remembering the page');

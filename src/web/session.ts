@@ -66,16 +66,18 @@ export function loadSession(sessions: Sessions): RequestHandler {
   };
 }
 
-/** Without a session: to /setup while there is no account, else to /login. htmx follows HX-Redirect. */
+/** Without a session: to /setup while there is no account, else to /login. */
 export function requireSignIn(account: Account): RequestHandler {
   return (req, res, next) => {
     if (res.locals.session) return next();
     const target = account.exists() ? `/login?next=${encodeURIComponent(req.originalUrl)}` : '/setup';
-    if (isHtmx(req) || req.method !== 'GET') {
+    // htmx follows HX-Redirect; a plain form (a session that expired meanwhile) is sent
+    // to the sign-in page, and nothing it asked for is done.
+    if (isHtmx(req)) {
       res.status(401).set('HX-Redirect', target).type('text').send('sign in first');
       return;
     }
-    res.redirect(303, target);
+    res.redirect(303, req.method === 'GET' ? target : target.replace(/\?next=.*$/, ''));
   };
 }
 
