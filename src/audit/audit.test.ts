@@ -29,6 +29,16 @@ describe('the audit log', () => {
     assert.deepEqual(audit.list({ actor: 'customer', action: 'app.install' }).map((r) => r.target), ['media', 'photos']);
     assert.deepEqual(audit.list({ since: new Date('2026-11-23T10:30:00Z'), until: new Date('2026-11-23T11:30:00Z') }).map((r) => r.action), ['app.stop']);
     assert.deepEqual(audit.list({ target: 'photos', action: 'app.install' })[0]!.details, { version: '1.4.2' });
+    audit.record({ actor: 'customer', action: 'backup.bulk_without_backup_accepted', target: 'photos/library', outcome: 'ok' });
+    audit.record({ actor: 'controller', action: 'backup.restart_failed', target: 'media,photos', outcome: 'failed' });
+    audit.record({ actor: 'customer', action: 'app.install', target: 'photos-old', outcome: 'ok' });
+    audit.record({ actor: 'customer', action: 'app.install', target: '%', outcome: 'ok' });
+    assert.deepEqual(
+      audit.list({ app: 'photos' }).map((r) => `${r.action} ${r.target}`),
+      ['backup.restart_failed media,photos', 'backup.bulk_without_backup_accepted photos/library', 'app.stop photos', 'app.install photos'],
+      'an app filter matches the app, its parts and lists naming it, but not another app whose id merely starts the same',
+    );
+    assert.deepEqual(audit.list({ app: '%' }).map((r) => r.target), ['%'], 'filter text is matched literally, not as a pattern');
     assert.match(audit.list()[0]!.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
   });
 

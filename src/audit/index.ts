@@ -30,6 +30,8 @@ export interface AuditFilter {
   actor?: string;
   action?: string;
   target?: string;
+  /** Entries about an app: its id as the target, one of its parts (`app/volume`) or one of a list (`a,b`). */
+  app?: string;
   since?: Date;
   until?: Date;
   limit?: number;
@@ -109,6 +111,10 @@ export function createAuditLog(db: Db, clock: Clock, logger: Logger, options: { 
           where.push(`${column} = ?`);
           params.push(value);
         }
+      }
+      if (filter.app !== undefined) {
+        where.push("(instr(',' || target || ',', ',' || ? || ',') > 0 OR substr(target, 1, length(?) + 1) = ? || '/')");
+        params.push(filter.app, filter.app, filter.app);
       }
       if (filter.since) {
         where.push('at >= ?');

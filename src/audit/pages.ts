@@ -13,7 +13,7 @@ export function activityPage(deps: { audit: AuditLog; now: () => Date; ui: Ui })
     const filter = { app: text('app'), action: text('action'), period: text('period') };
     const periodMs = activityPeriods[filter.period as keyof typeof activityPeriods];
     const entries = deps.audit.list({
-      ...(filter.app ? { target: filter.app } : {}),
+      ...(filter.app ? { app: filter.app } : {}),
       ...(filter.action ? { action: filter.action } : {}),
       ...(periodMs ? { since: new Date(deps.now().getTime() - periodMs) } : {}),
       limit: 200,
