@@ -10,6 +10,8 @@ export interface Controller {
   url: string;
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** Everything it has logged so far (stdout and stderr). */
+  output(): string;
 }
 
 export async function startController(t: TestContext, env: Record<string, string>): Promise<Controller> {
@@ -29,7 +31,7 @@ export async function startController(t: TestContext, env: Record<string, string
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => reject(new Error(`controller exited ${code}: ${output}`)));
   });
-  return { url, child, exited };
+  return { url, child, exited, output: () => output };
 }
 
 export function apiToken(dataDir: string): string {
