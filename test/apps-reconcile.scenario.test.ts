@@ -64,8 +64,8 @@ describe('the controller killed and started again', () => {
     }
   });
 
-  for (const killAt of ['Starting the app', 'Waiting for the app to become healthy']) {
-    it(`when it is killed at "${killAt}" during an install, then the next start finishes the install without a second snapshot`, async (t) => {
+  for (const killAt of ['start', 'wait_healthy'] as const) {
+    it(`when it is killed at step "${killAt}" of an install, then the next start finishes the install without a second snapshot`, async (t) => {
       if (!(await requireDocker(t))) return;
       const agent = await devAgent(t);
       const dataDir = tempDir(t, 'felhom-scenario-');

@@ -68,7 +68,7 @@ async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind
   }
   const missing = (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter(Boolean);
   if (kind !== 'update' && missing.length === 0) return;
-  progress.step('Downloading images');
+  progress.step('download_images');
   await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
     // A registry hiccup: what the engine already has is used; a missing image fails
     // the seeding or the start below, with a message saying so.
@@ -82,7 +82,7 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
   await assertStorageAttached(agent, store.placements(app.id));
 
   if (kind !== 'resume') {
-    progress.step('Taking a snapshot of the server before the change');
+    progress.step('snapshot');
     const snapshot = await takePredeploySnapshot(agent, store, { appId: app.id, appName: app.name, reason: kind, at: clock.now() });
     progress.snapshot(snapshot);
     progress.event(`Snapshot ${snapshot} taken`);
@@ -97,7 +97,7 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
   // Images first: seeding a volume copies files out of its image.
   await downloadImages(deps, app, kind, model, progress);
 
-  progress.step('Preparing storage');
+  progress.step('prepare_storage');
   const mounts = volumeMounts(model);
   for (const placement of store.placements(app.id)) {
     await volumes.ensureVolume({ app: app.id, volume: placement.volume, dir: placement.path });
@@ -112,10 +112,10 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
   await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model), oneShot);
 
   const spec = composeSpec(appsDir, app);
-  progress.step('Starting the app');
+  progress.step('start');
   await compose.up(spec, (line) => progress.event(line));
 
-  progress.step('Waiting for the app to become healthy');
+  progress.step('wait_healthy');
   const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
   const health = await docker.waitHealthy(app.id, {
     timeoutMs: manifest.health_timeout_seconds * 1000,

@@ -9,6 +9,9 @@ import type { Db } from '../db/index.ts';
 
 export type OperationKind = 'install' | 'update' | 'start' | 'stop' | 'restart' | 'uninstall' | 'rollback' | 'resume-install';
 export type OperationState = 'running' | 'succeeded' | 'failed';
+/** The steps of a deploy, stored as these keys so each reader words them (the UI in the customer's language). */
+export const deploySteps = ['snapshot', 'download_images', 'prepare_storage', 'start', 'wait_healthy'] as const;
+export type DeployStep = (typeof deploySteps)[number];
 
 export interface Operation {
   id: string;
@@ -26,7 +29,8 @@ export interface Operation {
 /** What a running operation reports through. */
 export interface Progress {
   readonly operationId: string;
-  step(step: string): void;
+  /** Sets the current step and records it among the events (as its key). */
+  step(step: DeployStep): void;
   event(message: string): void;
   snapshot(name: string): void;
 }

@@ -3,10 +3,9 @@
  * install) and each app's page (services, actions, live logs, volumes, snapshots).
  * Destructive actions go through a confirmation page first.
  */
-import { Router, type Request, type RequestHandler } from 'express';
-import { AppError } from '../errors.ts';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { formField } from '../web/forms.ts';
-import type { Ui } from '../web/ui.ts';
+import { pageError, type Ui } from '../web/ui.ts';
 import { listCatalog } from './catalog.ts';
 import type { Apps } from './index.ts';
 import type { InstallSource } from './service.ts';
@@ -16,24 +15,24 @@ const ACTOR = 'customer';
 // GET forms (the plan of a catalog app, a roll-back's confirmation) send their fields in the query.
 const str = (req: Request, name: string) => formField(req, name) || (typeof req.query[name] === 'string' ? req.query[name] : '');
 
-function sourceOf(req: Request): InstallSource {
+function sourceOf(req: Request, res: Response): InstallSource {
   const catalog = str(req, 'catalog');
   if (catalog) return { catalog };
   const manifest = str(req, 'manifest');
   const compose = str(req, 'compose');
-  if (!manifest.trim() || !compose.trim()) throw new AppError('validation', 'choose both files: the .felhom.yml manifest and its compose file');
+  if (!manifest.trim() || !compose.trim()) throw pageError(res, 'validation', 'page_error.choose_both_files');
   return { manifest, compose };
 }
 
 export function appPages(apps: Apps, ui: Ui): Router {
   const router = Router();
   const { service, store, docker, operations } = apps;
-  const requireApp = (id: string) => {
+  const requireApp = (res: Response, id: string) => {
     const app = store.get(id);
-    if (!app) throw new AppError('not_found', `no app "${id}" is installed`);
+    if (!app) throw pageError(res, 'not_found', 'page_error.no_app', { id });
     return app;
   };
-  const detail = async (id: string) => describeApp({ store, docker, operations }, requireApp(id), true);
+  const detail = async (res: Response, id: string) => describeApp({ store, docker, operations }, requireApp(res, id), true);
 
   router.get('/store', async (_req, res) => {
     const entries = await listCatalog(apps.catalogDir);
@@ -42,7 +41,7 @@ export function appPages(apps: Apps, ui: Ui): Router {
   });
 
   const plan: RequestHandler = async (req, res) => {
-    const source = sourceOf(req);
+    const source = sourceOf(req, res);
     const { manifest, plan } = await service.plan(source);
     ui.page(res, 'apps/plan', { title: res.locals.ui.t('store.plan_title', { app: manifest.name }), manifest, plan, source, installed: store.get(manifest.id) !== null });
   };
@@ -50,21 +49,21 @@ export function appPages(apps: Apps, ui: Ui): Router {
   router.post('/store/plan', plan);
 
   router.post('/store/install', async (req, res) => {
-    const source = sourceOf(req);
+    const source = sourceOf(req, res);
     const { manifest } = await service.plan(source);
     await service.install(source, { actor: ACTOR, confirmBulkOnPrimary: str(req, 'confirm_bulk_on_primary') === 'yes' });
     res.redirect(303, `/apps/${encodeURIComponent(manifest.id)}`);
   });
 
   router.get('/apps/:id', async (req, res) => {
-    const app = await detail(req.params.id);
+    const app = await detail(res, req.params.id);
     ui.page(res, 'apps/page', { title: app.name, app, message: typeof req.query.done === 'string' ? req.query.done : null });
   });
   router.get('/apps/:id/live', async (req, res) => {
-    ui.fragment(res, 'apps/live', { app: await detail(req.params.id) });
+    ui.fragment(res, 'apps/live', { app: await detail(res, req.params.id) });
   });
   router.get('/apps/:id/logs', async (req, res) => {
-    requireApp(req.params.id);
+    requireApp(res, req.params.id);
     const lines = await docker.logs(req.params.id, { tail: 200 }).catch(() => null);
     ui.fragment(res, 'apps/logs', { lines });
   });
@@ -81,23 +80,23 @@ export function appPages(apps: Apps, ui: Ui): Router {
   });
 
   router.get('/apps/:id/uninstall', async (req, res) => {
-    const app = await detail(req.params.id);
+    const app = await detail(res, req.params.id);
     ui.page(res, 'apps/uninstall', { title: app.name, app, deletion: service.deletionCode(app.id) });
   });
   router.post('/apps/:id/uninstall', async (req, res) => {
     const id = req.params.id;
     const deleteData = str(req, 'data') === 'delete';
     if (deleteData && str(req, 'typed_id') !== id) {
-      throw new AppError('validation', `to delete the data too, type the app's id "${id}" in the box`);
+      throw pageError(res, 'validation', 'page_error.type_app_id', { id });
     }
     await service.uninstall(id, { actor: ACTOR, deleteData, ...(deleteData ? { confirm: str(req, 'confirm') } : {}) });
     res.redirect(303, '/?uninstalled=' + encodeURIComponent(id));
   });
 
   router.get('/apps/:id/rollback', async (req, res) => {
-    const app = await detail(req.params.id);
+    const app = await detail(res, req.params.id);
     const snapshot = app.snapshots.find((s) => s.name === str(req, 'snapshot'));
-    if (!snapshot) throw new AppError('not_found', `"${str(req, 'snapshot')}" is not a snapshot of ${app.name}`);
+    if (!snapshot) throw pageError(res, 'not_found', 'page_error.no_snapshot', { snapshot: str(req, 'snapshot'), app: app.name });
     ui.page(res, 'apps/rollback', { title: app.name, app, snapshot });
   });
   router.post('/apps/:id/rollback', async (req, res) => {

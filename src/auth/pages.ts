@@ -66,7 +66,7 @@ export function authPages(deps: AuthPagesDeps): { publicRoutes: Router; signOut:
   });
 
   router.post('/setup', limited(renderSetup), async (req, res) => {
-    checkFormToken(req);
+    checkFormToken(req, res);
     if (account.exists()) return res.redirect(303, '/login');
     const code = deps.setupCode();
     const password = formField(req, 'password');
@@ -90,7 +90,7 @@ export function authPages(deps: AuthPagesDeps): { publicRoutes: Router; signOut:
   });
 
   router.post('/login', limited(renderLogin), async (req, res) => {
-    checkFormToken(req);
+    checkFormToken(req, res);
     if (!(await account.verify(formField(req, 'password')))) {
       audit.record({ actor: `client:${req.ip}`, action: 'session.sign_in', outcome: 'refused', details: { reason: 'wrong password' } });
       return renderLogin(req, res, 'auth.wrong_password', 401);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { activityPeriods } from '../audit/pages.ts';
 import { chartRanges } from '../host/history.ts';
+import { deploySteps } from '../apps/operations.ts';
 import { phases } from '../quiesce/machine.ts';
 import { en } from './en.ts';
 import { catalogs, formatter, locales, pickLocale, translator, type MessageKey } from './index.ts';
@@ -53,6 +54,7 @@ describe('message catalogs', () => {
       ...['scheduled', 'manual'].map((o) => `trigger.${o}`),
       ...['install', 'update', 'start', 'stop', 'restart', 'uninstall', 'rollback', 'resume-install'].map((k) => `operation.${k}`),
       ...['running', 'succeeded', 'failed'].map((s) => `operation_state.${s}`),
+      ...deploySteps.map((s) => `deploy_step.${s}`),
       ...['ok', 'failed', 'refused'].map((s) => `audit_outcome.${s}`),
       ...['hot', 'bulk'].map((c) => `class.${c}`),
       ...['guest', 'own', 'none'].map((b) => `volumes.backup_${b}`),

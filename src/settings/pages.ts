@@ -5,12 +5,11 @@
 import { Router } from 'express';
 import { passwordProblem, type Account, type ApiTokens, type Sessions } from '../auth/index.ts';
 import type { AuditLog } from '../audit/index.ts';
-import { AppError } from '../errors.ts';
 import { isLocale, locales } from '../i18n/index.ts';
 import type { StatusService } from '../status/index.ts';
 import { formField } from '../web/forms.ts';
 import { readCookie, safeNext, SESSION_COOKIE } from '../web/session.ts';
-import type { Ui } from '../web/ui.ts';
+import { pageError, type Ui } from '../web/ui.ts';
 import type { Settings } from './index.ts';
 
 export const LOCALE_SETTING = 'ui.locale';
@@ -79,7 +78,7 @@ export function settingsPages(deps: SettingsPagesDeps): Router {
 
   router.post('/settings/language', (req, res) => {
     const locale = formField(req, 'locale');
-    if (!isLocale(locale)) throw new AppError('validation', `unknown language "${locale}"`);
+    if (!isLocale(locale)) throw pageError(res, 'validation', 'page_error.unknown_language', { locale });
     deps.settings.setByCustomer(LOCALE_SETTING, locale);
     deps.audit.record({ actor: 'customer', action: 'settings.language', target: locale, outcome: 'ok' });
     res.redirect(303, safeNext(formField(req, 'back')));

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { isHtmx, uiLocals, type Ui } from './ui.ts';
+import { isHtmx, pageError, uiLocals, type Ui } from './ui.ts';
 
 /** The body of every API error: a machine code and a sentence a person can act on. */
 export function errorBody(code: string, message: string) {
@@ -12,8 +12,8 @@ export const apiNotFound: RequestHandler = (req, res) => {
   res.status(404).json(errorBody('not_found', `no API route ${req.method} ${req.path}`));
 };
 
-export const pageNotFound: RequestHandler = () => {
-  throw new AppError('not_found', 'there is no page at this address');
+export const pageNotFound: RequestHandler = (_req, res) => {
+  throw pageError(res, 'not_found', 'page_error.no_page');
 };
 
 const englishUi = uiLocals(() => 'en');

@@ -11,7 +11,6 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Backups } from '../backups/index.ts';
 import { cachedProbe } from '../cached.ts';
 import type { Clock } from '../clock.ts';
-import { AppError } from '../errors.ts';
 import type { Host } from '../host/index.ts';
 import type { Quiesce } from '../quiesce/index.ts';
 import type { Settings } from '../settings/index.ts';
@@ -19,7 +18,7 @@ import type { ContainerInfo } from '../stacks/index.ts';
 import type { StatusService } from '../status/index.ts';
 import { collectAlerts } from './alerts.ts';
 import { formField } from './forms.ts';
-import type { Ui } from './ui.ts';
+import { pageError, type Ui } from './ui.ts';
 
 export interface HomeDeps {
   apps: Pick<Apps, 'store' | 'docker' | 'agent'>;
@@ -87,7 +86,7 @@ export function homePage(deps: HomeDeps): Router {
   router.post('/alerts/acknowledge', (req, res) => {
     const subject = formField(req, 'subject');
     const [app, volume] = subject.split('/');
-    if (!app || !volume || !store.placements(app).some((p) => p.volume === volume)) throw new AppError('not_found', `no volume "${subject}" is installed`);
+    if (!app || !volume || !store.placements(app).some((p) => p.volume === volume)) throw pageError(res, 'not_found', 'page_error.no_volume', { subject });
     deps.settings.setByCustomer(`${ACK_PREFIX}${subject}`, 'accepted');
     deps.audit.record({ actor: 'customer', action: 'backup.bulk_without_backup_accepted', target: subject, outcome: 'ok' });
     res.redirect(303, '/');

@@ -6,8 +6,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { SESSION_IDLE_MS, type Account, type Session, type Sessions } from '../auth/index.ts';
-import { AppError } from '../errors.ts';
-import { isHtmx } from './ui.ts';
+import { isHtmx, pageError } from './ui.ts';
 
 export const SESSION_COOKIE = 'felhom_session';
 const FORM_COOKIE = 'felhom_form';
@@ -93,7 +92,7 @@ export const requireCsrf: RequestHandler = (req, res, next) => {
   if (SAFE_METHODS.has(req.method)) return next();
   const session = res.locals.session as Session | null;
   if (!session || !equalTokens(submittedToken(req), session.csrfToken)) {
-    throw new AppError('forbidden', 'this form has expired or did not come from this page; reload the page and try again');
+    throw pageError(res, 'forbidden', 'page_error.form_expired');
   }
   next();
 };
@@ -107,9 +106,9 @@ export function formToken(req: Request, res: Response): string {
   return token;
 }
 
-export function checkFormToken(req: Request): void {
+export function checkFormToken(req: Request, res: Response): void {
   const cookie = readCookie(req, FORM_COOKIE);
   if (!cookie || !equalTokens(submittedToken(req), cookie)) {
-    throw new AppError('forbidden', 'this form has expired or did not come from this page; reload the page and try again');
+    throw pageError(res, 'forbidden', 'page_error.form_expired');
   }
 }

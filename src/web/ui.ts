@@ -4,7 +4,8 @@
  * for a fragment gets the fragment alone.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { formatter, pickLocale, translator, type Format, type Locale, type Translate } from '../i18n/index.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import { formatter, pickLocale, translator, type Format, type Locale, type MessageKey, type Translate } from '../i18n/index.ts';
 import type { Views } from './views.ts';
 
 export interface UiContext {
@@ -26,6 +27,11 @@ export const isHtmx = (req: Request) => req.get('hx-request') === 'true';
 
 export function uiContext(res: Response): UiContext {
   return res.locals.ui as UiContext;
+}
+
+/** An error raised by a page itself, worded in the customer's language. */
+export function pageError(res: Response, code: ErrorCode, key: MessageKey, params?: Record<string, string | number>): AppError {
+  return new AppError(code, uiContext(res).t(key, params));
 }
 
 /** Builds `res.locals.ui` for this request: the language is a setting (seeded by bootstrap). */
