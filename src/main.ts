@@ -95,7 +95,8 @@ export async function startController(
     volumes: createVolumes({ dockerHost: config.dockerHost, logger }),
     dataDir: config.dataDir,
     catalogDir: config.catalogDir ?? defaultCatalogDir,
-    reservedProjects: async () => [config.controllerProject],
+    // Its own deployment, by configuration and by the label its container carries.
+    reservedProjects: async () => [...new Set([config.controllerProject, ...(await docker.controllerProjects().catch(() => []))])],
     reservedPorts: () => [{ published: (server.address() as AddressInfo | null)?.port ?? config.listen.port, protocol: 'tcp' }],
     keepSnapshots: config.keepSnapshots,
     pullImages: config.pullImages,

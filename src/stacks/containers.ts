@@ -8,6 +8,9 @@ import { AppError, errorMessage } from '../errors.ts';
 import { type Engine, unless, upstream } from './engine.ts';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
+/** Marks the controller's own container (set in its image and deployment): never stopped, started or listed as an app's. */
+export const CONTROLLER_LABEL = 'org.felhom.role=controller';
+const isController = (labels: Record<string, string> | undefined) => labels?.['org.felhom.role'] === 'controller';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 
 /** Docker's container states (API `ContainerState.Status`). */
@@ -53,7 +56,7 @@ export async function inspectProject(docker: Docker, project: string, service?: 
     const listed = await docker.listContainers({ all: true, filters: { label } });
     // A container removed between the list and its inspection is simply not there.
     const inspected = await Promise.all(listed.map((c) => unless([404], docker.getContainer(c.Id).inspect())));
-    return inspected.filter((c) => c !== null).sort((a, b) => a.Name.localeCompare(b.Name));
+    return inspected.filter((c): c is Docker.ContainerInspectInfo => c !== null && !isController(c.Config.Labels)).sort((a, b) => a.Name.localeCompare(b.Name));
   } catch (error) {
     throw upstream(`reading the containers of project ${project}`, error);
   }
@@ -116,7 +119,7 @@ export async function listAllContainers(docker: Docker): Promise<Map<string, Con
   const byProject = new Map<string, ContainerInfo[]>();
   for (const c of listed) {
     const project = c.Labels[PROJECT_LABEL];
-    if (project === undefined) continue;
+    if (project === undefined || isController(c.Labels)) continue;
     const name = (c.Names[0] ?? c.Id).replace(/^\//, '');
     const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1];
     const exited = /^Exited \((-?\d+)\)/.exec(c.Status);
@@ -144,6 +147,16 @@ export async function listProjects(docker: Docker): Promise<string[]> {
     return [...new Set(listed.map((c) => c.Labels[PROJECT_LABEL]).filter((p) => p !== undefined))].sort();
   } catch (error) {
     throw upstream('listing compose projects', error);
+  }
+}
+
+/** The compose projects the controller itself runs in: no app may take their name. */
+export async function listControllerProjects(docker: Docker): Promise<string[]> {
+  try {
+    const listed = await docker.listContainers({ all: true, filters: { label: [CONTROLLER_LABEL] } });
+    return [...new Set(listed.map((c) => c.Labels[PROJECT_LABEL]).filter((p) => p !== undefined))].sort();
+  } catch (error) {
+    throw upstream('finding the controller’s own containers', error);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type ContainerRef,
   listAllContainers,
   listContainers,
+  listControllerProjects,
   listProjects,
   startProject,
   stopProject,
@@ -30,6 +31,8 @@ export interface DockerPort {
   allContainers(): Promise<Map<string, ContainerInfo[]>>;
   /** Every compose project that has containers. */
   projects(): Promise<string[]>;
+  /** The compose projects of containers labelled as the controller (its own deployment). */
+  controllerProjects(): Promise<string[]>;
   /** Stops its running containers in parallel; returns those it stopped. */
   stopProject(project: string): Promise<ContainerRef[]>;
   /** Starts its stopped containers in parallel; returns those it started. */
@@ -52,6 +55,7 @@ export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: 
     listContainers: (project) => listContainers(engine.quick, project),
     allContainers: () => listAllContainers(engine.quick),
     projects: () => listProjects(engine.quick),
+    controllerProjects: () => listControllerProjects(engine.quick),
     stopProject: (project) => stopProject(engine, project),
     startProject: (project) => startProject(engine, project),
     logs: (project, options) => projectLogs(engine.quick, project, options),
