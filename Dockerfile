@@ -1,30 +1,61 @@
-# The controller image. Build: docker build -t felhom/controller .
-# A first version: the hardened, offline-proven image is the "ship it" issue's work.
-ARG NODE_IMAGE=node:24-bookworm-slim
+# The controller image, as the host agent deploys it in a customer's guest (see
+# compose/controller.yml and docs/operations.md). Build: scripts/image.sh (which also
+# works offline) or `docker build -t felhom/controller .`
+#
+# Base images are pinned here; a machine that reaches no registry builds local stand-ins
+# with exactly these names first (scripts/base-images.sh reads the values below).
+ARG NODE_VERSION=24.9.0
+ARG DOCKER_VERSION=26.1.5
+ARG COMPOSE_VERSION=2.26.1
 
-FROM ${NODE_IMAGE} AS build
+# The docker CLI and the compose v2 plugin: single binaries from the official images.
+FROM docker:${DOCKER_VERSION}-cli AS docker-cli
+FROM docker/compose-bin:v${COMPOSE_VERSION} AS compose
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# An offline build (scripts/image.sh) brings an npm cache in the context as .npm-cache/;
+# the glob lets this COPY succeed without one, and npm then asks the registry.
+COPY package.json package-lock.json .npm-cach[e] /tmp/npm-cache/
+RUN cp /tmp/npm-cache/package.json /tmp/npm-cache/package-lock.json ./ \
+ && npm ci --ignore-scripts --prefer-offline --cache /tmp/npm-cache --no-audit --no-fund --loglevel=error \
+ && rm -rf /tmp/npm-cache
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# better-sqlite3 ships prebuilt binaries for every platform; keep only this one.
+RUN npm run build \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
+ && platform=$(node -p 'process.platform + "-" + process.arch') \
+ && find node_modules/better-sqlite3/prebuilds -type f ! -name "$platform.node" -delete \
+ && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
+ && find dist -name '*.map' -delete
 
-FROM ${NODE_IMAGE}
+FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
     FELHOM_DATA_DIR=/data \
     FELHOM_BOOTSTRAP_PATH=/etc/felhom/bootstrap.json \
-    FELHOM_LISTEN=0.0.0.0:8080
+    FELHOM_LISTEN=0.0.0.0:8080 \
+    FELHOM_COMPOSE="docker compose" \
+    DOCKER_CONFIG=/tmp/docker
+COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
+COPY --from=compose /docker-compose /usr/local/lib/docker/cli-plugins/docker-compose
 WORKDIR /app
+COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json ./
 COPY views ./views
 COPY public ./public
-LABEL org.felhom.role="controller"
+COPY compose/apps ./compose/apps
+# The data volume is initialised from this folder, so it belongs to the controller's user.
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s --start-period=5s \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The controller never stops, updates or removes a container carrying this label.
+LABEL org.felhom.role="controller" \
+      org.opencontainers.image.title="Felhom controller" \
+      org.opencontainers.image.description="The in-guest app controller: apps, storage placement, quiesced backups, the customer web UI"
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FELHOM_LISTEN || ':8080').split(':').pop() + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# SIGTERM (docker stop) makes the controller restart any apps a backup stopped, then exit.
+STOPSIGNAL SIGTERM
 CMD ["node", "dist/cli.js", "serve"]
