@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -41,6 +42,33 @@ async function started(t: TestContext, env: Record<string, string> = {}) {
 }
 
 const auditActions = (c: Awaited<ReturnType<typeof controller>>) => c.controller.db.prepare('SELECT action, outcome FROM audit_log ORDER BY id').all() as Array<{ action: string; outcome: string }>;
+/** `action:outcome` (and `@target` when asked) of the entries whose action starts with `prefix`. */
+const audited = (c: Awaited<ReturnType<typeof controller>>, prefix: string, withTarget = false) =>
+  (c.controller.db.prepare('SELECT action, outcome, target FROM audit_log WHERE action LIKE ? ORDER BY id').all(`${prefix}%`) as Array<{ action: string; outcome: string; target: string | null }>)
+    .map((a) => `${a.action}:${a.outcome}${withTarget ? `@${a.target}` : ''}`);
+const when = (iso: string) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One HTTP exchange from another local address than supertest's 127.0.0.1 (Linux routes
+ * all of 127/8 to loopback), so the controller sees another client.
+ */
+function fromAddress(localAddress: string, url: string, method: 'GET' | 'POST', route: string, options: { cookie?: string; form?: Record<string, string> } = {}) {
+  const body = options.form ? new URLSearchParams(options.form).toString() : undefined;
+  const headers: http.OutgoingHttpHeaders = {};
+  if (options.cookie) headers.cookie = options.cookie;
+  if (body !== undefined) Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) });
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string; remote: string }>((resolve, reject) => {
+    const req = http.request(new URL(route, url), { method, localAddress, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text, remote: req.socket?.localAddress ?? '' }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('the customer UI', () => {
   it('when nobody is signed in, then every page leads to setup or sign-in and every action is refused', async (t) => {
@@ -118,7 +146,7 @@ describe('the customer UI', () => {
     assert.deepEqual(auditActions(c).filter((a) => a.action === 'account.setup').map((a) => a.outcome), ['refused', 'ok']);
   });
 
-  it('when sign-in fails too often from one client, then it is rate-limited, and a right password signs in', async (t) => {
+  it('when sign-in fails too often from one client, then that client waits even with the right password, while another client still signs in', async (t) => {
     const { c, url } = await started(t);
     await signUp(url, c.dataDir);
     const browser = request.agent(url);
@@ -131,6 +159,25 @@ describe('the customer UI', () => {
     assert.match(limited.text, /Too many attempts/);
     assert.ok(auditActions(c).some((a) => a.action === 'session.rate_limited'));
     assert.equal(auditActions(c).filter((a) => a.action === 'session.sign_in' && a.outcome === 'refused').length, 10);
+
+    // Another device on the LAN (here: another loopback address) has its own budget.
+    const form = await fromAddress('127.0.0.2', url, 'GET', '/login');
+    assert.equal(form.status, 200);
+    const formCookie = ([] as string[]).concat(form.headers['set-cookie'] ?? []).map((v) => v.split(';')[0]!).find((v) => v.startsWith('felhom_form='));
+    assert.ok(formCookie, 'the sign-in form sets its double-submit cookie');
+    const otherCsrf = csrfOf(form.text);
+    const wrong = await fromAddress('127.0.0.2', url, 'POST', '/login', { cookie: formCookie, form: { _csrf: otherCsrf, password: 'wrong password' } });
+    assert.equal(wrong.status, 401, 'the other client is told the password is wrong, not to wait');
+    const signedIn = await fromAddress('127.0.0.2', url, 'POST', '/login', { cookie: formCookie, form: { _csrf: otherCsrf, password: PASSWORD } });
+    assert.equal(signedIn.remote, '127.0.0.2', 'the request really came from the other address');
+    assert.equal(signedIn.status, 303, signedIn.text);
+    assert.equal(signedIn.headers.location, '/');
+    assert.match(String(signedIn.headers['set-cookie']), /felhom_session=/);
+    const clients = (c.controller.db.prepare("SELECT details FROM audit_log WHERE action = 'session.sign_in' AND outcome = 'ok'").pluck().all() as string[]).map((d) => JSON.parse(d).client);
+    assert.deepEqual(clients, ['127.0.0.2'], 'the sign-in is recorded with the client that made it');
+    // The first client is still held back.
+    const stillLimited = await browser.post('/login').type('form').send({ _csrf: formCsrf, password: PASSWORD });
+    assert.equal(stillLimited.status, 429);
   });
 
   it('when signed in and out, then the session ends on the server too', async (t) => {
@@ -142,9 +189,13 @@ describe('the customer UI', () => {
     const other = request.agent(url);
     const otherCsrf = csrfOf((await other.get('/login').expect(200)).text);
     await other.post('/login').type('form').send({ _csrf: otherCsrf, password: PASSWORD, next: '//evil.example/' }).expect(303).expect('location', '/');
+    assert.deepEqual(audited(c, 'session.'), ['session.sign_in:ok', 'session.sign_in:ok']);
     await agent.post('/logout').type('form').send({ _csrf: csrf }).expect(303).expect('location', '/login');
     await agent.get('/').expect(303);
     await login.get('/host').expect(200);
+    assert.deepEqual(audited(c, 'session.'), ['session.sign_in:ok', 'session.sign_in:ok', 'session.sign_out:ok'], 'the sign-out is recorded');
+    await agent.post('/logout').type('form').send({ _csrf: csrf }).expect(303).expect('location', '/login');
+    assert.equal(audited(c, 'session.sign_out').length, 1, 'a sign-out without a session is not recorded as one');
   });
 
   it('when the password is changed, then other sessions end and the new password works', async (t) => {
@@ -155,9 +206,18 @@ describe('the customer UI', () => {
     await second.post('/login').type('form').send({ _csrf: formCsrf, password: PASSWORD }).expect(303);
     const newPassword = 'another long password';
     await first.agent.post('/settings/password').type('form').send({ _csrf: first.csrf, current: 'not it at all', password: newPassword, confirm: newPassword }).expect(403);
-    await first.agent.post('/settings/password').type('form').send({ _csrf: first.csrf, current: PASSWORD, password: newPassword, confirm: newPassword }).expect(303);
+    await first.agent.post('/settings/password').type('form').send({ _csrf: first.csrf, current: PASSWORD, password: newPassword, confirm: `${newPassword}!` }).expect(400);
+    assert.deepEqual(audited(c, 'account.password'), ['account.password:refused'], 'a wrong current password is recorded as refused; nothing changed yet');
+    await first.agent.post('/settings/password').type('form').send({ _csrf: first.csrf, current: PASSWORD, password: newPassword, confirm: newPassword }).expect(303).expect('location', '/settings?done=password');
+    assert.deepEqual(audited(c, 'account.password'), ['account.password:refused', 'account.password:ok']);
+    const details = JSON.parse(c.controller.db.prepare("SELECT details FROM audit_log WHERE action = 'account.password' AND outcome = 'ok'").pluck().get() as string);
+    assert.equal(details.other_sessions_ended, 1, 'the entry says how many other sessions ended');
     await second.get('/').expect(303);
     await first.agent.get('/').expect(200);
+    const third = request.agent(url);
+    const thirdCsrf = csrfOf((await third.get('/login').expect(200)).text);
+    await third.post('/login').type('form').send({ _csrf: thirdCsrf, password: PASSWORD }).expect(401);
+    await third.post('/login').type('form').send({ _csrf: thirdCsrf, password: newPassword }).expect(303).expect('location', '/');
   });
 
   it('when an API token is created in settings, then it is shown once, works for the API, and can be revoked', async (t) => {
@@ -170,8 +230,13 @@ describe('the customer UI', () => {
     const settings = await agent.get('/settings').expect(200);
     assert.ok(!settings.text.includes(token), 'never shown again');
     const id = /phone <span[^]*?action="\/settings\/tokens\/([^/]+)\/revoke"/.exec(settings.text)?.[1];
-    await agent.post(`/settings/tokens/${id}/revoke`).type('form').send({ _csrf: csrf }).expect(303);
+    assert.deepEqual(audited(c, 'api_token.', true), ['api_token.create:ok@phone']);
+    await agent.post('/settings/tokens').type('form').send({ _csrf: csrf, name: '<bad name>' }).expect(400);
+    await agent.post('/settings/tokens/no-such-token/revoke').type('form').send({ _csrf: csrf }).expect(404);
+    assert.deepEqual(audited(c, 'api_token.', true), ['api_token.create:ok@phone'], 'refused requests are not recorded as done');
+    await agent.post(`/settings/tokens/${id}/revoke`).type('form').send({ _csrf: csrf }).expect(303).expect('location', '/settings?done=token_revoked');
     await request(url).get('/api/v1/status').set('Authorization', `Bearer ${token}`).expect(401);
+    assert.deepEqual(audited(c, 'api_token.', true), ['api_token.create:ok@phone', 'api_token.revoke:ok@phone']);
     assert.ok(!settings.text.includes(c.controller.bootstrap.current()!.token.reveal()), 'the agent token is never on the page');
   });
 
@@ -184,6 +249,7 @@ describe('the customer UI', () => {
     assert.match(hu.text, /<html lang="hu">/);
     assert.ok(hu.text.includes('Lemezek'), 'the page title is Hungarian');
     await agent.post('/settings/language').type('form').send({ _csrf: csrf, locale: 'xx' }).expect(400);
+    assert.deepEqual(audited(c, 'settings.language', true), ['settings.language:ok@hu'], 'the switch is recorded; the unknown language is not');
   });
 
   it('when disks are assigned, ejected and formatted, then the agent is asked, the audit records it, and a data-bearing format is explained', async (t) => {
@@ -225,7 +291,7 @@ describe('the customer UI', () => {
     void devAgentProcess;
   });
 
-  it('when the host and backup pages load, then they show the agent’s numbers, and "Back up now" starts a run', async (t) => {
+  it('when the host and backup pages load, then they show the agent’s numbers, and "Back up now" starts a run that the live view follows to its end', async (t) => {
     const { c, url } = await started(t);
     const { agent, csrf } = await signUp(url, c.dataDir);
     const host = await agent.get('/host').expect(200);
@@ -235,11 +301,66 @@ describe('the customer UI', () => {
     assert.ok(!live.text.includes('<html'), 'a fragment, not a page');
     assert.match(live.text, /<svg|No measurements yet/);
 
+    const before = (await agent.get('/backups/live').expect(200)).text;
+    assert.match(before, /data-phase="idle"/);
+    assert.match(before, /No backups yet\./);
+    assert.doesNotMatch(before, /<td>By hand<\/td>/, 'no run in the history yet');
+
     await agent.post('/backups/now').type('form').send({ _csrf: csrf }).expect(303).expect('location', '/backups?started=1');
-    const during = await agent.get('/backups/live').expect(200);
-    assert.match(during.text, /data-phase="(stopping|requesting|waiting|resuming|tracking|idle)"/);
     const audit = auditActions(c).find((a) => a.action === 'backup.request');
     assert.equal(audit?.outcome, 'ok');
+    // The live view (what htmx polls) follows the run through its phases back to idle.
+    const seen: string[] = [];
+    let backups = '';
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      backups = (await agent.get('/backups/live').set('HX-Request', 'true').expect(200)).text;
+      const phase = /data-phase="([a-z]+)"/.exec(backups)?.[1] ?? 'none';
+      if (seen.at(-1) !== phase) seen.push(phase);
+      if (phase === 'idle' && seen.length > 1) break;
+      await sleep(50);
+    }
+    assert.ok(seen.some((p) => ['stopping', 'requesting', 'waiting', 'resuming', 'tracking'].includes(p)), `a running phase was shown: ${seen.join(' → ')}`);
+    assert.equal(seen.at(-1), 'idle', `the run ended: ${seen.join(' → ')}`);
+    assert.ok(!seen.includes('none'), 'every state names its phase');
+    const run = c.controller.db.prepare('SELECT outcome, downtime_ms FROM quiesce_runs').get() as { outcome: string; downtime_ms: number | null };
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(typeof run.downtime_ms, 'number', 'the downtime was measured');
+    const row = /<tr><td>([^<]+)<\/td><td>By hand<\/td><td>–<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td><\/tr>/.exec(backups);
+    assert.ok(row, `the finished run is in the history: ${backups}`);
+    assert.equal(row[2], `${Math.round(run.downtime_ms! / 1000)} s`, 'the downtime as a duration');
+    assert.equal(row[3], 'Succeeded');
+  });
+
+  it('when the settings page is shown, then it names the agent channel from bootstrap.json, its pin and whether the agent takes the token, never the token itself', async (t) => {
+    const { c, url, agent: dev } = await started(t);
+    const { agent } = await signUp(url, c.dataDir);
+    const original = fs.readFileSync(dev.bootstrapPath, 'utf8');
+    const bootstrap = JSON.parse(original) as { issued_at: string; local_api: { endpoint: string; fingerprint: string; token: string } };
+    const channel = (html: string) => html.slice(html.indexOf('id="channel-title"'), html.indexOf('id="language-title"'));
+    const page = (await agent.get('/settings').expect(200)).text;
+    const section = channel(page);
+    assert.match(section, new RegExp(`<dt>Address</dt><dd><code>${bootstrap.local_api.endpoint.replace(/[.]/g, '\\.')}</code></dd>`));
+    assert.match(bootstrap.local_api.fingerprint, /^sha256:[0-9a-f]{64}$/);
+    assert.ok(section.includes(`<dt>Pinned certificate</dt><dd><code class="wrap">${bootstrap.local_api.fingerprint}</code></dd>`), section);
+    assert.ok(section.includes(`<dt>Access token</dt><dd>accepted by the agent (issued ${when(bootstrap.issued_at)})</dd>`), section);
+    assert.ok(!page.includes(bootstrap.local_api.token), 'the agent token is never on the page');
+
+    // The agent re-mints the token, but the controller is handed the old one back, with the pin
+    // spelled in upper case with colons: the page says the token is refused and shows the pin as stored.
+    const fresh = await dev.remintToken();
+    for (let i = 0; i < 100 && c.controller.bootstrap.current()?.token.reveal() !== fresh; i++) await sleep(50);
+    assert.equal(c.controller.bootstrap.current()?.token.reveal(), fresh, 'the controller took the new token');
+    const reminted = (await agent.get('/settings').expect(200)).text;
+    assert.ok(channel(reminted).includes('<dt>Access token</dt><dd>accepted by the agent ('), 'the new token is taken');
+    assert.ok(!reminted.includes(fresh), 'and not shown');
+    const hex = bootstrap.local_api.fingerprint.slice('sha256:'.length);
+    fs.writeFileSync(dev.bootstrapPath, JSON.stringify({ ...bootstrap, local_api: { ...bootstrap.local_api, fingerprint: hex.toUpperCase().match(/../g)!.join(':') } }));
+    for (let i = 0; i < 100 && c.controller.bootstrap.current()?.token.reveal() !== bootstrap.local_api.token; i++) await sleep(50);
+    assert.equal(c.controller.bootstrap.current()?.token.reveal(), bootstrap.local_api.token, 'the controller holds the old token again');
+    const refused = (await agent.get('/settings').expect(200)).text;
+    assert.ok(channel(refused).includes(`<code class="wrap">${bootstrap.local_api.fingerprint}</code>`), 'the pin in one canonical spelling');
+    assert.ok(channel(refused).includes('<dt>Access token</dt><dd>refused by the agent ('), channel(refused));
+    assert.ok(!refused.includes(bootstrap.local_api.token) && !refused.includes(fresh), 'neither token is on the page');
   });
 
   it('when a manifest and compose file are uploaded, then the plan shows where each volume goes and carries the files to the install form', async (t) => {
@@ -276,6 +397,43 @@ describe('the customer UI', () => {
     assert.match(host.text, /cannot be read|may be old/);
     await agent.get('/').expect(200);
     await agent.get('/settings').expect(200);
+  });
+
+  it('when an app keeps media on a bulk volume nobody backs up, then home warns until the customer acknowledges it, and the acknowledgement is audited', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const { c, url } = await started(t);
+    const { agent, csrf } = await signUp(url, c.dataDir);
+    const id = 'ack-test';
+    const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Ack test\nversion: "1.0"\nvolumes:\n  data: { class: hot }\n  media: { class: bulk, backup: none }\n  films: { class: bulk, backup: own }\n`;
+    const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sleep", "3600"]\n    volumes: ["data:/data", "media:/media", "films:/films"]\nvolumes:\n  data:\n  media:\n  films:\n`;
+    cleanUpProject(t, id);
+    const installed = await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose });
+    assert.equal(installed.status, 202, installed.text);
+    await c.controller.apps.service.settled();
+    assert.equal(c.controller.apps.store.get(id)?.status, 'installed', c.controller.apps.store.get(id)?.error ?? '');
+
+    const warning = 'The media folder “media” of Ack test is not backed up by anyone.';
+    const form = `<input type="hidden" name="subject" value="${id}/media">`;
+    const home = (await agent.get('/').expect(200)).text;
+    assert.ok(home.includes(warning), home);
+    assert.ok(home.includes(form), 'the alert offers the acknowledgement');
+    assert.ok(!home.includes('“films”'), 'a bulk volume the app backs up itself is no alert');
+    assert.ok(!home.includes('“data”'), 'nor is a hot volume');
+    assert.ok((await agent.get('/home/live').set('HX-Request', 'true').expect(200)).text.includes(warning), 'the live fragment too');
+
+    for (const subject of [`${id}/nothing`, `no-such-app/media`, id, '']) {
+      const refused = await agent.post('/alerts/acknowledge').type('form').send({ _csrf: csrf, subject });
+      assert.equal(refused.status, 404, `"${subject}": ${refused.status}`);
+    }
+    assert.deepEqual(audited(c, 'backup.bulk_without_backup'), [], 'refusals are not recorded as acknowledgements');
+    assert.ok((await agent.get('/').expect(200)).text.includes(warning), 'and the alert stays');
+
+    await agent.post('/alerts/acknowledge').type('form').send({ _csrf: csrf, subject: `${id}/media` }).expect(303).expect('location', '/');
+    assert.deepEqual(audited(c, 'backup.bulk_without_backup', true), [`backup.bulk_without_backup_accepted:ok@${id}/media`]);
+    const after = (await agent.get('/').expect(200)).text;
+    assert.ok(!after.includes(warning), 'the acknowledged alert is gone');
+    assert.ok(!after.includes('action="/alerts/acknowledge"'), 'and so is its button');
+    assert.ok(!(await agent.get('/home/live').set('HX-Request', 'true').expect(200)).text.includes(warning));
   });
 
   it('when an htmx request fails, then the error is sent to the message area', async (t) => {
