@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import request from 'supertest';
 import { controller } from './helpers/controller.ts';
 import { goldenAgent } from './helpers/golden-agent.ts';
 import { readGolden } from './helpers/temp.ts';
@@ -61,5 +62,42 @@ describe('the pages with the contract’s golden answers', () => {
     const home = text((await browser.get('/').expect(200)).text);
     assert.ok(home.includes(`Last success ${when(status.last_success.finished_at)}`), home);
     assert.ok(home.includes(`Next backup ${when(due.next_due_at)}`), home);
+  });
+
+  it('when the host reports its metrics, then the home page sums the host up with the same numbers, each disk with its fill', async (t) => {
+    const { browser } = await signedIn(t);
+    const metrics = readGolden('host-metrics.json') as { storage: Array<{ label: string; used_fraction: number }> };
+    const hostCard = (html: string) => html.slice(html.indexOf('id="host-title"'), html.indexOf('id="backup-title"'));
+    let card = '';
+    for (let i = 0; i < 80 && !card.includes('Processor'); i++) {
+      card = hostCard((await browser.get('/home/live').set('HX-Request', 'true').expect(200)).text);
+      if (!card.includes('Processor')) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(text(card), /Processor 12 % Memory 12 GB \/ 34 GB Temperature 48 °C Internal NVMe 37 % 37 % WD Elements 4TB 9 % 9 % Details/, text(card));
+    for (const storage of metrics.storage) {
+      assert.match(card, new RegExp(`<dt>${storage.label}</dt><dd><meter [^>]*value="${storage.used_fraction}"`), `${storage.label} has its bar`);
+    }
+    assert.match(card, /<a href="\/host">Details<\/a>/);
+    assert.doesNotMatch(card, /class="problem"/, 'fresh numbers carry no warning');
+    const home = (await browser.get('/').expect(200)).text;
+    assert.equal(text(hostCard(home)), text(card), 'the full page shows the same card as its live fragment');
+  });
+
+  it('when bootstrap.json names a Hungarian customer, then the pages are in Hungarian before anyone switches the language', async (t) => {
+    const bootstrap = readGolden('bootstrap.json') as { customer: { locale: string } };
+    assert.equal(bootstrap.customer.locale, 'hu-HU');
+    const agent = await goldenAgent(t);
+    const c = await controller(t, { bootstrapPath: agent.bootstrapPath });
+    const setup = (await request(c.controller.url).get('/setup').expect(200)).text;
+    assert.match(setup, /<html lang="hu">/, 'already the first page');
+    const { agent: browser } = await signUp(c.controller.url, c.dataDir);
+    const home = (await browser.get('/').expect(200)).text;
+    assert.match(home, /<html lang="hu">/);
+    assert.match(home, /<title>Kezdőlap · Felhom<\/title>/);
+    assert.match(home, /<h2 id="host-title">Gazdagép állapota<\/h2>/);
+    const host = (await browser.get('/host').expect(200)).text;
+    assert.match(host, /<html lang="hu">/);
+    assert.match(host, /<title>Gazdagép állapota · Felhom<\/title>/);
+    assert.equal(c.controller.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'settings.language'").pluck().get(), 0, 'nobody switched the language');
   });
 });
