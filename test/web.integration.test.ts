@@ -421,7 +421,8 @@ describe('the customer UI', () => {
     assert.ok(!home.includes('“data”'), 'nor is a hot volume');
     assert.ok((await agent.get('/home/live').set('HX-Request', 'true').expect(200)).text.includes(warning), 'the live fragment too');
 
-    for (const subject of [`${id}/nothing`, `no-such-app/media`, id, '']) {
+    // Only what an alert names: not another volume, a hot one, one the app backs up itself, or extra path parts.
+    for (const subject of [`${id}/nothing`, `no-such-app/media`, id, '', `${id}/media/extra`, `${id}/data`, `${id}/films`]) {
       const refused = await agent.post('/alerts/acknowledge').type('form').send({ _csrf: csrf, subject });
       assert.equal(refused.status, 404, `"${subject}": ${refused.status}`);
     }

@@ -33,6 +33,7 @@ export interface HomeDeps {
 }
 
 const ACK_PREFIX = 'alerts.bulk_no_backup.acknowledged:';
+const isUnbackedBulk = (p: { class: string; backup: string; inGuestBackup: boolean }) => p.class === 'bulk' && p.backup === 'none' && !p.inGuestBackup;
 
 /** The address of the app's web UI, on the host name the customer used to reach us. */
 function webLink(req: Request, web: { service: string; port: number } | null, containers: ContainerInfo[]): string | null {
@@ -63,7 +64,7 @@ export function homePage(deps: HomeDeps): Router {
     const bulkWithoutBackup = records.flatMap((app) =>
       store
         .placements(app.id)
-        .filter((p) => p.class === 'bulk' && p.backup === 'none' && !p.inGuestBackup && !deps.settings.get(`${ACK_PREFIX}${app.id}/${p.volume}`))
+        .filter((p) => isUnbackedBulk(p) && !deps.settings.get(`${ACK_PREFIX}${app.id}/${p.volume}`))
         .map((p) => ({ app: app.id, appName: app.name, volume: p.volume })),
     );
     const lastRun = deps.quiesce.store.list(1)[0] ?? null;
@@ -85,8 +86,11 @@ export function homePage(deps: HomeDeps): Router {
   });
   router.post('/alerts/acknowledge', (req, res) => {
     const subject = formField(req, 'subject');
-    const [app, volume] = subject.split('/');
-    if (!app || !volume || !store.placements(app).some((p) => p.volume === volume)) throw pageError(res, 'not_found', 'page_error.no_volume', { subject });
+    // Only what the alert names: exactly app/volume, a bulk volume that nothing backs up.
+    const [app, volume, ...rest] = subject.split('/');
+    if (!app || !volume || rest.length > 0 || !store.placements(app).some((p) => p.volume === volume && isUnbackedBulk(p))) {
+      throw pageError(res, 'not_found', 'page_error.no_volume', { subject });
+    }
     deps.settings.setByCustomer(`${ACK_PREFIX}${subject}`, 'accepted');
     deps.audit.record({ actor: 'customer', action: 'backup.bulk_without_backup_accepted', target: subject, outcome: 'ok' });
     res.redirect(303, '/');
