@@ -34,6 +34,9 @@ export type BootstrapReadResult = { ok: true; bootstrap: ValidBootstrap } | { ok
 const MAX_BYTES = 64 * 1024;
 const SUPPORTED_SCHEMA = 'felhom.bootstrap/v1';
 
+/** Who the controller runs as, for permission errors (the image runs it as a non-root user). */
+const runsAs = () => `the controller runs as uid ${process.getuid?.()}, gid ${process.getgid?.()} (groups ${process.getgroups?.().join(', ')})`;
+
 const fail = (kind: BootstrapProblemKind, message: string): BootstrapReadResult => ({ ok: false, problem: { kind, message } });
 
 export async function readBootstrap(file: string): Promise<BootstrapReadResult> {
@@ -45,6 +48,7 @@ export async function readBootstrap(file: string): Promise<BootstrapReadResult> 
     if (code === 'ENOENT') {
       return fail('absent', `no bootstrap file at ${file}; the host agent writes it when it deploys the controller`);
     }
+    if (code === 'EACCES') return fail('unreadable', `cannot read ${file}: ${runsAs()} and cannot enter its folder; give it access (the folder owned by that uid, or mode 0750 with a group the controller is in)`);
     return fail('unreadable', `cannot read ${file}: ${code ?? String(error)}`);
   }
   if (!stat.isFile()) return fail('unreadable', `${file} is not a regular file`);
@@ -65,7 +69,16 @@ export async function readBootstrap(file: string): Promise<BootstrapReadResult> 
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
-    return fail('unreadable', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+      return fail(
+        'unreadable',
+        `cannot read ${file}: it belongs to uid ${stat.uid}, gid ${stat.gid} with mode ${mode}, and ${runsAs()}; ` +
+          'give the controller read access (the file owned by that uid, or mode 0640 with a group the controller is in)',
+      );
+    }
+    return fail('unreadable', `cannot read ${file}: ${code ?? String(error)}`);
   }
   let json: unknown;
   try {
