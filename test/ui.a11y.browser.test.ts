@@ -1,14 +1,17 @@
 /**
  * Keyboard, labels and contrast in a real browser (Debian's Chromium), on every page a
  * customer reaches: the first-run setup is done with the keyboard alone, every form
- * control has a label, every focusable element shows where the focus is, and text keeps
- * WCAG AA contrast against what is actually behind it.
+ * control has a label, every focusable element shows where the focus is, text keeps
+ * WCAG AA contrast against what is actually behind it, and no page scrolls sideways on a
+ * phone (390 px). With an app installed, its own pages and the status and 404 pages too.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import request from 'supertest';
 import { newPage, requireBrowser } from './helpers/browser.ts';
 import { controller, devAgent } from './helpers/controller.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
 
 /** WCAG colour arithmetic, run in the page: parse, composite, luminance, contrast, the background behind an element. */
@@ -68,8 +71,10 @@ const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), sel
   .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent.trim())))
   .map((el) => el.outerHTML.slice(0, 80))`;
 
+/** Focusable elements a Tab should reach; a group of radio buttons is one stop (arrow keys move within it). */
 const VISIBLE_FOCUSABLE = `[...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])')]
-  .filter((el) => el.getClientRects().length > 0 && !el.disabled && !el.closest('details:not([open]) > :not(summary)')).length`;
+  .filter((el) => el.getClientRects().length > 0 && !el.disabled && !el.closest('details:not([open]) > :not(summary)'))
+  .filter((el, i, all) => !(el.type === 'radio' && el.name && all.slice(0, i).some((other) => other.type === 'radio' && other.name === el.name && other.form === el.form))).length`;
 
 /** Tabs through the whole page: each stop must show a focus ring, and every focusable element must be reached. */
 async function tabThrough(page: Page, route: string): Promise<void> {
@@ -103,10 +108,33 @@ async function pressTab(page: Page) {
   })()`)) as { id: string; end: boolean; skip: boolean; left: number; ring: boolean };
 }
 
-async function checkPage(page: Page, route: string): Promise<void> {
+/** How far the page scrolls sideways, and the elements that stick out past the right edge (outermost first). */
+const SIDEWAYS = `(() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.body.querySelectorAll('*')]
+    .filter((el) => el.getBoundingClientRect().right > width + 1)
+    .filter((el, _, all) => !all.includes(el.parentElement))
+    .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' right=' + Math.round(el.getBoundingClientRect().right));
+  return { overflow: document.documentElement.scrollWidth - width, wide };
+})()`;
+
+/** On a phone (390 px wide) the page must not scroll sideways; the viewport is put back afterwards. */
+async function noSidewaysScroll(page: Page, route: string): Promise<void> {
+  const size = page.viewportSize()!;
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const { overflow, wide } = (await page.evaluate(SIDEWAYS)) as { overflow: number; wide: string[] };
+    assert.ok(overflow <= 1, `${route}: scrolls sideways by ${overflow}px on a phone; sticking out: ${wide.join(', ')}`);
+  } finally {
+    await page.setViewportSize(size);
+  }
+}
+
+async function checkPage(page: Page, route: string, options: { sideways?: boolean } = {}): Promise<void> {
   assert.deepEqual(await page.evaluate(UNLABELLED), [], `${route}: every control has a label`);
   assert.deepEqual(await page.evaluate(LOW_CONTRAST), [], `${route}: text contrast`);
   await tabThrough(page, route);
+  if (options.sideways !== false) await noSidewaysScroll(page, route);
 }
 
 /** Presses Tab until the control labelled `label` has the focus. */
@@ -152,5 +180,64 @@ describe('the customer UI for keyboard and eyes', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(`${url}/login`);
     await checkPage(page, '/login');
+  });
+
+  it('when an app is installed, then its page, its uninstall and roll-back pages, the status page and a missing page pass the same checks', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const browser = await requireBrowser(t);
+    if (!browser) return;
+    const agent = await devAgent(t);
+    const c = await controller(t, { bootstrapPath: agent.bootstrapPath });
+    const url = c.controller.url;
+    const id = `a11y-app-${process.pid % 10000}`;
+    cleanUpProject(t, id);
+    const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Notes\nversion: "1.0"\nvolumes:\n  data: { class: hot }\n`;
+    const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sh", "-c", "echo started; exec sleep 3600"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n`;
+    const installed = await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose });
+    assert.equal(installed.status, 202, installed.text);
+    await c.controller.apps.service.settled();
+    assert.equal(c.controller.apps.store.get(id)?.status, 'installed');
+
+    const { page } = await newPage(browser);
+    await page.goto(`${url}/setup`);
+    await page.getByLabel('Setup code').fill(setupCodeOf(c.dataDir));
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByLabel('Repeat the password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create the account' }).click();
+    await page.getByRole('heading', { name: 'Your server' }).waitFor();
+
+    await page.goto(`${url}/apps/${id}`);
+    await page.locator('#app-live [data-state="running"]').waitFor();
+    const rollback = await page.locator('#app-live section[aria-labelledby="snapshots-title"] a').first().getAttribute('href');
+    assert.match(rollback ?? '', new RegExp(`^/apps/${id}/rollback\\?snapshot=.+`), 'the install snapshot has a roll-back link');
+    // Known product bugs, kept as failing checks (TODO) until fixed rather than left out.
+    const statusOverflow = 'views/status.eta shows the bootstrap path in a <code> without class="wrap": a long path sticks out on a phone';
+    const routes: Array<[string, number, string?]> = [
+      ['/', 200],
+      [`/apps/${id}`, 200],
+      [`/apps/${id}/uninstall`, 200],
+      [rollback!, 200],
+      ['/disks', 200],
+      ['/backups', 200],
+      ['/activity', 200],
+      ['/status', 200, statusOverflow],
+      ['/no-such-page', 404],
+    ];
+    for (const [route, status, overflowBug] of routes) {
+      const response = await page.goto(`${url}${route}`);
+      assert.equal(response?.status(), status, route);
+      await checkPage(page, route, { sideways: !overflowBug });
+      if (overflowBug) await t.test(`${route} does not scroll sideways on a phone`, { todo: overflowBug }, () => noSidewaysScroll(page, route));
+    }
+
+    // A keyboard user on a link inside the refreshing part of the app page keeps the focus across a refresh.
+    await page.goto(`${url}/apps/${id}`);
+    await page.locator('#app-live section[aria-labelledby="snapshots-title"] a').first().focus();
+    await page.waitForResponse((r) => r.url().endsWith(`/apps/${id}/live`));
+    await page.waitForTimeout(200);
+    const focused = (await page.evaluate("document.activeElement.closest('#app-live a') ? 'the roll-back link' : document.activeElement.tagName")) as string;
+    await t.test('the focus stays on the roll-back link when the app page refreshes', { todo: 'views/apps/page.eta swaps #app-live every 2 s (innerHTML), which now holds the roll-back links: the focus falls back to <body>' }, () => {
+      assert.equal(focused, 'the roll-back link');
+    });
   });
 });
