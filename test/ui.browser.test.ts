@@ -261,7 +261,7 @@ describe('the customer UI in a browser', () => {
     await waitForState(page, 'stopped_for_storage');
     const stoppedLive = await page.locator('#app-live').innerText();
     assert.match(stoppedLive, /Stopped \(disk missing\)/);
-    assert.match(stoppedLive, /Stopped because these disks are not connected: usb-9f3a27c1\. It starts again by itself when they are back\./);
+    assert.match(stoppedLive, /Stopped because these disks are not connected: WD Elements 4TB\. It starts again by itself when they are back\./);
     assert.match(await page.locator('#app-live tbody').innerText(), /^web\s+exited/, 'the container is stopped');
     await screenshot(page, '16-app-stopped-for-storage');
     // Starting it by hand is refused in words while its disk is away.

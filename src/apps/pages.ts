@@ -60,7 +60,7 @@ export function appPages(apps: Apps, ui: Ui): Router {
     ui.page(res, 'apps/page', { title: app.name, app, message: typeof req.query.done === 'string' ? req.query.done : null });
   });
   router.get('/apps/:id/live', async (req, res) => {
-    ui.fragment(res, 'apps/live', { app: await detail(res, req.params.id) });
+    ui.fragment(res, 'apps/live', { app: await detail(res, req.params.id), outOfBandAt: Date.now() });
   });
   router.get('/apps/:id/logs', async (req, res) => {
     requireApp(res, req.params.id);

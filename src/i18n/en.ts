@@ -33,6 +33,7 @@ export const en = {
   'page_error.no_page': 'there is no page at this address',
   'page_error.form_expired': 'this form has expired or did not come from this page; reload the page and try again',
   'error.title': 'Something went wrong',
+  'error.refused': 'This could not be done',
   'error.not_found': 'Not found',
   'error.back_home': 'Back to the home page',
 

@@ -35,6 +35,7 @@ export const hu: Record<MessageKey, string> = {
   'page_error.no_page': 'ezen a címen nincs oldal',
   'page_error.form_expired': 'ez az űrlap lejárt, vagy nem erről az oldalról jött; töltse újra az oldalt, és próbálja újra',
   'error.title': 'Valami hiba történt',
+  'error.refused': 'Ez nem sikerült',
   'error.not_found': 'Nem található',
   'error.back_home': 'Vissza a kezdőlapra',
 

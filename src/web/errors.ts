@@ -39,7 +39,9 @@ export function errorHandler(logger: Logger, ui: Ui): ErrorRequestHandler {
       res.set({ 'HX-Retarget': '#flash', 'HX-Reswap': 'innerHTML' });
       ui.fragment(res, 'error-fragment', data, appError.httpStatus);
     } else {
-      ui.page(res, 'error', { title: res.locals.ui.t('error.title'), ...data }, appError.httpStatus);
+      const status = appError.httpStatus;
+      const title = res.locals.ui.t(status === 404 ? 'error.not_found' : status < 500 ? 'error.refused' : 'error.title');
+      ui.page(res, 'error', { title, ...data }, status);
     }
   };
 }
