@@ -17,5 +17,5 @@ cp package.json package-lock.json "$scratch/"
 
 echo "image: building $tag" >&2
 started=$(date +%s)
-docker build --quiet -t "$tag" . >/dev/null
+docker build --quiet -t "$tag" . >/dev/null 2>"$scratch/build.log" || { cat "$scratch/build.log" >&2; exit 1; }
 echo "image: built $tag in $(( $(date +%s) - started )) s ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))" >&2
