@@ -78,6 +78,10 @@ describe('the controller image deployed with compose/controller.yml', () => {
     undo.push(() => spawnSync('umount', ['-l', mountRoot]));
     for (const mount of fs.readdirSync(mountRoot)) fs.chownSync(path.join(mountRoot, mount), CONTROLLER_UID, CONTROLLER_UID);
 
+    // The controller's data folder, prepared as the deployment must: owned by the controller's user.
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(dataDir);
+    fs.chownSync(dataDir, CONTROLLER_UID, CONTROLLER_UID);
     const port = await freePort();
     const env = {
       ...process.env,
@@ -86,6 +90,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
       FELHOM_CONFIG_DIR: path.dirname(agent.bootstrapPath),
       FELHOM_STORAGE_ROOT: mountRoot,
       FELHOM_PORT: String(port),
+      FELHOM_DATA_DIR: dataDir,
     };
     const compose = (...args: string[]) => execFileSync(composeCommand()[0]!, [...composeCommand().slice(1), '-p', project, '-f', deployment, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     cleanUpProject(t, appId);
@@ -108,6 +113,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.ok(inspect.HostConfig.Memory > 0 && inspect.HostConfig.PidsLimit > 0);
     assert.equal(inspect.Config.Labels['org.felhom.role'], 'controller');
     assert.ok(inspect.HostConfig.Binds.some((b: string) => b === `${mountRoot}:${mountRoot}:rslave`));
+    assert.ok(inspect.HostConfig.Binds.some((b: string) => b.startsWith(`${dataDir}:${dataDir}`)));
 
     const token = /(fct_\S+)/.exec(docker('exec', container, 'node', 'dist/cli.js', 'api-token', 'create', 'image-test'))![1]!;
     const api = async (method: string, route: string, body?: unknown) => {
@@ -129,7 +135,8 @@ describe('the controller image deployed with compose/controller.yml', () => {
 
     // An app installed through the API, by compose v2 inside the container.
     const manifest = `schema: felhom.app/v1\nid: ${appId}\nname: Image test\nversion: "1"\nvolumes:\n  data: { class: hot }\n`;
-    const appCompose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sh", "-c", "date >> /data/started; exec sleep 3600"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n`;
+    // It ships a file from its own folder (its manifest) as a config: the engine binds it by the guest path.
+    const appCompose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sh", "-c", "date >> /data/started; exec sleep 3600"]\n    volumes: ["data:/data"]\n    configs: [{ source: manifest, target: /etc/app-manifest.yml }]\nvolumes:\n  data:\nconfigs:\n  manifest:\n    file: ./.felhom.yml\n`;
     assert.equal((await api('POST', '/apps', { manifest, compose: appCompose })).status, 202);
     await until('the app running', async () => (await api('GET', `/apps/${appId}`)).body.state === 'running');
     const appContainer = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${appId}`);
@@ -137,6 +144,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     const placement = (await api('GET', `/apps/${appId}`)).body.volumes[0].path as string;
     assert.ok(placement.startsWith(mountRoot) && fs.existsSync(path.join(placement, 'started')), 'the data is on the agent’s mount, at the same path inside and out');
     const appState = () => docker('inspect', '-f', '{{.State.Status}}', appContainer);
+    assert.match(docker('exec', appContainer, 'cat', '/etc/app-manifest.yml'), new RegExp(`id: ${appId}`), 'a file from the app folder reached the app');
 
     // A quiesced backup: the app stops, the agent snapshots, the app runs again.
     const run = (await api('POST', '/backups')).body.run;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../log.ts';
 import { DevAgentUsageError, parseDevAgentArgs, runDevAgentCommand } from './command.ts';
-import { call, readBootstrap, tempStateDir, waitFor } from './testing.ts';
+import { call, readBootstrap, startTestAgent, tempStateDir, waitFor } from './testing.ts';
 
 test('flags: defaults, and every value that can be given', () => {
   assert.deepEqual(parseDevAgentArgs([]), {
@@ -17,13 +17,14 @@ test('flags: defaults, and every value that can be given', () => {
     backup: { queuedMs: undefined, runningMs: undefined, snapshottedMs: undefined, dueEverySeconds: undefined, retryAfterSeconds: undefined },
   });
   const options = parseDevAgentArgs([
-    '--state-dir', '/tmp/x', '--listen', '[::1]:0', '--guest', '205', '--mount-root', '/tmp/m', '--demo',
+    '--state-dir', '/tmp/x', '--listen', '[::1]:0', '--endpoint', 'https://agent:8443', '--guest', '205', '--mount-root', '/tmp/m', '--demo',
     '--backup-mode', 'stop', '--queued-ms', '10', '--running-ms', '20', '--snapshotted-ms', '30', '--due-every-seconds', '60', '--retry-after-seconds', '5',
   ]);
   assert.deepEqual(options, {
     stateDir: '/tmp/x',
     host: '::1',
     port: 0,
+    endpoint: 'https://agent:8443',
     guestId: '205',
     mountRoot: '/tmp/m',
     demo: true,
@@ -42,6 +43,7 @@ test('bad flags are usage errors naming the flag', () => {
     [['--running-ms', '1.5'], /--running-ms/],
     [['--due-every-seconds', '0'], /--due-every-seconds must be an integer of at least 1/],
     [['--guest', 'abc'], /--guest must be a decimal guest id/],
+    [['--endpoint', 'http://agent:8443'], /--endpoint must be https:\/\/host:port/],
     [['--no-such-flag'], /no-such-flag/],
     [['stray'], /stray/],
   ] as const) {
@@ -93,4 +95,10 @@ test('the command serves until SIGTERM, stops cleanly, and never logs the token'
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('an advertised endpoint is what bootstrap.json tells the guest to dial, while the agent listens where it was told', async (t) => {
+  const { agent } = await startTestAgent(t, { endpoint: 'https://agent:8443' });
+  assert.equal((await readBootstrap(agent.bootstrapPath)).local_api.endpoint, 'https://agent:8443');
+  assert.equal(agent.endpoint, 'https://agent:8443');
 });

@@ -9,6 +9,8 @@ const DEV_AGENT_USAGE = `usage: felhom dev-agent [flags]
 
   --state-dir <dir>              state, certificates and bootstrap files (default .dev/agent)
   --listen <host:port>           address to serve the local API on (default 127.0.0.1:8443)
+  --endpoint <url>               the URL the guest dials, written into bootstrap.json, when it
+                                 differs from --listen (e.g. https://agent:8443 in compose)
   --guest <id>                   the guest to mint a token for (default 101)
   --mount-root <dir>             where mount directories live (default <state-dir>/mounts)
   --demo                         seed a history: past backups, a passed restore test
@@ -31,6 +33,7 @@ export class DevAgentUsageError extends Error {
 const FLAGS = {
   'state-dir': { type: 'string', default: join('.dev', 'agent') },
   listen: { type: 'string', default: '127.0.0.1:8443' },
+  endpoint: { type: 'string' },
   guest: { type: 'string' },
   'mount-root': { type: 'string' },
   demo: { type: 'boolean', default: false },
@@ -72,9 +75,12 @@ export function parseDevAgentArgs(args: string[]): DevAgentOptions | 'help' {
   const guest = values.guest;
   if (guest !== undefined && !/^\d+$/.test(guest)) throw new DevAgentUsageError(`--guest must be a decimal guest id, got "${guest}"`);
   if (!values['state-dir']) throw new DevAgentUsageError('--state-dir must not be empty');
+  const endpoint = values.endpoint;
+  if (endpoint !== undefined && !/^https:\/\/[^/\s]+$/.test(endpoint)) throw new DevAgentUsageError(`--endpoint must be https://host:port, got "${endpoint}"`);
   return {
     stateDir: values['state-dir'],
     ...listenAddress(values.listen),
+    ...(endpoint === undefined ? {} : { endpoint }),
     ...(guest === undefined ? {} : { guestId: guest }),
     ...(values['mount-root'] ? { mountRoot: values['mount-root'] } : {}),
     demo: values.demo,

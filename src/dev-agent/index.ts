@@ -39,6 +39,8 @@ export interface DevAgentOptions {
   host?: string;
   /** Default 8443; 0 picks a free port. */
   port?: number;
+  /** The URL written into bootstrap.json when the guest dials another address than the bind (a container network); default from host and port. */
+  endpoint?: string;
   /** Default '101'. */
   guestId?: string;
   /** Where mount directories live; default `${stateDir}/mounts`. */
@@ -115,7 +117,7 @@ export async function startDevAgent(options: DevAgentOptions): Promise<DevAgent>
   for (const mount of store.state.mounts) await ensureMountDirectory(mountRoot, mount.id);
 
   const agent = new RunningDevAgent({ stateDir, mountRoot, guestId, controlToken, own, alternate, store, settings, logger });
-  await agent.listen(host, port);
+  await agent.listen(host, port, options.endpoint);
   logger.info(
     { endpoint: agent.endpoint, fingerprint: agent.fingerprint, bootstrapPath: agent.bootstrapPath, controlTokenPath: join(stateDir, 'control-token') },
     'dev agent listening: point the controller at the bootstrap file',
@@ -178,7 +180,7 @@ class RunningDevAgent implements DevAgent, DevControls {
     this.#backups = new BackupEngine(parts.store, parts.settings, parts.logger);
   }
 
-  async listen(host: string, port: number): Promise<void> {
+  async listen(host: string, port: number, endpoint?: string): Promise<void> {
     const { store, guestId, controlToken, mountRoot, logger } = this.#parts;
     const dispatcher = createDispatcher({
       store,
@@ -196,7 +198,7 @@ class RunningDevAgent implements DevAgent, DevControls {
     });
     this.#listener = await listenTls(host, port, this.#parts.own, dispatcher);
     this.port = this.#listener.port;
-    this.endpoint = `https://${endpointHost(host)}:${this.port}`;
+    this.endpoint = endpoint ?? `https://${endpointHost(host)}:${this.port}`;
     try {
       await ensureBootstrap(store, this.stateDir, this.#subject());
     } catch (error) {
