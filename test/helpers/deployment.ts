@@ -1,0 +1,141 @@
+/**
+ * The controller image deployed the production way, with compose/controller.yml, beside
+ * the development agent on the host's Docker bridge. Shared by the image test and the
+ * image benchmark. Needs root: the storage root becomes a shared mount, and folders are
+ * handed to the controller's user (uid 1000) as the real deployment must.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../src/dev-agent/index.ts';
+import { silentLogger } from '../../src/log.ts';
+
+export const CONTROLLER_UID = 1000;
+export const DEFAULT_IMAGE = process.env.FELHOM_IMAGE ?? 'felhom/controller:dev';
+const deploymentFile = path.join(import.meta.dirname, '..', '..', 'compose', 'controller.yml');
+
+export const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** compose v2 where the host has it, else v1: compose/controller.yml is written for both. */
+const composeCommand = (): string[] => (spawnSync('docker', ['compose', 'version']).status === 0 ? ['docker', 'compose'] : ['docker-compose']);
+
+/** What keeps the image test or benchmark from running here, or null. */
+export function deploymentUnavailable(image = DEFAULT_IMAGE): string | null {
+  if (process.getuid?.() !== 0) return 'root (the storage root must be a shared mount)';
+  if (spawnSync('docker', ['image', 'inspect', image]).status !== 0) return `the image ${image} (run scripts/image.sh)`;
+  return null;
+}
+
+export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Deployment {
+  url: string;
+  project: string;
+  container: string;
+  agent: DevAgent;
+  mountRoot: string;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  /** Answers within `timeoutMs` or not at all (a kept-alive connection to a stopped container would hang). */
+  healthy(timeoutMs?: number): Promise<boolean>;
+  /** Hands bootstrap.json to the controller's group, as the deployment must (0750 folder, 0640 file). */
+  grantBootstrap(): void;
+  /** An API client with a token made inside the container. */
+  api(): (method: string, route: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  /** Everything undone: the deployment, the agent, the mount, the folder. */
+  remove(): Promise<void>;
+}
+
+export async function deploy(options: { image?: string; agent?: Partial<DevAgentOptions> } = {}): Promise<Deployment> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'felhom-image-'));
+  const project = `felhom-img-${path.basename(dir).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const undo: Array<() => unknown> = [() => fs.rmSync(dir, { recursive: true, force: true })];
+  const remove = async () => {
+    while (undo.length) await undo.pop()!();
+  };
+  try {
+    // The agent on the host's Docker bridge, where the controller container reaches it.
+    const gateway = docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}');
+    const mountRoot = path.join(dir, 'mnt');
+    const agent = await startDevAgent({ stateDir: path.join(dir, 'agent'), host: gateway, port: 0, mountRoot, logger: silentLogger(), ...options.agent });
+    undo.push(() => agent.close());
+    // A systemd host mounts / shared; here the storage root becomes a shared mount of its own.
+    execFileSync('mount', ['--bind', mountRoot, mountRoot]);
+    execFileSync('mount', ['--make-rshared', mountRoot]);
+    undo.push(() => spawnSync('umount', ['-l', mountRoot]));
+    for (const mount of fs.readdirSync(mountRoot)) fs.chownSync(path.join(mountRoot, mount), CONTROLLER_UID, CONTROLLER_UID);
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(dataDir);
+    fs.chownSync(dataDir, CONTROLLER_UID, CONTROLLER_UID);
+
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      FELHOM_IMAGE: options.image ?? DEFAULT_IMAGE,
+      DOCKER_GID: String(fs.statSync('/var/run/docker.sock').gid),
+      FELHOM_CONFIG_DIR: path.dirname(agent.bootstrapPath),
+      FELHOM_STORAGE_ROOT: mountRoot,
+      FELHOM_PORT: String(port),
+      FELHOM_DATA_DIR: dataDir,
+    };
+    const [command, ...prefix] = composeCommand();
+    const compose = (...args: string[]) => spawnSync(command!, [...prefix, '-p', project, '-f', deploymentFile, ...args], { env, encoding: 'utf8' });
+    undo.push(() => compose('down', '-v', '-t', '30'));
+    const up = compose('up', '-d');
+    if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
+    const container = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`);
+    const url = `http://127.0.0.1:${port}`;
+    const healthy = (timeoutMs = 2_000) => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.ok, () => false);
+    return {
+      url,
+      project,
+      container,
+      agent,
+      mountRoot,
+      dataDir,
+      env,
+      healthy,
+      grantBootstrap() {
+        fs.chownSync(path.dirname(agent.bootstrapPath), 0, CONTROLLER_UID);
+        fs.chmodSync(path.dirname(agent.bootstrapPath), 0o750);
+        fs.chownSync(agent.bootstrapPath, 0, CONTROLLER_UID);
+        fs.chmodSync(agent.bootstrapPath, 0o640);
+      },
+      api() {
+        const token = /(fct_\S+)/.exec(docker('exec', container, 'node', 'dist/cli.js', 'api-token', 'create', `t-${Date.now()}`))![1]!;
+        return async (method, route, body) => {
+          const response = await fetch(`${url}/api/v1${route}`, {
+            signal: AbortSignal.timeout(10_000),
+            method,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            ...(body ? { body: JSON.stringify(body) } : {}),
+          });
+          return { status: response.status, body: (await response.json()) as any };
+        };
+      },
+      remove,
+    };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
