@@ -8,6 +8,7 @@
  * and .ci/run); without them it skips loudly, and under CI=true it fails.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -46,6 +47,14 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.equal(inspect.Config.Labels['org.felhom.role'], 'controller');
     assert.ok(inspect.HostConfig.Binds.some((b: string) => b === `${mountRoot}:${mountRoot}:rslave`));
     assert.ok(inspect.HostConfig.Binds.some((b: string) => b.startsWith(`${dataDir}:${dataDir}`)));
+
+    // A disk the agent mounts after the controller started shows up inside (rslave): here a tmpfs.
+    const lateDisk = path.join(mountRoot, 'late-disk');
+    fs.mkdirSync(lateDisk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', lateDisk]);
+    t.after(() => void spawnSync('umount', ['-l', lateDisk]));
+    fs.writeFileSync(path.join(lateDisk, 'label'), 'plugged in later');
+    assert.equal(docker('exec', container, 'cat', path.join(lateDisk, 'label')), 'plugged in later', 'the new mount propagated into the running container');
 
     const api = d.api();
 
