@@ -55,7 +55,7 @@ LABEL org.felhom.role="controller" \
       org.opencontainers.image.title="Felhom controller" \
       org.opencontainers.image.description="The in-guest app controller: apps, storage placement, quiesced backups, the customer web UI"
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FELHOM_LISTEN || ':8080').split(':').pop() + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const m = /^\\[?(.*?)\\]?:(\\d+)$/.exec(process.env.FELHOM_LISTEN || '0.0.0.0:8080'); const host = ['0.0.0.0', '::', ''].includes(m[1]) ? '127.0.0.1' : m[1].includes(':') ? '[' + m[1] + ']' : m[1]; fetch('http://' + host + ':' + m[2] + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM (docker stop) makes the controller restart any apps a backup stopped, then exit.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/cli.js", "serve"]

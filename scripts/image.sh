@@ -9,6 +9,16 @@ source scripts/toolchain.sh
 bash scripts/engine.sh
 bash scripts/base-images.sh
 
+# Production deploys with compose v2; a host with only v1 gets the v2 binary of the
+# compose image for the image test (.dev/compose-v2/docker-compose, run standalone).
+compose_image="docker/compose-bin:v$(sed -n 's/^ARG COMPOSE_VERSION=//p' Dockerfile | head -1)"
+if [ ! -x .dev/compose-v2/docker-compose ]; then
+  mkdir -p .dev/compose-v2
+  holder=$(docker create "$compose_image")
+  docker cp "$holder:/docker-compose" .dev/compose-v2/docker-compose >/dev/null
+  docker rm "$holder" >/dev/null
+fi
+
 echo "image: filling .npm-cache/ from package-lock.json" >&2
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { CONTROLLER_UID, deploy, deploymentUnavailable, docker, until } from './helpers/deployment.ts';
+import { composeCommand, CONTROLLER_UID, deploy, deploymentUnavailable, docker, until } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 
 function requireDeployment(t: TestContext): boolean {
@@ -29,6 +29,10 @@ describe('the controller image deployed with compose/controller.yml', () => {
     if (!(await requireDocker(t)) || !requireDeployment(t)) return;
     const appId = `imgapp-${process.pid % 10000}`;
     cleanUpProject(t, appId);
+    const [command, ...prefix] = composeCommand();
+    const version = execFileSync(command!, [...prefix, 'version'], { encoding: 'utf8' });
+    t.diagnostic(`deployed with ${version.trim()}`);
+    if (process.env.CI === 'true') assert.match(version, /Docker Compose version v?2\./, 'CI deploys with compose v2, as production does');
     const started = Date.now();
     const d = await deploy({ agent: { backup: { queuedMs: 300, runningMs: 1500, snapshottedMs: 1500 } } });
     t.after(() => d.remove());
@@ -45,7 +49,8 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.deepEqual(inspect.HostConfig.GroupAdd, [d.env.DOCKER_GID]);
     assert.ok(inspect.HostConfig.Memory > 0 && inspect.HostConfig.PidsLimit > 0);
     assert.equal(inspect.Config.Labels['org.felhom.role'], 'controller');
-    assert.ok(inspect.HostConfig.Binds.some((b: string) => b === `${mountRoot}:${mountRoot}:rslave`));
+    assert.ok(inspect.HostConfig.Binds.some((b: string) => new RegExp(`^${mountRoot}:${mountRoot}:(rw,)?rslave$`).test(b)), inspect.HostConfig.Binds.join(' '));
+    assert.equal((inspect.Config as { StopTimeout?: number }).StopTimeout, 120, 'docker stop waits the grace period the quiesce guarantee needs');
     assert.ok(inspect.HostConfig.Binds.some((b: string) => b.startsWith(`${dataDir}:${dataDir}`)));
 
     // A disk the agent mounts after the controller started shows up inside (rslave): here a tmpfs.
@@ -92,7 +97,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     await until('the second backup waiting for its snapshot', async () => (await api('GET', '/backups/current')).body.run?.phase === 'waiting', 30_000, 50);
     assert.equal(appState(), 'exited');
     const stopStarted = Date.now();
-    docker('stop', '-t', '120', container);
+    docker('stop', container);
     t.diagnostic(`docker stop took ${Date.now() - stopStarted} ms`);
     assert.equal(docker('inspect', '-f', '{{.State.ExitCode}}', container), '0', 'a clean exit, not a SIGKILL');
     assert.equal(appState(), 'running', 'the app runs while the controller is down');
@@ -105,5 +110,24 @@ describe('the controller image deployed with compose/controller.yml', () => {
     }, 60_000, 500);
     assert.equal(resumed.resume_reason, 'shutdown');
     assert.equal(agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 2, 'no backup was requested twice');
+  });
+
+  it('when the compose files are read by compose v1 and v2, then both accept them, and a missing socket group is refused by name', (t) => {
+    const root = path.join(import.meta.dirname, '..');
+    const commands = [composeCommand(), ['docker-compose']].filter((c, i, all) => all.findIndex((o) => o.join(' ') === c.join(' ')) === i);
+    const available = commands.filter(([command, ...prefix]) => spawnSync(command!, [...prefix, 'version']).status === 0);
+    if (available.length < 2 && process.env.CI === 'true') throw new Error(`compose v1 and v2 must both be here under CI=true; found: ${available.map((c) => c.join(' ')).join(', ')}`);
+    if (available.length === 0) return t.skip('no compose here');
+    for (const [command, ...prefix] of available) {
+      const config = (file: string, env: Record<string, string>) => spawnSync(command!, [...prefix, '-f', path.join(root, 'compose', file), 'config', '-q'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      const name = [command, ...prefix].join(' ');
+      for (const file of ['controller.yml', 'demo.yml']) {
+        const checked = config(file, { DOCKER_GID: '999' });
+        assert.equal(checked.status, 0, `${name} rejects ${file}: ${checked.stderr}`);
+      }
+      const noGroup = config('controller.yml', { DOCKER_GID: '' });
+      assert.notEqual(noGroup.status, 0, `${name} accepted controller.yml without DOCKER_GID`);
+      assert.match(noGroup.stderr, /set DOCKER_GID to the group of \/var\/run\/docker\.sock/);
+    }
   });
 });

@@ -19,8 +19,18 @@ const deploymentFile = path.join(import.meta.dirname, '..', '..', 'compose', 'co
 export const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** compose v2 where the host has it, else v1: compose/controller.yml is written for both. */
-const composeCommand = (): string[] => (spawnSync('docker', ['compose', 'version']).status === 0 ? ['docker', 'compose'] : ['docker-compose']);
+const standaloneV2 = path.join(import.meta.dirname, '..', '..', '.dev', 'compose-v2', 'docker-compose');
+
+/**
+ * compose v2, as in production: the host's plugin, or the binary scripts/image.sh took
+ * from the compose image; v1 only where neither exists (compose/controller.yml is
+ * written for both).
+ */
+export function composeCommand(): string[] {
+  if (spawnSync('docker', ['compose', 'version']).status === 0) return ['docker', 'compose'];
+  if (fs.existsSync(standaloneV2)) return [standaloneV2];
+  return ['docker-compose'];
+}
 
 /** What keeps the image test or benchmark from running here, or null. */
 export function deploymentUnavailable(image = DEFAULT_IMAGE): string | null {
