@@ -17,6 +17,7 @@ import { loadConfig } from '../src/config.ts';
 import { startDevAgent } from '../src/dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startController } from '../src/main.ts';
+import { signInWithSetupCode } from '../test/helpers/sign-in.ts';
 
 const { values } = parseArgs({ options: { apps: { type: 'string', default: '30' }, requests: { type: 'string', default: '300' } } });
 const appCount = Number(values.apps);
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
       controller.apps.store.update(id, { status: 'installed' });
       docker('create', '--label', `com.docker.compose.project=${id}`, '--label', 'com.docker.compose.service=web', '--name', `${id}_web_1`, 'felhom-test/busybox:latest', 'sleep', '1');
     }
-    const session = await signIn(controller.url, controller.setupCode()!.code);
+    const session = await signInWithSetupCode(controller.url, controller.setupCode()!.code, PASSWORD);
     const time = async () => {
       const started = performance.now();
       const response = await fetch(`${controller.url}/`, { headers: { cookie: session } });
@@ -64,19 +65,6 @@ async function main(): Promise<void> {
     await agent.close();
     fs.rmSync(root, { recursive: true, force: true });
   }
-}
-
-async function signIn(url: string, code: string): Promise<string> {
-  const form = await fetch(`${url}/setup`);
-  const formCookie = form.headers.get('set-cookie')!.split(';')[0]!;
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const created = await fetch(`${url}/setup`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _csrf: csrf, code, password: PASSWORD, confirm: PASSWORD }),
-  });
-  return created.headers.getSetCookie().find((c) => c.startsWith('felhom_session='))!.split(';')[0]!;
 }
 
 await main();

@@ -13,6 +13,7 @@ import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { deploy, deploymentUnavailable, docker, sleep, until } from '../test/helpers/deployment.ts';
+import { signInWithSetupCode } from '../test/helpers/sign-in.ts';
 
 const APPS = 10;
 const STARTS = 5;
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
       await sleep(1_000);
     }
 
-    const cookie = await signIn(d.url, fs.readFileSync(path.join(d.dataDir, 'setup-code.txt'), 'utf8').split('\n')[0]!);
+    const cookie = await signInWithSetupCode(d.url, fs.readFileSync(path.join(d.dataDir, 'setup-code.txt'), 'utf8').split('\n')[0]!, PASSWORD);
     const latencies: number[] = [];
     const deadline = performance.now() + LOAD_SECONDS * 1000;
     await Promise.all(
@@ -100,19 +101,6 @@ async function main(): Promise<void> {
     }
     await d.remove();
   }
-}
-
-async function signIn(url: string, code: string): Promise<string> {
-  const form = await fetch(`${url}/setup`);
-  const formCookie = form.headers.get('set-cookie')!.split(';')[0]!;
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const created = await fetch(`${url}/setup`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { cookie: formCookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ _csrf: csrf, code, password: PASSWORD, confirm: PASSWORD }),
-  });
-  return created.headers.getSetCookie().find((c) => c.startsWith('felhom_session='))!.split(';')[0]!;
 }
 
 await main();

@@ -141,22 +141,17 @@ export async function listAllContainers(docker: Docker): Promise<Map<string, Con
 }
 
 /** Every compose project with at least one container, running or not. */
-export async function listProjects(docker: Docker): Promise<string[]> {
-  try {
-    const listed = await docker.listContainers({ all: true, filters: { label: [PROJECT_LABEL] } });
-    return [...new Set(listed.map((c) => c.Labels[PROJECT_LABEL]).filter((p) => p !== undefined))].sort();
-  } catch (error) {
-    throw upstream('listing compose projects', error);
-  }
-}
+export const listProjects = (docker: Docker) => projectsWith(docker, PROJECT_LABEL, 'listing compose projects');
 
 /** The compose projects the controller itself runs in: no app may take their name. */
-export async function listControllerProjects(docker: Docker): Promise<string[]> {
+export const listControllerProjects = (docker: Docker) => projectsWith(docker, CONTROLLER_LABEL, 'finding the controller’s own containers');
+
+async function projectsWith(docker: Docker, label: string, what: string): Promise<string[]> {
   try {
-    const listed = await docker.listContainers({ all: true, filters: { label: [CONTROLLER_LABEL] } });
+    const listed = await docker.listContainers({ all: true, filters: { label: [label] } });
     return [...new Set(listed.map((c) => c.Labels[PROJECT_LABEL]).filter((p) => p !== undefined))].sort();
   } catch (error) {
-    throw upstream('finding the controller’s own containers', error);
+    throw upstream(what, error);
   }
 }
 
