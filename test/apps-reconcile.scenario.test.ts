@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
-import { buildWebImage } from './helpers/images.ts';
+import { buildWebImageIfEngine } from './helpers/images.ts';
 import { apiToken, call, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -56,13 +56,7 @@ async function installAndWait(url: string, token: string, app: { manifest: strin
 }
 
 describe('the controller killed and started again', () => {
-  before(() => {
-    try {
-      buildWebImage(IMAGE, 'scenario');
-    } catch {
-      // no engine: the tests say so
-    }
-  });
+  before(() => buildWebImageIfEngine(IMAGE, 'scenario'));
 
   for (const killAt of ['start', 'wait_healthy'] as const) {
     it(`when it is killed at step "${killAt}" of an install, then the next start finishes the install without a second snapshot`, async (t) => {

@@ -10,7 +10,7 @@ import { before, describe, it, type TestContext } from 'node:test';
 import request from 'supertest';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
-import { buildWebImage, imageId } from './helpers/images.ts';
+import { buildWebImage, buildWebImageIfEngine, imageId } from './helpers/images.ts';
 
 const WEB_IMAGE = 'felhom-test/webapp:it';
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -118,13 +118,7 @@ async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, 
 }
 
 describe('apps on a real Docker engine', () => {
-  before(() => {
-    try {
-      buildWebImage(WEB_IMAGE, 'from-image');
-    } catch {
-      // no engine: each test says so through requireDocker
-    }
-  });
+  before(() => buildWebImageIfEngine(WEB_IMAGE, 'from-image'));
 
   it('when a two-service app with a hot and a bulk volume is installed, then each volume lands on its mount, seeded, and the app runs', async (t) => {
     if (!(await requireDocker(t))) return;

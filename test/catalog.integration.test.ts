@@ -17,7 +17,7 @@ import { silentLogger } from '../src/log.ts';
 import { createCompose } from '../src/stacks/index.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, dockerHost, requireDocker } from './helpers/docker.ts';
-import { buildWebImage } from './helpers/images.ts';
+import { buildWebImageIfEngine } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
 
 describe('the built-in catalog', () => {
@@ -46,13 +46,7 @@ describe('the built-in catalog', () => {
 
 describe('installing from a catalog', () => {
   const IMAGE = 'felhom-test/webapp:catalog';
-  before(() => {
-    try {
-      buildWebImage(IMAGE, 'catalog-app');
-    } catch {
-      // no engine: the tests say so
-    }
-  });
+  before(() => buildWebImageIfEngine(IMAGE, 'catalog-app'));
 
   it('when the customer picks a catalog app, then it installs; when the catalog has a newer version, update brings it', async (t) => {
     if (!(await requireDocker(t))) return;

@@ -9,7 +9,7 @@ import request from 'supertest';
 import type { DevAgentOptions } from '../src/dev-agent/index.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
-import { buildWebImage } from './helpers/images.ts';
+import { buildWebImageIfEngine } from './helpers/images.ts';
 
 const IMAGE = 'felhom-test/webapp:quiesce';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,13 +49,7 @@ async function untilClosed(s: Awaited<ReturnType<typeof withApp>>, runId: string
 }
 
 describe('quiesced backups', () => {
-  before(() => {
-    try {
-      buildWebImage(IMAGE, 'quiesce');
-    } catch {
-      // no engine: the tests say so
-    }
-  });
+  before(() => buildWebImageIfEngine(IMAGE, 'quiesce'));
 
   it('when "back up now" runs in snapshot mode, then the app is down only until snapshotted, and the run is recorded', async (t) => {
     if (!(await requireDocker(t))) return;

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { before, describe, it, type TestContext } from 'node:test';
 import { devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
-import { buildWebImage } from './helpers/images.ts';
+import { buildWebImageIfEngine } from './helpers/images.ts';
 import { apiToken, call, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -57,13 +57,7 @@ async function closedRun(url: string, token: string, runId: string) {
 }
 
 describe('the quiesce loop and a dying controller', () => {
-  before(() => {
-    try {
-      buildWebImage(IMAGE, 'quiesce');
-    } catch {
-      // no engine: the tests say so
-    }
-  });
+  before(() => buildWebImageIfEngine(IMAGE, 'quiesce'));
 
   const steps: Array<[string, boolean, string, string]> = [
     ['stopping', true, 'crash_recovery', 'failed'],

@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { newPage, requireBrowser, screenshot } from './helpers/browser.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
-import { buildWebImage } from './helpers/images.ts';
+import { buildWebImageIfEngine } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
 import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
 
@@ -93,13 +93,7 @@ async function waitForState(page: Page, state: string, timeoutMs = 60_000) {
 }
 
 describe('the customer UI in a browser', () => {
-  before(() => {
-    try {
-      buildWebImage(IMAGE, 'hello from the family wiki');
-    } catch {
-      // no engine: the test says so through requireDocker
-    }
-  });
+  before(() => buildWebImageIfEngine(IMAGE, 'hello from the family wiki'));
 
   it('when a customer sets up, installs, runs, manages disks, backs up and switches language, then each step shows in the page', async (t) => {
     if (!(await requireDocker(t))) return;

@@ -26,6 +26,15 @@ export function buildWebImage(tag: string, content: string): string {
   }
 }
 
+/** For a suite's `before`: builds the image when an engine answers; without one each test says so through requireDocker. */
+export function buildWebImageIfEngine(tag: string, content: string): void {
+  try {
+    buildWebImage(tag, content);
+  } catch {
+    // no engine
+  }
+}
+
 export function imageId(reference: string): string {
   return execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', reference], { encoding: 'utf8' }).trim();
 }
