@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { composeCommand, CONTROLLER_UID, deploy, deploymentUnavailable, docker, until } from './helpers/deployment.ts';
+import { composeCommand, CONTROLLER_UID, DEFAULT_IMAGE, deploy, deploymentUnavailable, docker, until } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 
 function requireDeployment(t: TestContext): boolean {
@@ -59,7 +59,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', lateDisk]);
     t.after(() => void spawnSync('umount', ['-l', lateDisk]));
     fs.writeFileSync(path.join(lateDisk, 'label'), 'plugged in later');
-    assert.equal(docker('exec', container, 'cat', path.join(lateDisk, 'label')), 'plugged in later', 'the new mount propagated into the running container');
+    assert.equal(docker('exec', container, 'node', '-p', `require('fs').readFileSync(${JSON.stringify(path.join(lateDisk, 'label'))}, 'utf8')`), 'plugged in later', 'the new mount propagated into the running container');
 
     const api = d.api();
 
@@ -110,6 +110,21 @@ describe('the controller image deployed with compose/controller.yml', () => {
     }, 60_000, 500);
     assert.equal(resumed.resume_reason, 'shutdown');
     assert.equal(agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 2, 'no backup was requested twice');
+  });
+
+  it('when the image runs, then its clock follows the guest timezone it is given, compose v2 works, and it holds no shell or package manager', async (t) => {
+    if (!(await requireDocker(t)) || !requireDeployment(t)) return;
+    // The deployment gives the container the guest's /etc/localtime: times on the pages are the family's.
+    const budapest = '/usr/share/zoneinfo/Europe/Budapest';
+    assert.ok(fs.existsSync(budapest), `${budapest} is missing on this machine (Debian's tzdata)`);
+    const offsets = docker('run', '--rm', '--read-only', '-v', `${budapest}:/etc/localtime:ro`, DEFAULT_IMAGE, 'node', '-p', "[new Date('2026-07-01T12:00:00Z'), new Date('2026-01-15T12:00:00Z')].map((d) => d.getTimezoneOffset()).join(' ')");
+    assert.equal(offsets, '-120 -60', 'summer and winter time in Budapest');
+    assert.match(docker('run', '--rm', DEFAULT_IMAGE, 'docker', 'compose', 'version'), /Docker Compose version v?2\./);
+    for (const tool of ['sh', 'bash', 'apt-get', 'npm']) {
+      const run = spawnSync('docker', ['run', '--rm', DEFAULT_IMAGE, tool, '--version'], { encoding: 'utf8' });
+      assert.notEqual(run.status, 0, `${tool} is in the image`);
+      assert.match(run.stderr, /executable file not found/, run.stderr);
+    }
   });
 
   it('when the compose files are read by compose v1 and v2, then both accept them, and a missing socket group is refused by name', (t) => {
