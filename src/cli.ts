@@ -10,7 +10,7 @@ import { openDatabase } from './db/index.ts';
 import { runDevAgentCommand } from './dev-agent/command.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
-import { openDataDir, startController } from './main.ts';
+import { openDataDir, startController, type RunningController } from './main.ts';
 
 const USAGE = `usage: felhom [command]
 
@@ -25,22 +25,32 @@ FELHOM_LOG_LEVEL, FELHOM_LOG_FORMAT and FELHOM_AGENT_TIMEOUT_MS (see docs/operat
 
 async function serve(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  const controller = await startController(config, { logger });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    controller.close().then(
+  // Signals are taken from the first moment: a docker stop while startup restarts apps a
+  // crashed run left down lets that finish and then stops cleanly, instead of killing
+  // the process half-way (docker waits the deployment's grace period for either).
+  let controller: RunningController | null = null;
+  let stopSignal: string | null = null;
+  const close = (running: RunningController) =>
+    running.close().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'error while stopping');
         process.exit(1);
       },
     );
+  const stop = (signal: string) => {
+    if (stopSignal) return;
+    stopSignal = signal;
+    logger.info({ signal }, controller ? 'stopping' : 'stopping once startup has finished');
+    if (controller) void close(controller);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  controller = await startController(config, { logger });
+  if (stopSignal) {
+    logger.info({ signal: stopSignal }, 'stopping');
+    await close(controller);
+  }
 }
 
 function apiToken(config: Config, args: string[]): void {

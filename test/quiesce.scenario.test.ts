@@ -8,7 +8,7 @@ import { before, describe, it, type TestContext } from 'node:test';
 import { devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
-import { apiToken, call, startController } from './helpers/process.ts';
+import { apiToken, call, spawnController, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const IMAGE = 'felhom-test/webapp:quiesce-scenario';
@@ -97,6 +97,27 @@ describe('the quiesce loop and a dying controller', () => {
     assert.equal(run.resume_reason, 'shutdown');
     assert.equal(run.outcome, 'succeeded');
     assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1);
+  });
+
+  it('when it gets SIGTERM while its start restarts the apps a crash left down, then it finishes starting them and exits cleanly', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t, 'qtstart', 'waiting');
+    s.first.child.kill('SIGKILL');
+    await s.first.exited;
+    assert.ok(!running(s.id), 'down for the backup when the controller died');
+
+    const second = spawnController(t, s.env);
+    for (let i = 0; i < 200 && !second.output().includes('finishing a run interrupted by a restart'); i++) await sleep(25);
+    assert.match(second.output(), /finishing a run interrupted by a restart/);
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, `a clean exit, not death by signal:\n${second.output()}`);
+    assert.match(second.output(), /stopping once startup has finished/);
+    assert.ok(running(s.id), 'the app runs after the controller has gone');
+
+    const third = await startController(t, s.env);
+    const run = await closedRun(third.url, s.token, s.runId);
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1, 'no second backup');
   });
 
   it('when it is killed with SIGKILL while resuming (a stack that will not start yet), then the next start runs it and closes the run', async (t) => {

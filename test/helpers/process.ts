@@ -14,7 +14,8 @@ export interface Controller {
   output(): string;
 }
 
-export async function startController(t: TestContext, env: Record<string, string>): Promise<Controller> {
+/** The controller process as soon as it is spawned: `listening` settles once it serves. */
+export function spawnController(t: TestContext, env: Record<string, string>): Omit<Controller, 'url'> & { listening: Promise<string> } {
   const child = spawn(process.execPath, [cli, 'serve'], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, FELHOM_LISTEN: '127.0.0.1:0', FELHOM_LOG_FORMAT: 'json', FELHOM_PULL: 'never', DOCKER_HOST: dockerHost, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,7 +23,7 @@ export async function startController(t: TestContext, env: Record<string, string
   t.after(() => child.kill('SIGKILL'));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
@@ -31,7 +32,13 @@ export async function startController(t: TestContext, env: Record<string, string
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => reject(new Error(`controller exited ${code}: ${output}`)));
   });
-  return { url, child, exited, output: () => output };
+  listening.catch(() => undefined);
+  return { child, exited, listening, output: () => output };
+}
+
+export async function startController(t: TestContext, env: Record<string, string>): Promise<Controller> {
+  const spawned = spawnController(t, env);
+  return { ...spawned, url: await spawned.listening };
 }
 
 export function apiToken(dataDir: string): string {
