@@ -14,6 +14,7 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { composeCommand, CONTROLLER_UID, DEFAULT_IMAGE, deploy, deploymentUnavailable, docker, until } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { attemptSignIn, signInWithSetupCode } from './helpers/sign-in.ts';
 
 function requireDeployment(t: TestContext): boolean {
   const missing = deploymentUnavailable();
@@ -70,6 +71,15 @@ describe('the controller image deployed with compose/controller.yml', () => {
     await until('the agent channel', async () => (await api('GET', '/status')).body.agent.authorized === true, 60_000, 500);
     assert.equal(docker('inspect', '-f', '{{.State.Health.Status}}', container).length > 0, true);
     await until('a green health check', () => docker('inspect', '-f', '{{.State.Health.Status}}', container) === 'healthy', 40_000, 500);
+
+    // Password checks take 128 MiB each and the deployment caps the container at 384 MiB:
+    // several sign-ins at once are queued, not a reason to be OOM-killed.
+    await signInWithSetupCode(d.url, fs.readFileSync(path.join(dataDir, 'setup-code.txt'), 'utf8').split('\n')[0]!, 'the family password');
+    const startedAt = docker('inspect', '-f', '{{.State.StartedAt}}', container);
+    const attempts = await Promise.all(Array.from({ length: 6 }, () => attemptSignIn(d.url, 'not the password')));
+    assert.deepEqual(attempts, Array(6).fill(401));
+    assert.equal(await attemptSignIn(d.url, 'the family password'), 303);
+    assert.equal(docker('inspect', '-f', '{{.State.StartedAt}} {{.RestartCount}} {{.State.OOMKilled}}', container), `${startedAt} 0 false`, 'the same process, never OOM-killed');
 
     // An app installed through the API, by compose v2 inside the container.
     const manifest = `schema: felhom.app/v1\nid: ${appId}\nname: Image test\nversion: "1"\nvolumes:\n  data: { class: hot }\n`;

@@ -31,6 +31,17 @@ describe('passwords', () => {
   test('when a stored hash is malformed, then nothing verifies against it', async () => {
     assert.equal(await verifyPassword('x', 'plain-text'), false);
   });
+  test('when several checks run at once and one stored hash is broken, then each gets its own answer', async () => {
+    const hash = await hashPassword('correct horse battery');
+    const broken = hash.replace('$131072$', '$3$'); // N must be a power of two: scrypt fails
+    const answers = await Promise.allSettled([
+      verifyPassword('correct horse battery', hash),
+      verifyPassword('correct horse battery', broken),
+      verifyPassword('wrong horse battery', hash),
+      verifyPassword('correct horse battery', hash),
+    ]);
+    assert.deepEqual(answers.map((a) => (a.status === 'fulfilled' ? a.value : 'failed')), [true, 'failed', false, true]);
+  });
   test('when a password is short, then it is refused', () => {
     assert.equal(passwordProblem('short'), 'password_too_short');
     assert.equal(passwordProblem('long enough!'), null);

@@ -15,10 +15,20 @@ const MAX_MEMORY = 256 * 1024 * 1024;
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 256;
 
+// One derivation at a time: each takes 128 MiB, and the deployment caps the container at
+// 384 MiB (compose/controller.yml). Four sign-ins at once on libuv's four threads would
+// get the controller OOM-killed, possibly in the middle of a backup; queued, they wait
+// a few hundred milliseconds each.
+let derivations: Promise<unknown> = Promise.resolve();
+
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem: MAX_MEMORY }, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  const run = (): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      scrypt(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem: MAX_MEMORY }, (error, key) => (error ? reject(error) : resolve(key)));
+    });
+  const derived = derivations.then(run, run);
+  derivations = derived.catch(() => undefined);
+  return derived;
 }
 
 /** `scrypt$N$r$p$salt$hash`, salt and hash in base64. */
