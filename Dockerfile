@@ -84,4 +84,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "const m = /^\\[?(.*?)\\]?:(\\d+)$/.exec(process.env.FELHOM_LISTEN || '0.0.0.0:8080'); const host = ['0.0.0.0', '::', ''].includes(m[1]) ? '127.0.0.1' : m[1].includes(':') ? '[' + m[1] + ']' : m[1]; fetch('http://' + host + ':' + m[2] + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM (docker stop) makes the controller restart any apps a backup stopped, then exit.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/cli.js", "serve"]
+# V8 grows the young generation to 32 MB in startup's burst of allocations and keeps it
+# at idle; capped at 2 x 2 MB, the idle controller holds about 6 MB less at no measured
+# cost in requests per second (docs/operations.md, Figures).
+CMD ["node", "--max-semi-space-size=2", "dist/cli.js", "serve"]

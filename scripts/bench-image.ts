@@ -2,7 +2,8 @@
  * Benchmark (not a test) of the controller image as it ships: deployed with
  * compose/controller.yml beside the development agent. Prints the image size, the time
  * from `docker start` to the first /healthz 200, the idle memory (RSS) of the controller
- * process with 10 apps installed, and home-page requests per second.
+ * process with 10 apps installed (beside that of a bare Node HTTP server in the same image,
+ * the floor under it), and home-page requests per second.
  * Targets: image under 250 MB, start under 2 s, idle RSS under 80 MB.
  *
  *   scripts/image.sh && source scripts/toolchain.sh && node scripts/bench-image.ts
@@ -20,6 +21,26 @@ const STARTS = 5;
 const LOAD_SECONDS = 5;
 const CONCURRENCY = 8;
 const PASSWORD = 'a long benchmark password';
+function memoryOf(pid: string): { rss: number; anonymous: number } {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)![1]) * 1024;
+  return { rss: kb('Rss'), anonymous: kb('Anonymous') };
+}
+
+/** What Node itself costs: an HTTP server that answers with a formatted date, as the pages do, in the same image. */
+async function bareNodeMemory(image: string): Promise<{ rss: number; anonymous: number }> {
+  const server = "require('http').createServer((q, r) => r.end(new Intl.DateTimeFormat('hu-HU', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date()))).listen(8080)";
+  const container = docker('run', '-d', '--read-only', '--cap-drop', 'ALL', '--user', '1000:1000', '-p', '127.0.0.1::8080', image, 'node', '-e', server);
+  try {
+    const port = docker('port', container, '8080/tcp').split(':').pop()!;
+    await until('the bare server', async () => (await fetch(`http://127.0.0.1:${port}/`).catch(() => null))?.ok, 10_000, 50);
+    await sleep(15_000);
+    return memoryOf(docker('inspect', '-f', '{{.State.Pid}}', container));
+  } finally {
+    docker('rm', '-f', container);
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 
@@ -61,12 +82,13 @@ async function main(): Promise<void> {
     const rss: number[] = [];
     const anonymous: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)![1]) * 1024;
-      rss.push(kb('Rss'));
-      anonymous.push(kb('Anonymous'));
+      const memory = memoryOf(pid);
+      rss.push(memory.rss);
+      anonymous.push(memory.anonymous);
       await sleep(1_000);
     }
+
+    const floor = await bareNodeMemory(image);
 
     const cookie = await signInWithSetupCode(d.url, fs.readFileSync(path.join(d.dataDir, 'setup-code.txt'), 'utf8').split('\n')[0]!, PASSWORD);
     const latencies: number[] = [];
@@ -90,6 +112,7 @@ async function main(): Promise<void> {
     console.log(`  start             median ${startMs.toFixed(0)} ms from docker start to the first /healthz 200 (${STARTS} starts: ${starts.map((s) => s.toFixed(0)).join(', ')}); target < 2000 ms: ${(startMs / 2000).toFixed(2)}×`);
     console.log(`  idle memory       median RSS ${mb(idle)} of the controller process with ${APPS} apps installed; target < 80 MB: ${(idle / 80e6).toFixed(2)}×`);
     console.log(`                    of which ${mb(median(anonymous))} anonymous (heap and other private memory); the rest is clean pages mapped from the Node binary and native modules, which the kernel can drop`);
+    console.log(`                    floor: a bare Node HTTP server in the same image, hardened alike, idles at ${mb(floor.rss)} RSS (${mb(floor.anonymous)} anonymous); the controller adds ${mb(idle - floor.rss)}`);
     console.log(`  home page         ${(latencies.length / LOAD_SECONDS).toFixed(0)} requests/s with ${CONCURRENCY} concurrent clients for ${LOAD_SECONDS} s, median ${median(latencies).toFixed(1)} ms (${APPS} apps)`);
   } finally {
     for (const id of ids) await d.api()('DELETE', `/apps/${id}`).catch(() => undefined);
