@@ -59,6 +59,13 @@ async function main(): Promise<void> {
     const api = d.api();
     await until('the agent channel', async () => (await api('GET', '/status')).body.agent.authorized === true, 60_000, 250);
 
+    for (const id of ids) {
+      const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Bench ${id}\nversion: "1"\nvolumes:\n  data: { class: hot }\n`;
+      const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sleep", "86400"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n`;
+      const answer = await api('POST', '/apps', { manifest, compose });
+      if (answer.status !== 202) throw new Error(`install ${id}: ${JSON.stringify(answer.body)}`);
+      await until(`${id} running`, async () => (await api('GET', `/apps/${id}`)).body.state === 'running', 120_000, 250);
+    }
     const starts: number[] = [];
     for (let i = 0; i < STARTS; i++) {
       docker('stop', '-t', '30', d.container);
@@ -68,13 +75,6 @@ async function main(): Promise<void> {
       starts.push(performance.now() - started);
     }
 
-    for (const id of ids) {
-      const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Bench ${id}\nversion: "1"\nvolumes:\n  data: { class: hot }\n`;
-      const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sleep", "86400"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n`;
-      const answer = await api('POST', '/apps', { manifest, compose });
-      if (answer.status !== 202) throw new Error(`install ${id}: ${JSON.stringify(answer.body)}`);
-      await until(`${id} running`, async () => (await api('GET', `/apps/${id}`)).body.state === 'running', 120_000, 250);
-    }
     // Idle: nothing asked of it for a while, as on a quiet evening.
     await sleep(15_000);
     // The node process itself (its host pid), not the init (docker-init -- node ...) that runs it.
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     const idle = median(rss);
     console.log(`controller image ${image}, deployed with compose/controller.yml (read-only root, no capabilities, uid 1000):`);
     console.log(`  image size        ${mb(size)} on disk, ${mb(gzipped)} compressed (docker save | gzip); target < 250 MB: ${(size / 250e6).toFixed(2)}× on disk, ${(gzipped / 250e6).toFixed(2)}× compressed`);
-    console.log(`  start             median ${startMs.toFixed(0)} ms from docker start to the first /healthz 200 (${STARTS} starts: ${starts.map((s) => s.toFixed(0)).join(', ')}); target < 2000 ms: ${(startMs / 2000).toFixed(2)}×`);
+    console.log(`  start             median ${startMs.toFixed(0)} ms from docker start to the first /healthz 200 with ${APPS} apps installed (${STARTS} starts: ${starts.map((s) => s.toFixed(0)).join(', ')}); target < 2000 ms: ${(startMs / 2000).toFixed(2)}×`);
     console.log(`  idle memory       median RSS ${mb(idle)} of the controller process with ${APPS} apps installed; target < 80 MB: ${(idle / 80e6).toFixed(2)}×`);
     console.log(`                    of which ${mb(median(anonymous))} anonymous (heap and other private memory); the rest is clean pages mapped from the Node binary and native modules, which the kernel can drop`);
     console.log(`                    floor: a bare Node HTTP server in the same image, hardened alike, idles at ${mb(floor.rss)} RSS (${mb(floor.anonymous)} anonymous); the controller adds ${mb(idle - floor.rss)}`);

@@ -39,7 +39,11 @@ async function serve(config: Config): Promise<void> {
       },
     );
   const stop = (signal: string) => {
-    if (stopSignal) return;
+    if (stopSignal) {
+      // A second signal (Ctrl-C twice) is someone who will not wait: leave now.
+      logger.warn({ signal }, 'stopping at once; apps a backup stopped start again at the next start');
+      process.exit(1);
+    }
     stopSignal = signal;
     logger.info({ signal }, controller ? 'stopping' : 'stopping once startup has finished');
     if (controller) void close(controller);

@@ -10,9 +10,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { composeCommand, CONTROLLER_UID, DEFAULT_IMAGE, deploy, deploymentUnavailable, docker, until } from './helpers/deployment.ts';
+import { apiClient, composeCommand, CONTROLLER_UID, DEFAULT_IMAGE, deploy, deploymentUnavailable, docker, freePort, until } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { attemptSignIn, signInWithSetupCode } from './helpers/sign-in.ts';
 
@@ -69,7 +70,6 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.match(refused, /the controller runs as uid 1000, gid 1000 .* (cannot enter its folder|belongs to uid 0)/);
     d.grantBootstrap();
     await until('the agent channel', async () => (await api('GET', '/status')).body.agent.authorized === true, 60_000, 500);
-    assert.equal(docker('inspect', '-f', '{{.State.Health.Status}}', container).length > 0, true);
     await until('a green health check', () => docker('inspect', '-f', '{{.State.Health.Status}}', container) === 'healthy', 40_000, 500);
 
     // Password checks take 128 MiB each and the deployment caps the container at 384 MiB:
@@ -124,17 +124,50 @@ describe('the controller image deployed with compose/controller.yml', () => {
 
   it('when the image runs, then its clock follows the guest timezone it is given, compose v2 works, and it holds no shell or package manager', async (t) => {
     if (!(await requireDocker(t)) || !requireDeployment(t)) return;
-    // The deployment gives the container the guest's /etc/localtime: times on the pages are the family's.
-    const budapest = '/usr/share/zoneinfo/Europe/Budapest';
-    assert.ok(fs.existsSync(budapest), `${budapest} is missing on this machine (Debian's tzdata)`);
-    const offsets = docker('run', '--rm', '--read-only', '-v', `${budapest}:/etc/localtime:ro`, DEFAULT_IMAGE, 'node', '-p', "[new Date('2026-07-01T12:00:00Z'), new Date('2026-01-15T12:00:00Z')].map((d) => d.getTimezoneOffset()).join(' ')");
-    assert.equal(offsets, '-120 -60', 'summer and winter time in Budapest');
+    // The deployment gives the container the guest's /etc/localtime and zoneinfo, as here:
+    // times on the pages are the family's, also where a zone's short name is ambiguous.
+    const offsets = (zone: string) => {
+      const file = `/usr/share/zoneinfo/${zone}`;
+      assert.ok(fs.existsSync(file), `${file} is missing on this machine (Debian's tzdata)`);
+      return docker('run', '--rm', '--read-only', '-v', `${file}:/etc/localtime:ro`, '-v', '/usr/share/zoneinfo:/usr/share/zoneinfo:ro', DEFAULT_IMAGE, 'node', '-p', "[new Date('2026-07-01T12:00:00Z'), new Date('2026-01-15T12:00:00Z')].map((d) => d.getTimezoneOffset()).join(' ')");
+    };
+    assert.equal(offsets('Europe/Budapest'), '-120 -60', 'summer and winter time in Budapest');
+    assert.equal(offsets('Australia/Sydney'), '-600 -660', 'winter and summer time in Sydney');
+    const deployment = fs.readFileSync(path.join(import.meta.dirname, '..', 'compose', 'controller.yml'), 'utf8');
+    assert.match(deployment, /^\s+- \/etc\/localtime:\/etc\/localtime:ro$/m);
+    assert.match(deployment, /^\s+- \/usr\/share\/zoneinfo:\/usr\/share\/zoneinfo:ro$/m);
     assert.match(docker('run', '--rm', DEFAULT_IMAGE, 'docker', 'compose', 'version'), /Docker Compose version v?2\./);
     for (const tool of ['sh', 'bash', 'apt-get', 'npm']) {
       const run = spawnSync('docker', ['run', '--rm', DEFAULT_IMAGE, tool, '--version'], { encoding: 'utf8' });
       assert.notEqual(run.status, 0, `${tool} is in the image`);
       assert.match(run.stderr, /executable file not found/, run.stderr);
     }
+  });
+
+  it('when compose/demo.yml is brought up, then the controller serves and the development agent beside it has configured its channel', async (t) => {
+    if (!(await requireDocker(t)) || !requireDeployment(t)) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'felhom-demo-'));
+    fs.chownSync(dir, CONTROLLER_UID, CONTROLLER_UID);
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const project = `felhom-demo-${process.pid % 10000}`;
+    const env = { ...process.env, FELHOM_IMAGE: DEFAULT_IMAGE, DOCKER_GID: String(fs.statSync('/var/run/docker.sock').gid), FELHOM_PORT: String(port), FELHOM_DEMO_STORAGE: dir };
+    const [command, ...prefix] = composeCommand();
+    const compose = (...args: string[]) => spawnSync(command!, [...prefix, '-p', project, '-f', path.join(import.meta.dirname, '..', 'compose', 'demo.yml'), ...args], { env, encoding: 'utf8' });
+    t.after(() => void compose('down', '-v', '-t', '10'));
+    const up = compose('up', '-d');
+    assert.equal(up.status, 0, up.stderr);
+    const url = `http://127.0.0.1:${port}`;
+    await until('/healthz', () => fetch(`${url}/healthz`).then((r) => r.ok, () => false), 30_000, 100);
+    const container = compose('ps', '-q', 'controller').stdout.trim();
+    const api = apiClient(container, url);
+    const status = await until('the agent channel', async () => {
+      const body = (await api('GET', '/status')).body;
+      return body.agent.authorized === true ? body : null;
+    }, 60_000, 250);
+    assert.equal(status.bootstrap.state, 'configured');
+    const storage = (await api('GET', '/storage')).body.mounts as Array<{ path: string }>;
+    assert.ok(storage.length > 0 && storage.every((m) => m.path.startsWith(dir)), JSON.stringify(storage));
   });
 
   it('when the compose files are read by compose v1 and v2, then both accept them, and a missing socket group is refused by name', (t) => {

@@ -16,7 +16,7 @@ export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 256;
 
 // One derivation at a time: each takes 128 MiB, and the deployment caps the container at
-// 384 MiB (compose/controller.yml). Four sign-ins at once on libuv's four threads would
+// 512 MiB (compose/controller.yml). Four sign-ins at once on libuv's four threads would
 // get the controller OOM-killed, possibly in the middle of a backup; queued, they wait
 // a few hundred milliseconds each.
 let derivations: Promise<unknown> = Promise.resolve();

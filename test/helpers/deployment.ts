@@ -49,7 +49,21 @@ export async function until<T>(what: string, probe: () => Promise<T | null | und
   }
 }
 
-async function freePort(): Promise<number> {
+/** An API client of the controller in `container`, with a token made inside it. */
+export function apiClient(container: string, url: string): (method: string, route: string, body?: unknown) => Promise<{ status: number; body: any }> {
+  const token = /(fct_\S+)/.exec(docker('exec', container, 'node', 'dist/cli.js', 'api-token', 'create', `t-${Date.now()}`))![1]!;
+  return async (method, route, body) => {
+    const response = await fetch(`${url}/api/v1${route}`, {
+      signal: AbortSignal.timeout(10_000),
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+}
+
+export async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -130,18 +144,7 @@ export async function deploy(options: { image?: string; agent?: Partial<DevAgent
         fs.chownSync(agent.bootstrapPath, 0, CONTROLLER_UID);
         fs.chmodSync(agent.bootstrapPath, 0o640);
       },
-      api() {
-        const token = /(fct_\S+)/.exec(docker('exec', container, 'node', 'dist/cli.js', 'api-token', 'create', `t-${Date.now()}`))![1]!;
-        return async (method, route, body) => {
-          const response = await fetch(`${url}/api/v1${route}`, {
-            signal: AbortSignal.timeout(10_000),
-            method,
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            ...(body ? { body: JSON.stringify(body) } : {}),
-          });
-          return { status: response.status, body: (await response.json()) as any };
-        };
-      },
+      api: () => apiClient(container, url),
       remove,
     };
   } catch (error) {
