@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { before, describe, it, type TestContext } from 'node:test';
 import { devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
@@ -45,6 +46,12 @@ async function setup(t: TestContext, name: string, killAt = 'waiting', slowStop 
   }
   assert.equal(phase, killAt);
   return { agent, env, token, id, first, runId: started.body.run.id as string };
+}
+
+/** Where the app's `site` volume lives on the agent's fast mount. */
+async function siteFolder(s: { first: { url: string }; token: string; id: string }): Promise<string> {
+  const storage = (await call(s.first.url, s.token, 'GET', '/api/v1/storage')).body.mounts.find((m: { id: string }) => m.id === 'local-fast');
+  return `${storage.path}/felhom/apps/${s.id}/site`;
 }
 
 async function closedRun(url: string, token: string, runId: string) {
@@ -120,13 +127,32 @@ describe('the quiesce loop and a dying controller', () => {
     assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1, 'no second backup');
   });
 
+  it('when it gets a second signal while its start restarts the apps, then it leaves at once, and the next start still runs the app and closes the run', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const s = await setup(t, 'qtwice', 'waiting');
+    s.first.child.kill('SIGKILL');
+    await s.first.exited;
+
+    const second = spawnController(t, s.env);
+    for (let i = 0; i < 200 && !second.output().includes('finishing a run interrupted by a restart'); i++) await sleep(25);
+    second.child.kill('SIGINT');
+    for (let i = 0; i < 100 && !second.output().includes('stopping once startup has finished'); i++) await sleep(10);
+    second.child.kill('SIGINT');
+    assert.equal(await second.exited, 1, second.output());
+    assert.match(second.output(), /stopping at once/);
+
+    const third = await startController(t, s.env);
+    assert.ok(running(s.id), 'running again by the time the controller serves');
+    const run = await closedRun(third.url, s.token, s.runId);
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(s.agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 1, 'no second backup');
+  });
+
   it('when it is killed with SIGKILL while resuming (a stack that will not start yet), then the next start runs it and closes the run', async (t) => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t, 'qkres', 'waiting');
     // The app's volume folder goes missing: Docker cannot start it, the runner keeps retrying.
-    const storage = (await call(s.first.url, s.token, 'GET', '/api/v1/storage')).body.mounts.find((m: { id: string }) => m.id === 'local-fast');
-    const site = `${storage.path}/felhom/apps/${s.id}/site`;
-    const fs = await import('node:fs');
+    const site = await siteFolder(s);
     fs.renameSync(site, `${site}.away`);
     let phase = '';
     for (let i = 0; i < 200 && phase !== 'resuming'; i++) {
@@ -154,9 +180,7 @@ describe('the quiesce loop and a dying controller', () => {
   it('when it restarts and a stack cannot start because its disk is gone, then it serves after the first attempt, the storage watch takes the app, and the run closes', async (t) => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t, 'qkdisk', 'waiting');
-    const storage = (await call(s.first.url, s.token, 'GET', '/api/v1/storage')).body.mounts.find((m: { id: string }) => m.id === 'local-fast');
-    const site = `${storage.path}/felhom/apps/${s.id}/site`;
-    const fs = await import('node:fs');
+    const site = await siteFolder(s);
     s.first.child.kill('SIGKILL');
     await s.first.exited;
     // The guest rebooted without the drive: Docker cannot start the app, the agent says the mount is gone.
