@@ -10,11 +10,8 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import request from 'supertest';
 import { defaultCatalogDir } from '../src/apps/index.ts';
-import { listCatalog, readCatalogApp } from '../src/apps/catalog.ts';
-import { parseManifest } from '../src/apps/manifest.ts';
-import { checkPolicy, describeViolation } from '../src/apps/policy.ts';
-import { silentLogger } from '../src/log.ts';
-import { createCompose } from '../src/stacks/index.ts';
+import { listCatalog } from '../src/apps/catalog.ts';
+import { requireComposeVersions } from './helpers/compose-versions.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, dockerHost, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
@@ -27,21 +24,24 @@ describe('the built-in catalog', () => {
     for (const entry of entries) assert.equal(entry.manifest.id, entry.id, 'the folder is named after the app id');
   });
 
-  it('when each app is checked as an install would, then its compose config passes the policy and every bulk volume has a backup decision', async (t) => {
-    if (!(await requireDocker(t))) return;
-    const compose = createCompose({ dockerHost, logger: silentLogger() });
-    for (const { id } of await listCatalog(defaultCatalogDir)) {
-      const files = await readCatalogApp(defaultCatalogDir, id);
-      const manifest = parseManifest(files.manifest);
-      const dir = path.join(defaultCatalogDir, id);
-      const model = await compose.config({ project: id, dir, files: [manifest.compose] });
-      const violations = checkPolicy({ manifest, compose: model, appDir: dir, otherApps: [], reservedProjects: ['felhom'] });
-      assert.deepEqual(violations.map(describeViolation), [], id);
-      for (const [volume, spec] of Object.entries(manifest.volumes)) {
-        if (spec.class === 'bulk') assert.ok(spec.backup, `${id}: bulk volume ${volume} has a backup decision`);
+  for (const which of ['v1', 'v2'] as const) {
+    it(`when each app is planned as an install would, with compose ${which}, then it passes the policy, every volume is placed and every bulk volume has a backup decision`, async (t) => {
+      if (!(await requireDocker(t))) return;
+      const version = requireComposeVersions(t).find((v) => v.name === which);
+      if (!version) return;
+      const agent = await devAgent(t);
+      const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env: { FELHOM_COMPOSE: version.command.join(' ') } });
+      const api = request(c.controller.url);
+      for (const { id, manifest } of await listCatalog(defaultCatalogDir)) {
+        const plan = (await api.post('/api/v1/apps/plan').set({ Authorization: `Bearer ${c.token}` }).send({ catalog: id }).expect(200)).body;
+        assert.deepEqual(plan.problems, [], id);
+        assert.deepEqual(plan.placements.map((p: { volume: string }) => p.volume).sort(), Object.keys(manifest.volumes).sort(), `${id}: every volume placed`);
+        for (const [volume, spec] of Object.entries(manifest.volumes)) {
+          if (spec.class === 'bulk') assert.ok(spec.backup, `${id}: bulk volume ${volume} has a backup decision`);
+        }
       }
-    }
-  });
+    });
+  }
 });
 
 describe('installing from a catalog', () => {

@@ -23,14 +23,14 @@ const isValidation = (error: unknown) => error instanceof AppError && error.code
 
 describe('reading volume entries', () => {
   it('when a v1 short string names a volume, then it is a named volume with its mode', () => {
-    assert.deepEqual(parseVolumeSpec('data:/data:rw'), { type: 'volume', source: 'data', target: '/data', readOnly: false });
-    assert.deepEqual(parseVolumeSpec('data:/data:ro'), { type: 'volume', source: 'data', target: '/data', readOnly: true });
-    assert.deepEqual(parseVolumeSpec('data:/data:ro,z'), { type: 'volume', source: 'data', target: '/data', readOnly: true });
-    assert.deepEqual(parseVolumeSpec('model-cache.v2:/cache'), { type: 'volume', source: 'model-cache.v2', target: '/cache', readOnly: false });
+    assert.deepEqual(parseVolumeSpec('data:/data:rw'), { type: 'volume', source: 'data', target: '/data', readOnly: false, subpath: null });
+    assert.deepEqual(parseVolumeSpec('data:/data:ro'), { type: 'volume', source: 'data', target: '/data', readOnly: true, subpath: null });
+    assert.deepEqual(parseVolumeSpec('data:/data:ro,z'), { type: 'volume', source: 'data', target: '/data', readOnly: true, subpath: null });
+    assert.deepEqual(parseVolumeSpec('model-cache.v2:/cache'), { type: 'volume', source: 'model-cache.v2', target: '/cache', readOnly: false, subpath: null });
   });
 
   it('when a short string starts with /, . or ~ or holds a slash, then it is a bind of that path', () => {
-    assert.deepEqual(parseVolumeSpec('/abs/host/path:/conf:ro'), { type: 'bind', source: '/abs/host/path', target: '/conf', readOnly: true });
+    assert.deepEqual(parseVolumeSpec('/abs/host/path:/conf:ro'), { type: 'bind', source: '/abs/host/path', target: '/conf', readOnly: true, subpath: null });
     assert.equal(parseVolumeSpec('./conf:/conf').type, 'bind');
     assert.equal(parseVolumeSpec('~/conf:/conf').type, 'bind');
     assert.equal(parseVolumeSpec('relative/dir:/conf').type, 'bind');
@@ -38,18 +38,19 @@ describe('reading volume entries', () => {
   });
 
   it('when a short string holds only a target, then it is an anonymous volume', () => {
-    assert.deepEqual(parseVolumeSpec('/data'), { type: 'volume', source: null, target: '/data', readOnly: false });
+    assert.deepEqual(parseVolumeSpec('/data'), { type: 'volume', source: null, target: '/data', readOnly: false, subpath: null });
   });
 
   it('when a long-syntax entry is read (v1 or v2), then type, source, target and read_only are kept', () => {
     assert.deepEqual(readMount({ type: 'volume', source: 'data', target: '/data', volume: { nocopy: true } }), {
-      type: 'volume', source: 'data', target: '/data', readOnly: false,
+      type: 'volume', source: 'data', target: '/data', readOnly: false, subpath: null,
     });
+    assert.equal(readMount({ type: 'volume', source: 'data', target: '/d', volume: { subpath: 'sub/dir' } }).subpath, 'sub/dir');
     assert.deepEqual(readMount({ type: 'bind', source: '/srv', target: '/srv', read_only: true, bind: { create_host_path: true } }), {
-      type: 'bind', source: '/srv', target: '/srv', readOnly: true,
+      type: 'bind', source: '/srv', target: '/srv', readOnly: true, subpath: null,
     });
-    assert.deepEqual(readMount({ type: 'tmpfs', target: '/tmp', tmpfs: { size: 1024 } }), { type: 'tmpfs', source: null, target: '/tmp', readOnly: false });
-    assert.deepEqual(readMount({ type: 'volume', target: '/anon', volume: {} }), { type: 'volume', source: null, target: '/anon', readOnly: false });
+    assert.deepEqual(readMount({ type: 'tmpfs', target: '/tmp', tmpfs: { size: 1024 } }), { type: 'tmpfs', source: null, target: '/tmp', readOnly: false, subpath: null });
+    assert.deepEqual(readMount({ type: 'volume', target: '/anon', volume: {} }), { type: 'volume', source: null, target: '/anon', readOnly: false, subpath: null });
   });
 
   it('when a long-syntax entry has another type (npipe, image, cluster), then it is "other"', () => {
@@ -156,7 +157,7 @@ describe('reading a whole compose config', () => {
     const v2 = readCompose(load('apps/nextcloud.v2.yml'));
     assert.equal(v2.projectName, 'nextcloud');
     assert.deepEqual(v2.volumes.find((v) => v.key === 'db'), { key: 'db', driver: null, driverOpts: null, external: false, name: 'nextcloud_db' });
-    assert.deepEqual(v2.networks, [{ key: 'default', driver: null, external: false, name: 'nextcloud_default' }]);
+    assert.deepEqual(v2.networks, [{ key: 'default', driver: null, external: false, name: 'nextcloud_default', labels: {}, options: {} }]);
     const v1 = readCompose(load('apps/nextcloud.v1.yml'));
     assert.equal(v1.projectName, null);
     assert.deepEqual(v1.volumes.find((v) => v.key === 'db'), { key: 'db', driver: null, driverOpts: null, external: false, name: null });
@@ -164,7 +165,7 @@ describe('reading a whole compose config', () => {
 
   it('when secrets have a file source, then the absolute path compose printed is kept', () => {
     assert.deepEqual(readCompose(load('apps/nextcloud.v1.yml')).secrets, [
-      { key: 'postgres_password', file: '/tmp/felhom-compose-fixtures/nextcloud/secrets/postgres_password.txt' },
+      { key: 'postgres_password', file: '/tmp/felhom-compose-fixtures/nextcloud/secrets/postgres_password.txt', environment: null },
     ]);
   });
 
@@ -191,7 +192,14 @@ describe('reading a whole compose config', () => {
           volumes_from: ['service:db:rw'],
           labels: ['a=b', 'org.felhom.x=1', 'flag'],
           env_file: ['/a.env', { path: '/b.env', required: false }],
-          networks: { default: null, back: { aliases: ['x'] } },
+          networks: { default: null, back: { aliases: ['x'], ipv4_address: '10.0.0.2' } },
+          links: ['db:database'],
+          external_links: ['other'],
+          sysctls: ['net.core.somaxconn=1024'],
+          ulimits: { nofile: { soft: 1, hard: '2' }, rtprio: 99 },
+          oom_score_adj: '-5',
+          stop_grace_period: '1m30s',
+          container_name: 'web-1',
           post_start: [{ command: ['true'], privileged: true }],
           pre_stop: [{ command: ['true'] }],
           provider: { type: 'model' },
@@ -220,7 +228,14 @@ describe('reading a whole compose config', () => {
       volumesFrom: ['service:db:rw'],
       labels: { a: 'b', 'org.felhom.x': '1', flag: '' },
       envFile: ['/a.env', '/b.env'],
-      networks: ['default', 'back'],
+      networks: [{ network: 'default', options: {} }, { network: 'back', options: { aliases: ['x'], ipv4_address: '10.0.0.2' } }],
+      links: ['db:database'],
+      externalLinks: ['other'],
+      sysctls: { 'net.core.somaxconn': '1024' },
+      ulimits: { nofile: { soft: 1, hard: 2 }, rtprio: { soft: 99, hard: 99 } },
+      oomScoreAdj: -5,
+      stopGraceSeconds: 90,
+      containerName: 'web-1',
       hooks: [{ key: 'post_start', privileged: true }, { key: 'pre_stop', privileged: false }],
       provider: { type: 'model' },
       volumes: undefined,
@@ -247,7 +262,7 @@ describe('reading a whole compose config', () => {
   it('when a volume or network uses the old external: { name } form, then it is external with that name', () => {
     const model = readCompose({ services: {}, volumes: { d: { external: { name: 'other' } } }, networks: { n: { external: { name: 'host' } } } });
     assert.deepEqual(model.volumes[0], { key: 'd', driver: null, driverOpts: null, external: true, name: 'other' });
-    assert.deepEqual(model.networks[0], { key: 'n', driver: null, external: true, name: 'host' });
+    assert.deepEqual(model.networks[0], { key: 'n', driver: null, external: true, name: 'host', labels: {}, options: {} });
   });
 
   it('when the document is not a compose config, then it is a validation error', () => {
@@ -255,6 +270,8 @@ describe('reading a whole compose config', () => {
     assert.throws(() => readCompose({ version: '3' }), isValidation);
     assert.throws(() => readCompose({ services: { web: 'nginx' } }), isValidation);
     assert.throws(() => readCompose({ services: { web: { cap_add: [{ a: 1 }] } } }), isValidation);
+    assert.throws(() => readCompose({ services: { web: { stop_grace_period: '10 minutes' } } }), isValidation);
+    assert.throws(() => readCompose({ services: { web: { ulimits: { rtprio: 'high' } } } }), isValidation);
     assert.throws(() => parseComposeConfig('services: [\n'), isValidation);
   });
 

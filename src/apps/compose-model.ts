@@ -26,6 +26,8 @@ export interface ServiceMount {
   source: string | null;
   target: string;
   readOnly: boolean;
+  /** `volume.subpath` of a long-syntax volume mount (v2); null when absent. */
+  subpath: string | null;
 }
 
 export interface PortMapping {
@@ -70,8 +72,18 @@ export interface ComposeService {
   envFile: string[];
   volumes: ServiceMount[];
   ports: PortMapping[];
-  /** Names of the networks the service joins. */
-  networks: string[];
+  /** The networks the service joins, each with the keys of its attachment (aliases, ipv4_address…). */
+  networks: NetworkAttachment[];
+  /** `links` entries as written: `service` or `service:alias`. */
+  links: string[];
+  externalLinks: string[];
+  sysctls: Record<string, string>;
+  /** Each ulimit by name: its soft and hard value (a single number sets both). */
+  ulimits: Record<string, { soft: number; hard: number }>;
+  oomScoreAdj: number | null;
+  /** `stop_grace_period` in seconds; null when absent. */
+  stopGraceSeconds: number | null;
+  containerName: string | null;
   hooks: ServiceHook[];
   /** v2 `provider:` services (run a host-side plugin); null when absent. */
   provider: unknown;
@@ -86,17 +98,28 @@ export interface VolumeDefinition {
   name: string | null;
 }
 
+export interface NetworkAttachment {
+  network: string;
+  /** Every key the attachment sets, values as printed. */
+  options: Record<string, unknown>;
+}
+
 export interface NetworkDefinition {
   key: string;
   driver: string | null;
   external: boolean;
   name: string | null;
+  labels: Record<string, string>;
+  /** Every other key the definition sets (driver_opts, ipam, internal…), values as printed. */
+  options: Record<string, unknown>;
 }
 
 export interface FileObject {
   key: string;
   /** The `file:` source as printed (absolute after config); null for other sources. */
   file: string | null;
+  /** The `environment:` source: a variable of compose's own environment; null otherwise. */
+  environment: string | null;
 }
 
 export interface ComposeModel {
@@ -194,7 +217,14 @@ function readService(name: string, raw: unknown): ComposeService {
     envFile: list(raw.env_file, `${at}.env_file`).map((file, i) => envFilePath(file, `${at}.env_file[${i}]`)),
     volumes: list(raw.volumes, `${at}.volumes`).map((volume, i) => readMount(volume, `${at}.volumes[${i}]`)),
     ports: list(raw.ports, `${at}.ports`).flatMap((port, i) => readPort(port, `${at}.ports[${i}]`)),
-    networks: Array.isArray(raw.networks) ? stringList(raw.networks, `${at}.networks`) : Object.keys(isRecord(raw.networks) ? raw.networks : {}),
+    networks: readAttachments(raw.networks, `${at}.networks`),
+    links: stringList(raw.links, `${at}.links`),
+    externalLinks: stringList(raw.external_links, `${at}.external_links`),
+    sysctls: keyValues(raw.sysctls, `${at}.sysctls`),
+    ulimits: readUlimits(raw.ulimits, `${at}.ulimits`),
+    oomScoreAdj: absent(raw.oom_score_adj) ? null : integer(raw.oom_score_adj, `${at}.oom_score_adj`),
+    stopGraceSeconds: absent(raw.stop_grace_period) ? null : durationSeconds(raw.stop_grace_period, `${at}.stop_grace_period`),
+    containerName: scalar(raw.container_name, `${at}.container_name`),
     hooks: [...readHooks(raw.post_start, 'post_start', at), ...readHooks(raw.pre_stop, 'pre_stop', at)],
     provider: absent(raw.provider) ? null : raw.provider,
   };
@@ -210,20 +240,21 @@ export function readMount(raw: unknown, at = 'volume'): ServiceMount {
   if (typeof target !== 'string' || target === '') unreadable(`${at}.target`, 'a container path');
   const source = typeof raw.source === 'string' && raw.source !== '' ? raw.source : null;
   const readOnly = truthy(raw.read_only);
+  const subpath = isRecord(raw.volume) ? scalar(raw.volume.subpath, `${at}.volume.subpath`) : null;
   switch (raw.type) {
     case 'volume':
-      return { type: 'volume', source, target, readOnly };
+      return { type: 'volume', source, target, readOnly, subpath };
     case 'bind':
-      return { type: 'bind', source, target, readOnly };
+      return { type: 'bind', source, target, readOnly, subpath: null };
     case 'tmpfs':
-      return { type: 'tmpfs', source: null, target, readOnly };
+      return { type: 'tmpfs', source: null, target, readOnly, subpath: null };
     case undefined:
     case null:
       // Compose always prints a type; infer it like a short string would, failing closed.
-      return { type: source === null ? 'volume' : classifySource(source), source, target, readOnly };
+      return { type: source === null ? 'volume' : classifySource(source), source, target, readOnly, subpath };
     default:
       // npipe, image, cluster and whatever comes next: not a named volume.
-      return { type: 'other', source, target, readOnly };
+      return { type: 'other', source, target, readOnly, subpath: null };
   }
 }
 
@@ -234,12 +265,12 @@ export function readMount(raw: unknown, at = 'volume'): ServiceMount {
  */
 export function parseVolumeSpec(spec: string, at = 'volume'): ServiceMount {
   const parts = spec.split(':');
-  if (parts.length === 1) return { type: 'volume', source: null, target: nonEmpty(parts[0], at), readOnly: false };
+  if (parts.length === 1) return { type: 'volume', source: null, target: nonEmpty(parts[0], at), readOnly: false, subpath: null };
   const [source = '', target = '', ...rest] = parts;
   const mode = rest.join(':');
   const readOnly = mode.split(',').includes('ro');
-  if (source === '') return { type: 'volume', source: null, target: nonEmpty(target, at), readOnly };
-  return { type: classifySource(source), source, target: nonEmpty(target, at), readOnly };
+  if (source === '') return { type: 'volume', source: null, target: nonEmpty(target, at), readOnly, subpath: null };
+  return { type: classifySource(source), source, target: nonEmpty(target, at), readOnly, subpath: null };
 }
 
 function classifySource(source: string): 'bind' | 'volume' {
@@ -261,14 +292,27 @@ function readVolumeDefinition(key: string, raw: unknown): VolumeDefinition {
 
 function readNetworkDefinition(key: string, raw: unknown): NetworkDefinition {
   const at = `networks.${key}`;
-  if (absent(raw)) return { key, driver: null, external: false, name: null };
+  if (absent(raw)) return { key, driver: null, external: false, name: null, labels: {}, options: {} };
   if (!isRecord(raw)) unreadable(at, 'a mapping');
+  const { driver, external, name, labels: rawLabels, ...options } = raw;
   return {
     key,
-    driver: scalar(raw.driver, `${at}.driver`),
-    external: externalFlag(raw.external),
-    name: externalName(raw) ?? scalar(raw.name, `${at}.name`),
+    driver: scalar(driver, `${at}.driver`),
+    external: externalFlag(external),
+    name: externalName(raw) ?? scalar(name, `${at}.name`),
+    labels: labels(rawLabels, `${at}.labels`),
+    options: Object.fromEntries(Object.entries(options).filter(([, value]) => !absent(value))),
   };
+}
+
+/** A list of network names (short form) or a mapping of names to attachment options. */
+function readAttachments(raw: unknown, at: string): NetworkAttachment[] {
+  if (Array.isArray(raw)) return stringList(raw, at).map((network) => ({ network, options: {} }));
+  return entries(raw, at).map(([network, options]) => {
+    if (absent(options)) return { network, options: {} };
+    if (!isRecord(options)) unreadable(`${at}.${network}`, 'a mapping');
+    return { network, options: Object.fromEntries(Object.entries(options).filter(([, value]) => !absent(value))) };
+  });
 }
 
 /** `external: true`, or the old `external: { name: x }` form. */
@@ -281,9 +325,9 @@ function externalName(raw: Record<string, unknown>): string | null {
 }
 
 function readFileObject(kind: string, key: string, raw: unknown): FileObject {
-  if (absent(raw)) return { key, file: null };
+  if (absent(raw)) return { key, file: null, environment: null };
   if (!isRecord(raw)) unreadable(`${kind}.${key}`, 'a mapping');
-  return { key, file: scalar(raw.file, `${kind}.${key}.file`) };
+  return { key, file: scalar(raw.file, `${kind}.${key}.file`), environment: scalar(raw.environment, `${kind}.${key}.environment`) };
 }
 
 // ---- ports --------------------------------------------------------------------------
@@ -392,7 +436,8 @@ function envFilePath(raw: unknown, at: string): string {
   unreadable(at, 'an env file path');
 }
 
-function labels(raw: unknown, at: string): Record<string, string> {
+/** `labels` and `sysctls`: a mapping, or a list of `key=value` strings. */
+function keyValues(raw: unknown, at: string): Record<string, string> {
   if (absent(raw)) return {};
   if (Array.isArray(raw)) {
     return Object.fromEntries(
@@ -404,6 +449,34 @@ function labels(raw: unknown, at: string): Record<string, string> {
     );
   }
   return stringMap(raw, at);
+}
+const labels = keyValues;
+
+function readUlimits(raw: unknown, at: string): Record<string, { soft: number; hard: number }> {
+  return Object.fromEntries(
+    entries(raw, at).map(([name, value]) => {
+      if (isRecord(value)) return [name, { soft: integer(value.soft, `${at}.${name}.soft`), hard: integer(value.hard, `${at}.${name}.hard`) }];
+      const both = integer(value, `${at}.${name}`);
+      return [name, { soft: both, hard: both }];
+    }),
+  );
+}
+
+function integer(raw: unknown, at: string): number {
+  const value = typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value)) unreadable(at, 'a whole number');
+  return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** A compose duration (`1m30s`, `1h30m0s` as v2 prints it, `90s`, `1.5h`) in seconds. */
+function durationSeconds(raw: unknown, at: string): number {
+  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
+  if (typeof raw !== 'string' || !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(raw.trim())) unreadable(at, 'a duration such as 30s or 1m30s');
+  let seconds = 0;
+  for (const [, amount, unit] of raw.trim().matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) seconds += Number(amount) * (DURATION_UNITS[unit!] ?? 0);
+  return seconds;
 }
 
 function stringMap(raw: unknown, at: string): Record<string, string> {

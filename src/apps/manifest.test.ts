@@ -187,6 +187,12 @@ describe('refusing a bad manifest', () => {
     assert.match(single(minimal('compose: ./felhom.override.yml\n')), /must not be the manifest or the override file/);
   });
 
+  it('when the compose path is not a YAML file or has a part starting with a dot (.env is compose\'s own settings), then it is refused', () => {
+    for (const bad of ['.env', 'compose.json', 'sub/.hidden/compose.yml', '.compose.yml', 'compose.yml.txt']) {
+      assert.match(single(minimal(`compose: "${bad}"\n`)), /must be a \.yml or \.yaml file, with no part of its path starting with "\."/, bad);
+    }
+  });
+
   it('when the health timeout is out of 10-3600 seconds, then it is refused', () => {
     assert.equal(single(minimal('health_timeout_seconds: 5\n')), 'health_timeout_seconds: must be 10-3600 seconds');
     assert.equal(single(minimal('health_timeout_seconds: 3601\n')), 'health_timeout_seconds: must be 10-3600 seconds');

@@ -81,7 +81,9 @@ const composePath = z
   .max(255, 'must be at most 255 characters')
   .refine(isRelativeInside, messages.compose)
   .transform((value) => path.posix.normalize(value.replaceAll('\\', '/')))
-  .refine((value) => !['.felhom.yml', 'felhom.override.yml'].includes(value), 'must not be the manifest or the override file the controller writes');
+  .refine((value) => !['.felhom.yml', 'felhom.override.yml'].includes(value), { message: 'must not be the manifest or the override file the controller writes', abort: true })
+  // Compose reads a dot file such as `.env` as settings of its own.
+  .refine((value) => /\.ya?ml$/.test(value) && !value.split('/').some((part) => part.startsWith('.')), 'must be a .yml or .yaml file, with no part of its path starting with "."');
 
 const volumeSchema = z
   .strictObject(

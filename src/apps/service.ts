@@ -10,14 +10,13 @@ import path from 'node:path';
 import type { AuditLog } from '../audit/index.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { seedSentinel, volumeName } from '../stacks/index.ts';
-import { commitAppFolder, stageAppFolder, type AppFiles } from './app-folder.ts';
+import { commitAppFolder, MANIFEST_FILE, stageAppFolder, type AppFiles } from './app-folder.ts';
 import { readCatalogApp } from './catalog.ts';
 import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
-import { checkPolicy, policyError, publishedPorts } from './policy.ts';
-import { checkRawCompose } from './raw-compose.ts';
+import { checkBeforeCompose, checkPolicy, describeViolation, policyError, publishedPorts, readComposeText, type PolicyViolation } from './policy/index.ts';
 import type { AppRecord } from './store.ts';
 
 export type InstallSource = { manifest: string; compose: string } | { catalog: string };
@@ -55,14 +54,15 @@ export class AppsService {
     const { manifest, files } = await this.#read(source);
     const storage = await this.#deps.agent.getStorage();
     const plan = this.#placementPlan(manifest, storage.mounts, false);
-    const staging = await stageAppFolder(this.#deps.appsDir, manifest.id, files);
+    let staging: string | null = null;
     try {
+      staging = await this.#stage(manifest, files);
       await this.#checkPolicy(manifest, staging);
     } catch (error) {
       if (!(error instanceof AppError && error.code === 'policy')) throw error;
-      plan.problems.push(...error.message.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.slice(2)));
+      plan.problems.push(...violationsOf(error).map(describeViolation));
     } finally {
-      await fs.rm(staging, { recursive: true, force: true });
+      if (staging) await fs.rm(staging, { recursive: true, force: true });
     }
     return { manifest, plan };
   }
@@ -88,7 +88,7 @@ export class AppsService {
       if ((await this.#deps.docker.projects()).includes(manifest.id)) {
         throw new AppError('conflict', `containers of a compose project named "${manifest.id}" already run in Docker and are not a Felhom app; choose another id`);
       }
-      const staging = await stageAppFolder(appsDir, manifest.id, files);
+      const staging = await this.#stage(manifest, files);
       try {
         const ports = await this.#checkPolicy(manifest, staging);
         const storage = await this.#deps.agent.getStorage();
@@ -115,7 +115,12 @@ export class AppsService {
     const app = this.#require(id);
     this.#assertIdle(id);
     this.#assertStorageBack(app, 'update', options.actor);
-    if (app.source.startsWith('catalog:')) await this.#refreshFromCatalog(app);
+    try {
+      await this.#rejudge(app);
+    } catch (error) {
+      this.#deps.audit.record({ actor: options.actor, action: 'app.update', target: id, outcome: refusedOrFailed(error), details: { reason: errorMessage(error) } });
+      throw error;
+    }
     return this.#runDeploy(id, 'update', options.actor);
   }
 
@@ -280,10 +285,19 @@ export class AppsService {
     return { manifest, files };
   }
 
-  async #checkPolicy(manifest: Manifest, dir: string) {
-    // Judged before compose runs at all: `config` itself reads the files these name.
-    const early = checkRawCompose(await fs.readFile(path.join(dir, manifest.compose), 'utf8'), dir);
+  /**
+   * Stages the app folder with its compose file as the policy read it: compose then runs
+   * exactly what is checked (policy/compose-text.ts). What `compose config` would itself
+   * open is judged before the folder exists.
+   */
+  async #stage(manifest: Manifest, files: AppFiles): Promise<string> {
+    const { document, canonical } = readComposeText(files.files[manifest.compose] ?? '');
+    const early = checkBeforeCompose(document);
     if (early.length > 0) throw policyError(early);
+    return stageAppFolder(this.#deps.appsDir, manifest.id, { ...files, files: { ...files.files, [manifest.compose]: canonical } });
+  }
+
+  async #checkPolicy(manifest: Manifest, dir: string) {
     const model = await this.#deps.compose.config({ project: manifest.id, dir, files: [manifest.compose] });
     const violations = checkPolicy({
       manifest,
@@ -307,10 +321,15 @@ export class AppsService {
     });
   }
 
-  async #refreshFromCatalog(app: AppRecord): Promise<void> {
-    const files = await readCatalogApp(this.#deps.catalogDir, app.source.slice('catalog:'.length));
+  /**
+   * Judges the app again before an update, as the policy stands today: a catalog app
+   * from the catalog's newer files, an uploaded one from its folder as installed. An app
+   * installed before a rule existed is refused an update until it keeps to it.
+   */
+  async #rejudge(app: AppRecord): Promise<void> {
+    const files = app.source.startsWith('catalog:') ? await readCatalogApp(this.#deps.catalogDir, app.source.slice('catalog:'.length)) : await this.#installedFiles(app);
     const manifest = parseManifest(files.manifest);
-    const staging = await stageAppFolder(this.#deps.appsDir, app.id, files);
+    const staging = await this.#stage(manifest, files);
     try {
       const ports = await this.#checkPolicy(manifest, staging);
       const storage = await this.#deps.agent.getStorage();
@@ -326,6 +345,14 @@ export class AppsService {
       await fs.rm(staging, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  async #installedFiles(app: AppRecord): Promise<AppFiles> {
+    const dir = path.join(this.#deps.appsDir, app.id);
+    return {
+      manifest: await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8'),
+      files: { [app.composeFile]: await fs.readFile(path.join(dir, app.composeFile), 'utf8') },
+    };
   }
 
   #assertDeletionConfirmed(id: string, paths: string[], confirm: string | undefined): void {
@@ -369,6 +396,11 @@ function refuseUnplaceable(plan: PlacementPlan): void {
       { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
     );
   }
+}
+
+function violationsOf(error: AppError): PolicyViolation[] {
+  const violations = error.details?.violations;
+  return Array.isArray(violations) ? (violations as PolicyViolation[]) : [{ service: null, key: 'policy', message: error.message }];
 }
 
 function refusedOrFailed(error: unknown): 'refused' | 'failed' {

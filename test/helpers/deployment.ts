@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../src/dev-agent/index.ts';
 import { silentLogger } from '../../src/log.ts';
+import { composeV2 } from './compose-versions.ts';
 
 export const CONTROLLER_UID = 1000;
 export const DEFAULT_IMAGE = process.env.FELHOM_IMAGE ?? 'felhom/controller:dev';
@@ -19,17 +20,13 @@ const deploymentFile = path.join(import.meta.dirname, '..', '..', 'compose', 'co
 export const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const standaloneV2 = path.join(import.meta.dirname, '..', '..', '.dev', 'compose-v2', 'docker-compose');
-
 /**
  * compose v2, as in production: the host's plugin, or the binary scripts/image.sh took
  * from the compose image; v1 only where neither exists (compose/controller.yml is
  * written for both).
  */
 export function composeCommand(): string[] {
-  if (spawnSync('docker', ['compose', 'version']).status === 0) return ['docker', 'compose'];
-  if (fs.existsSync(standaloneV2)) return [standaloneV2];
-  return ['docker-compose'];
+  return composeV2() ?? ['docker-compose'];
 }
 
 /** What keeps the image test or benchmark from running here, or null. */

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { AppError } from '../errors.ts';
-import { fixturesDir } from '../../test/helpers/temp.ts';
-import { parseComposeConfig } from './compose-model.ts';
-import { parseManifest, type Manifest } from './manifest.ts';
-import { ALLOWED_CAPABILITIES, checkPolicy, policyError, publishedPorts, type PolicyInput, type PolicyViolation } from './policy.ts';
+import { AppError } from '../../errors.ts';
+import { fixturesDir } from '../../../test/helpers/temp.ts';
+import { parseComposeConfig } from '../compose-model.ts';
+import { parseManifest, type Manifest } from '../manifest.ts';
+import { ALLOWED_CAPABILITIES, checkPolicy, policyError, publishedPorts, type PolicyInput, type PolicyViolation } from './index.ts';
 
 const composeDir = path.join(fixturesDir, 'compose');
 const normalizedDir = path.join(composeDir, 'normalized');
@@ -206,7 +206,7 @@ describe('namespaces', () => {
   });
 
   it('when namespace modes are the private defaults, then they are allowed', () => {
-    assert.deepEqual(check(compose({ network_mode: 'bridge', ipc: 'shareable', pid: 'private', cgroup: 'private', userns_mode: '' })), []);
+    assert.deepEqual(check(compose({ ipc: 'shareable', pid: 'private', cgroup: 'private', userns_mode: '' })), []);
     assert.deepEqual(check(compose({ network_mode: 'none', ipc: 'private' })), []);
   });
 
@@ -222,7 +222,11 @@ describe('namespaces', () => {
   });
 
   it('when network_mode names a network, then it is refused (it would join a network outside the app)', () => {
-    refusedOnce(check(compose({ network_mode: 'felhom_default' })), 'web', 'network_mode', /^felhom_default is not allowed: use none, bridge, default or service:<name>/);
+    refusedOnce(check(compose({ network_mode: 'felhom_default' })), 'web', 'network_mode', /^felhom_default is not allowed: use none or service:<name>/);
+  });
+
+  it('when network_mode is the engine\'s default bridge, then it is refused (it is shared with containers outside the app)', () => {
+    for (const mode of ['bridge', 'default', 'BRIDGE']) refusedOnce(check(compose({ network_mode: mode })), 'web', 'network_mode', /default bridge, shared with containers outside the app/);
   });
 
   it('when volumes_from names something that is not a service of the app, then it is refused', () => {
@@ -261,6 +265,10 @@ describe('mounts and volumes', () => {
     refusedOnce(check(web(), { manifest }), null, 'volumes.medai', /declared in \.felhom\.yml but no service mounts it \(a typo\?\)/);
   });
 
+  it('when a volume is mounted by sub-path, then it is refused (the app can turn the path into a link elsewhere)', () => {
+    refusedOnce(check(web({ volumes: [{ type: 'volume', source: 'data', target: '/conf', volume: { subpath: 'etc' } }] })), 'web', 'volumes', /volume\.subpath etc/);
+  });
+
   it('when a service mounts an undeclared named volume, then the message says to declare it', () => {
     refusedOnce(check(web({ volumes: ['media:/media'] }, { volumes: { data: {}, media: {} } })), 'web', 'volumes', /"media" .* declare it under volumes with class hot or bulk/);
   });
@@ -281,8 +289,9 @@ describe('mounts and volumes', () => {
   it('when a secret or config file is inside the app folder, then it is allowed; outside, it is refused', () => {
     const inside = { secrets: { pw: { file: `${fixtureAppDir('hostile')}/secrets/pw.txt` } }, configs: { conf: { file: `${fixtureAppDir('hostile')}/nginx.conf` } } };
     assert.deepEqual(check(web({}, inside)), []);
-    const outside = { configs: { conf: { file: `${fixtureAppDir('hostile')}/../nextcloud/secrets/postgres_password.txt` } }, secrets: { env: { environment: 'PW' } } };
+    const outside = { configs: { conf: { file: `${fixtureAppDir('hostile')}/../nextcloud/secrets/postgres_password.txt` } } };
     refusedOnce(check(web({}, outside)), null, 'configs.conf', /outside the app folder/);
+    refusedOnce(check(web({}, { secrets: { env: { environment: 'HOME' } } })), null, 'secrets.env', /controller's environment/);
   });
 
   it('when an env file is inside the app folder, then it is allowed', () => {
@@ -299,6 +308,90 @@ describe('networks', () => {
   it('when a network definition names another project\'s network or the host driver, then it is refused', () => {
     refusedOnce(check(web({}, { networks: { default: { name: 'felhom_default' } } })), null, 'networks.default', /^name: "felhom_default"/);
     refusedOnce(check(web({}, { networks: { h: { driver: 'host' } } })), null, 'networks.h', /host network/);
+  });
+});
+
+describe('reaching other containers', () => {
+  const compose = (service: Record<string, unknown>) => ({
+    services: { web: { image: 'nginx', volumes: ['data:/data:rw'], ...service }, db: { image: 'postgres' } },
+    volumes: { data: {} },
+  });
+
+  it('when links name services of the app, with or without an alias, then they are allowed', () => {
+    assert.deepEqual(check(compose({ links: ['db', 'db:database'] })), []);
+  });
+
+  it('when external_links or links reach a container outside the app, then each is refused (Docker would copy its environment in)', () => {
+    const violations = check(compose({ external_links: ['felhom-controller:ctl'], links: ['other_postgres_1:db'] }));
+    assert.deepEqual(summary(violations), ['web external_links', 'web links']);
+    assert.match(violations[0]!.message, /copies that container's environment \(its passwords\)/);
+  });
+
+  it('when container_name starts with the app id, then it is allowed; another name is refused', () => {
+    assert.deepEqual(check(compose({ container_name: 'hostile-web' })), []);
+    assert.deepEqual(check(compose({ container_name: 'hostile' })), []);
+    refusedOnce(check(compose({ container_name: 'felhom-seed-photos-db' })), 'web', 'container_name', /name for the whole Docker engine/);
+  });
+});
+
+describe('networks reaching the guest\'s own networking', () => {
+  const withNetwork = (definition: Record<string, unknown>, attachment: Record<string, unknown> | null = null) =>
+    web({ networks: { lan: attachment } }, { networks: { lan: { name: 'hostile_lan', ...definition } } });
+
+  it('when a network is internal, attachable or has IPv6 with the engine\'s addresses, then it is allowed', () => {
+    assert.deepEqual(check(withNetwork({ driver: 'bridge', internal: true, attachable: true, enable_ipv6: true, labels: { 'traefik.docker.network': 'x' } }, { aliases: ['w'], priority: 10 })), []);
+    assert.deepEqual(check(withNetwork({ ipam: { driver: 'default' } })), [], 'the default address manager is what the engine does anyway');
+  });
+
+  it('when driver_opts would rename the bridge onto docker0 or a LAN bridge, then it is refused', () => {
+    refusedOnce(check(withNetwork({ driver_opts: { 'com.docker.network.bridge.name': 'docker0' } })), null, 'networks.lan.driver_opts', /one of the guest's own bridges/);
+  });
+
+  it('when an address range or a fixed address is set (v1 and v2 shapes), then each is refused', () => {
+    const ipam = { driver: 'default', config: [{ subnet: '192.168.1.0/25', gateway: '192.168.1.1' }] };
+    const violations = check(withNetwork({ ipam }, { ipv4_address: '192.168.1.10', ipv6_address: 'fd00::10', link_local_ips: ['169.254.1.1'] }));
+    assert.deepEqual(summary(violations), ['- networks.lan.ipam', 'web networks.lan.ipv4_address', 'web networks.lan.ipv6_address', 'web networks.lan.link_local_ips']);
+    assert.match(violations[0]!.message, /overlap the guest's routes to its LAN/);
+    refusedOnce(check(withNetwork({ ipam: { options: { 'com.docker.network.foo': 'x' } } })), null, 'networks.lan.ipam', /custom address range/);
+  });
+
+  it('when a network or an attachment sets an option the policy does not know, or another driver, then it is refused', () => {
+    const violations = check(withNetwork({ driver: 'macvlan', config_from: 'x' }, { driver_opts: { 'com.docker.network.endpoint.sysctls': 'x' } }));
+    assert.deepEqual(summary(violations), ['- networks.lan.driver', '- networks.lan.config_from', 'web networks.lan.driver_opts']);
+  });
+
+  it('when a network carries the controller\'s or compose\'s labels, then they are refused', () => {
+    refusedOnce(check(withNetwork({ labels: { 'com.docker.compose.project': 'felhom' } })), null, 'networks.lan.labels', /reserved for compose/);
+  });
+});
+
+describe('limits that decide who wins when the guest runs short', () => {
+  it('when sysctls stay in the container\'s own namespaces (map or list form), then they are allowed', () => {
+    assert.deepEqual(check(web({ sysctls: { 'net.core.somaxconn': '1024', 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.shmmax': '1', 'fs.mqueue.msg_max': '100' } })), []);
+    assert.deepEqual(check(web({ sysctls: ['net.ipv4.ping_group_range=0 2147483647'] })), []);
+  });
+
+  it('when a sysctl is the guest kernel\'s, then it is refused', () => {
+    const violations = check(web({ sysctls: { 'kernel.panic': '1', 'vm.overcommit_memory': '1', 'kernel.shm_next_id': '1' } }));
+    assert.deepEqual(summary(violations), ['web sysctls', 'web sysctls', 'web sysctls']);
+  });
+
+  it('when ulimits raise rtprio, then it is refused like cpu_rt_*; other ulimits are allowed', () => {
+    refusedOnce(check(web({ ulimits: { rtprio: 99, nofile: { soft: 1024, hard: 65536 } } })), 'web', 'ulimits.rtprio', /real-time priority/);
+    refusedOnce(check(web({ ulimits: { rtprio: { soft: 0, hard: '50' } } })), 'web', 'ulimits.rtprio', /real-time/);
+    assert.deepEqual(check(web({ ulimits: { rtprio: 0, memlock: -1, nproc: 65535 } })), []);
+  });
+
+  it('when oom_score_adj is negative, then it is refused like oom_kill_disable; zero or more is allowed', () => {
+    refusedOnce(check(web({ oom_score_adj: -500 })), 'web', 'oom_score_adj', /kill the guest's own processes before the app/);
+    refusedOnce(check(web({ oom_score_adj: '-1000' })), 'web', 'oom_score_adj', /-1000/);
+    assert.deepEqual(check(web({ oom_score_adj: 500 })), []);
+  });
+
+  it('when stop_grace_period is longer than 5 minutes (v1 prints 1h30m, v2 1h30m0s), then it is refused', () => {
+    for (const period of ['1h30m', '1h30m0s', '301s', '5m0.5s']) refusedOnce(check(web({ stop_grace_period: period })), 'web', 'stop_grace_period', /backup stops every app/);
+    for (const period of ['2m', '2m0s', '300s', '1m30s', '500ms']) assert.deepEqual(check(web({ stop_grace_period: period })), [], period);
+    assert.throws(() => check(web({ stop_grace_period: 'forever' })), (e: unknown) => e instanceof AppError && e.code === 'validation');
   });
 });
 

@@ -8,7 +8,7 @@ import type { PolicyViolation } from './policy.ts';
 
 /** Keys judged here or by the other checks of the policy. */
 const KNOWN_SERVICE_KEYS = new Set([
-  'annotations', 'attach', 'build', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent', 'command', 'configs', 'container_name',
+  'attach', 'build', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent', 'command', 'configs', 'container_name',
   'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_shares', 'cpus', 'cpuset', 'depends_on', 'deploy',
   'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'entrypoint', 'env_file', 'environment',
   'expose', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'healthcheck', 'hostname', 'image', 'init', 'ipc',
@@ -29,6 +29,7 @@ const REFUSED: Record<string, string> = {
   oom_kill_disable: 'would let the app exhaust the guest memory',
   cpu_rt_period: 'real-time scheduling can starve the guest',
   cpu_rt_runtime: 'real-time scheduling can starve the guest',
+  annotations: 'passes annotations to the container runtime, which may act on them',
 };
 
 const SAFE_LOG_DRIVERS = new Set(['json-file', 'local', 'none']);
@@ -53,14 +54,6 @@ export function checkKnownKeys(compose: unknown): PolicyViolation[] {
     const driver = isObject(service.logging) ? service.logging.driver : undefined;
     if (driver !== undefined && !SAFE_LOG_DRIVERS.has(String(driver))) {
       add('logging.driver', `"${String(driver)}" would make the Docker engine send logs elsewhere; use json-file or local`);
-    }
-  }
-  const networks = isObject(compose) && isObject(compose.networks) ? compose.networks : {};
-  for (const [name, network] of Object.entries(networks)) {
-    const driver = isObject(network) ? network.driver : undefined;
-    // The host driver has its own refusal in the policy.
-    if (driver !== undefined && driver !== null && driver !== 'bridge' && driver !== 'host') {
-      violations.push({ service: null, key: `networks.${name}.driver`, message: `"${String(driver)}" networks reach past the guest's own; apps use bridge networks` });
     }
   }
   return violations;

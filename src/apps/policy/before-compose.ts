@@ -1,0 +1,97 @@
+/**
+ * What must be judged before compose runs at all. `compose config` itself opens files
+ * the compose file names and folds their contents into its output, or fails with an
+ * error that tells whether they exist: `env_file` and `label_file` (their contents),
+ * `extends.file` and `include` (other compose files, outside this check's reach), a
+ * `build` context (v1 checks it exists), a custom seccomp profile (v1 reads it as JSON,
+ * so the agent's bootstrap.json would land in the output). A path outside the app folder
+ * would leak the guest's files (/etc/shadow, the controller's database, another app's
+ * secrets) before the policy saw a thing.
+ *
+ * So a file compose reads must be a plain relative path inside the app folder: no
+ * `..`, no `~` (compose expands it to the home directory) and no `$` (compose
+ * interpolates before it opens the file, so `${X:-/etc/shadow}` is /etc/shadow). Other
+ * compose files are never read: the app is its one compose file. The file must also
+ * have a `services` mapping, since compose v1 reads a file without one as the legacy
+ * format, where every top-level key is a service that this check would not see.
+ */
+import type { ComposeDocument } from './compose-text.ts';
+import type { PolicyViolation } from './policy.ts';
+
+const TOP_LEVEL_KEYS = new Set(['services', 'volumes', 'networks', 'secrets', 'configs', 'name', 'version']);
+
+/** A relative path of plain names: what compose resolves inside the folder, whatever it expands. */
+const PLAIN_RELATIVE_PATH = /^(?:\.\/)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*\/)*[A-Za-z0-9_.][A-Za-z0-9._-]*$/;
+const SECCOMP_BUILTIN = new Set(['unconfined', 'default', 'builtin']);
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  const add = (service: string | null, key: string, message: string) => violations.push({ service, key, message });
+
+  for (const key of Object.keys(document)) {
+    if (key.startsWith('x-') || TOP_LEVEL_KEYS.has(key)) continue;
+    if (key === 'include') add(null, 'include', 'reads other compose files, which this check cannot see; an app is one compose file');
+    else add(null, key, 'is not a top-level compose key the controller knows, so it cannot tell that it is safe; not allowed');
+  }
+  if (!isObject(document.services)) {
+    add(null, 'services', 'the compose file must have a "services" mapping (compose v1 would read a file without one as the legacy format, where every top-level key is a service)');
+    return violations;
+  }
+
+  for (const [name, service] of Object.entries(document.services)) {
+    if (!isObject(service)) {
+      add(name, '(service)', 'must be a mapping of service keys');
+      continue;
+    }
+    for (const entry of asList(service.env_file)) {
+      const problem = fileProblem(isObject(entry) ? entry.path : entry);
+      if (problem) add(name, 'env_file', problem);
+    }
+    if (service.label_file !== undefined) add(name, 'label_file', 'reads labels from a file, where the check cannot see them (the controller\'s own namespaces among them); write them under labels:');
+    if (isObject(service.extends) && service.extends.file !== undefined) {
+      add(name, 'extends.file', 'reads another compose file, which this check cannot see; extend a service of this file instead');
+    }
+    if (service.build !== undefined) {
+      add(name, 'build', 'apps are installed from published images; building an image on the guest is not allowed (remove the build: section and use image:)');
+    }
+    if (service.credential_spec !== undefined) add(name, 'credential_spec', 'is for Windows containers and names a file compose would read; not allowed for apps');
+    for (const option of asList(service.security_opt)) {
+      const profile = typeof option === 'string' ? /^\s*seccomp\s*[:=](.*)$/i.exec(option)?.[1]?.trim() : undefined;
+      if (profile !== undefined && !SECCOMP_BUILTIN.has(profile.toLowerCase())) {
+        add(name, 'security_opt', `seccomp=${profile} names a custom seccomp profile, which compose v1 opens as a file; apps use Docker's default profile`);
+      }
+    }
+  }
+
+  for (const kind of ['secrets', 'configs'] as const) {
+    const definitions = isObject(document[kind]) ? document[kind] : {};
+    for (const [key, definition] of Object.entries(definitions)) {
+      if (!isObject(definition)) continue;
+      if (definition.file !== undefined) {
+        const problem = fileProblem(definition.file);
+        if (problem) add(null, `${kind}.${key}.file`, problem);
+      }
+      if (definition.environment !== undefined) {
+        add(null, `${kind}.${key}.environment`, 'takes its value from the controller\'s environment; an app ships its secrets as files in its folder or inline');
+      }
+    }
+  }
+  return violations;
+}
+
+/** Why a file path compose would open is refused, or null when it is plainly inside the folder. */
+function fileProblem(file: unknown): string | null {
+  if (typeof file !== 'string') return `${JSON.stringify(file) ?? String(file)} is not a file path`;
+  if (!PLAIN_RELATIVE_PATH.test(file) || file.split('/').includes('..')) {
+    return `${file} is not a plain path inside the app folder (no leading /, no "..", "~" or "$"); only files shipped with the app may be read`;
+  }
+  return null;
+}
+
+function asList(value: unknown): unknown[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}

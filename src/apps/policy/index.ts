@@ -1,0 +1,14 @@
+/**
+ * The app policy: what an app folder may make compose and Docker do. Three steps, in
+ * this order, each before anything of the app is created:
+ *
+ * 1. `readComposeText`: the file is parsed once, strictly, and compose is given this
+ *    reading back in a form every parser agrees on (compose-text.ts);
+ * 2. `checkBeforeCompose`: what `compose config` itself would open (before-compose.ts);
+ * 3. `checkPolicy`: what compose will run, from its normalized output (policy.ts).
+ */
+export { readComposeText, COMPOSE_MAX_BYTES, type ComposeDocument, type ComposeText } from './compose-text.ts';
+export { checkBeforeCompose } from './before-compose.ts';
+export { checkPolicy, describeViolation, policyError, type PolicyInput, type PolicyViolation } from './policy.ts';
+export { publishedPorts, type HostPort } from './host-ports.ts';
+export { ALLOWED_CAPABILITIES, MAX_STOP_GRACE_SECONDS } from './privileges.ts';
