@@ -89,6 +89,24 @@ test('when config runs, then its YAML output comes back as an object', async (t)
   assert.deepEqual(config, { services: { web: { image: 'busybox', ports: [{ published: 8080, target: 80 }] } } });
 });
 
+test('when compose refuses the app\'s file in config, then it is a validation error in compose\'s words, without the app folder\'s path', async (t) => {
+  const fake = fakeCompose(t, 'echo "validating $PWD/compose.yml: services.web.ports must be a list" >&2\necho "in $PWD" >&2\nexit 15');
+  const error = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir)).catch((e: unknown) => e);
+  assert.ok(error instanceof AppError);
+  assert.equal(error.code, 'validation');
+  assert.equal(error.message, 'compose refused the compose file: validating compose.yml: services.web.ports must be a list\nin .');
+});
+
+test('when config would cost more than its bound, then it is stopped and the file is refused', async (t) => {
+  const fake = fakeCompose(t, `exec "${process.execPath}" -e 'const k = []; setInterval(() => k.push(Buffer.alloc(50e6, 1)), 5)'`);
+  const started = Date.now();
+  const error = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir)).catch((e: unknown) => e);
+  assert.ok(error instanceof AppError);
+  assert.equal(error.code, 'policy');
+  assert.match(error.message, /compose needed more than 256 MiB to read the compose file and was stopped/);
+  assert.ok(Date.now() - started < 10_000);
+});
+
 /** A PATH holding only the given executables (shell scripts), for detection. */
 function withPath(t: TestContext, scripts: Record<string, string>): void {
   const bin = tempDir(t, 'felhom-path-');

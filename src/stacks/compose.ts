@@ -5,12 +5,11 @@
  * Which containers a project has is never read from here (v1 and v2 name them
  * differently and print `ps` differently): the dockerode adapter selects them by label.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { lineSplitter } from './lines.ts';
+import { runChild } from './child.ts';
 
 /** One compose project: its name, the folder relative paths resolve against, its files. */
 export interface ComposeSpec {
@@ -68,9 +67,13 @@ function composeArgs(spec: ComposeSpec, action: Action): string[] {
 
 const DEFAULT_LONG_MS = 10 * 60_000;
 const DEFAULT_SHORT_MS = 2 * 60_000;
-const STDERR_TAIL_LINES = 20;
-/** After SIGTERM, how long compose gets to stop cleanly before SIGKILL. */
-const KILL_GRACE_MS = 5_000;
+/**
+ * What reading an app's compose file may cost. The file compose reads is the policy's
+ * canonical rendering (no aliases to expand), so real ones take well under a second and
+ * 100 MB; the bounds are there so that no file can take the controller (512 MiB) down.
+ */
+const CONFIG_TIMEOUT_MS = 30_000;
+const CONFIG_MAX_RSS_BYTES = 256 * 1024 * 1024;
 
 export function createCompose(options: ComposeOptions): Compose {
   const env = childEnv(options.dockerHost);
@@ -97,13 +100,15 @@ export function createCompose(options: ComposeOptions): Compose {
     const base = await command();
     const argv = [...base, ...composeArgs(spec, action)];
     const label = `${base.join(' ')} ${action}`;
-    const timeoutMs = action === 'pull' || action === 'up' ? longMs : shortMs;
+    const reading = action === 'config';
+    const timeoutMs = reading ? Math.min(shortMs, CONFIG_TIMEOUT_MS) : action === 'pull' || action === 'up' ? longMs : shortMs;
     const started = Date.now();
     options.logger.debug({ argv }, 'compose: running');
-    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, onLine });
-    options.logger.debug({ argv, ms: Date.now() - started, exit: result.code }, 'compose: done');
-    if (result.code === 0 && !result.timedOut) return result.stdout;
-    const why = result.timedOut
+    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, maxRssBytes: reading ? CONFIG_MAX_RSS_BYTES : undefined, onLine });
+    options.logger.debug({ argv, ms: Date.now() - started, exit: result.code, stopped: result.stopped }, 'compose: done');
+    if (result.code === 0 && !result.stopped) return result.stdout;
+    if (reading) throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
+    const why = result.stopped
       ? `timed out after ${timeoutMs / 1000} s and was stopped`
       : `failed (${result.code === null ? `signal ${result.signal}` : `exit ${result.code}`})`;
     throw new AppError('upstream', `${label} ${why} for project ${spec.project}: ${result.stderrTail.join('\n') || '(no output)'}`, {
@@ -131,6 +136,26 @@ export function createCompose(options: ComposeOptions): Compose {
 }
 
 /**
+ * `config` failing is compose refusing the app's file (or the file costing more than
+ * compose may spend on it): the customer's mistake, said in compose's own words, with
+ * the controller's folders left out of them.
+ */
+function configRefused(spec: ComposeSpec, stopped: 'timeout' | 'memory' | null, timeoutMs: number, stderr: string[]): AppError {
+  if (stopped === 'memory') {
+    return new AppError('policy', `compose needed more than ${CONFIG_MAX_RSS_BYTES / 1024 / 1024} MiB to read the compose file and was stopped; the file is refused`);
+  }
+  if (stopped === 'timeout') {
+    return new AppError('policy', `compose took longer than ${timeoutMs / 1000} s to read the compose file and was stopped; the file is refused`);
+  }
+  const words = stderr
+    .join('\n')
+    .replaceAll(`${spec.dir}${path.sep}`, '')
+    .replaceAll(spec.dir, '.')
+    .trim();
+  return new AppError('validation', `compose refused the compose file: ${words || '(it gave no reason)'}`);
+}
+
+/**
  * Only what compose needs: the engine to talk to, where to find `docker` and its
  * plugins. Nothing else of the controller's environment (tokens, settings) reaches
  * the child, nor compose's `${VAR}` interpolation of an app's files.
@@ -152,73 +177,4 @@ async function detectCompose(env: NodeJS.ProcessEnv, timeoutMs: number): Promise
     'unavailable',
     'neither `docker compose` (v2) nor `docker-compose` (v1) was found on PATH; install one, or name the command in FELHOM_COMPOSE',
   );
-}
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stdout: string;
-  stderrTail: string[];
-}
-
-interface ChildOptions {
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  timeoutMs: number;
-  onLine?: OnLine | undefined;
-}
-
-/** Runs a child to its end; rejects only when it cannot be started at all. */
-function runChild(argv: string[], options: ChildOptions): Promise<ChildResult> {
-  const [file, ...args] = argv;
-  if (file === undefined) return Promise.reject(new AppError('internal', 'empty compose command'));
-  return new Promise((resolve, reject) => {
-    // Its own process group, so a timeout also ends what it started (v2 runs as a
-    // plugin process under `docker`).
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch {
-        // Already gone.
-      }
-    };
-    let stdout = '';
-    const stderrTail: string[] = [];
-    const outLines = lineSplitter((line) => options.onLine?.(line));
-    const errLines = lineSplitter((line) => {
-      stderrTail.push(line);
-      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-      options.onLine?.(line);
-    });
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      outLines.push(chunk);
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => errLines.push(chunk));
-
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup('SIGTERM');
-      killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-    }, options.timeoutMs);
-    const settle = () => {
-      clearTimeout(timer);
-      clearTimeout(killTimer);
-    };
-
-    child.on('error', (error) => {
-      settle();
-      reject(new AppError('upstream', `could not run ${argv.join(' ')}: ${error.message}`, { cause: error }));
-    });
-    child.on('close', (code, signal) => {
-      settle();
-      outLines.end();
-      errLines.end();
-      resolve({ code, signal, timedOut, stdout, stderrTail });
-    });
-  });
 }
