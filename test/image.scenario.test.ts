@@ -94,6 +94,11 @@ describe('the controller image deployed with compose/controller.yml', () => {
     const appState = () => docker('inspect', '-f', '{{.State.Status}}', appContainer);
     assert.match(docker('exec', appContainer, 'cat', '/etc/app-manifest.yml'), new RegExp(`id: ${appId}`), 'a file from the app folder reached the app');
 
+    // The controller knows its own container by its id (never by a label an image can
+    // carry), so its deployment's project is a name no app may take.
+    const squatter = (await api('POST', '/apps/plan', { manifest: manifest.replace(`id: ${appId}`, `id: ${d.project}`), compose: appCompose })).body;
+    assert.ok(squatter.problems.some((p: string) => p.includes(`"${d.project}" is the name of a compose project the controller reserves`)), JSON.stringify(squatter));
+
     // A quiesced backup: the app stops, the agent snapshots, the app runs again.
     const run = (await api('POST', '/backups')).body.run;
     await until('the app stopped for the backup', () => appState() === 'exited', 30_000, 100);

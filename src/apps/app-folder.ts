@@ -45,7 +45,8 @@ export async function commitAppFolder(staging: string, appDir: string): Promise<
  * and v2 both accept `external: true` with `name`.
  */
 export async function writeOverride(appDir: string, appId: string, volumes: string[], services: string[], oneShot: string[]): Promise<void> {
-  const labels = (service: string) => ({ 'org.felhom.app': appId, ...(oneShot.includes(service) ? { [ONE_SHOT_LABEL]: 'true' } : {}) });
+  // Set on every service, true or false: a label the image carries would otherwise count.
+  const labels = (service: string) => ({ 'org.felhom.app': appId, [ONE_SHOT_LABEL]: oneShot.includes(service) ? 'true' : 'false' });
   const override = {
     services: Object.fromEntries(services.map((service) => [service, { labels: labels(service) }])),
     volumes: Object.fromEntries(volumes.map((volume) => [volume, { external: true, name: volumeName(appId, volume) }])),

@@ -8,9 +8,6 @@ import { AppError, errorMessage } from '../errors.ts';
 import { type Engine, unless, upstream } from './engine.ts';
 
 export const PROJECT_LABEL = 'com.docker.compose.project';
-/** Marks the controller's own container (set in its image and deployment): never stopped, started or listed as an app's. */
-export const CONTROLLER_LABEL = 'org.felhom.role=controller';
-const isController = (labels: Record<string, string> | undefined) => labels?.['org.felhom.role'] === 'controller';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 
 /** Docker's container states (API `ContainerState.Status`). */
@@ -40,6 +37,10 @@ export interface ContainerInfo {
   oneShot: boolean;
 }
 
+/**
+ * Set by the controller's override on every service of an app, `true` or `false`, so an
+ * image cannot claim it (a container's labels override its image's).
+ */
 export const ONE_SHOT_LABEL = 'org.felhom.one-shot';
 
 /** A container something was done to. */
@@ -56,7 +57,7 @@ export async function inspectProject(docker: Docker, project: string, service?: 
     const listed = await docker.listContainers({ all: true, filters: { label } });
     // A container removed between the list and its inspection is simply not there.
     const inspected = await Promise.all(listed.map((c) => unless([404], docker.getContainer(c.Id).inspect())));
-    return inspected.filter((c): c is Docker.ContainerInspectInfo => c !== null && !isController(c.Config.Labels)).sort((a, b) => a.Name.localeCompare(b.Name));
+    return inspected.filter((c): c is Docker.ContainerInspectInfo => c !== null).sort((a, b) => a.Name.localeCompare(b.Name));
   } catch (error) {
     throw upstream(`reading the containers of project ${project}`, error);
   }
@@ -119,7 +120,7 @@ export async function listAllContainers(docker: Docker): Promise<Map<string, Con
   const byProject = new Map<string, ContainerInfo[]>();
   for (const c of listed) {
     const project = c.Labels[PROJECT_LABEL];
-    if (project === undefined || isController(c.Labels)) continue;
+    if (project === undefined) continue;
     const name = (c.Names[0] ?? c.Id).replace(/^\//, '');
     const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1];
     const exited = /^Exited \((-?\d+)\)/.exec(c.Status);
@@ -143,9 +144,6 @@ export async function listAllContainers(docker: Docker): Promise<Map<string, Con
 /** Every compose project with at least one container, running or not. */
 export const listProjects = (docker: Docker) => projectsWith(docker, PROJECT_LABEL, 'listing compose projects');
 
-/** The compose projects the controller itself runs in: no app may take their name. */
-export const listControllerProjects = (docker: Docker) => projectsWith(docker, CONTROLLER_LABEL, 'finding the controller’s own containers');
-
 async function projectsWith(docker: Docker, label: string, what: string): Promise<string[]> {
   try {
     const listed = await docker.listContainers({ all: true, filters: { label: [label] } });
@@ -157,10 +155,11 @@ async function projectsWith(docker: Docker, label: string, what: string): Promis
 
 /**
  * Stops every running container of the project at once, each with its own stop grace
- * period, and says which it stopped, so a caller restarts exactly those.
+ * period, and says which it stopped, so a caller restarts exactly those. `spare` is a
+ * container never to touch: the controller's own.
  */
-export async function stopProject(engine: Engine, project: string): Promise<ContainerRef[]> {
-  const running = (await inspectProject(engine.quick, project)).filter((c) => ['running', 'restarting', 'paused'].includes(c.State.Status));
+export async function stopProject(engine: Engine, project: string, spare: string | null = null): Promise<ContainerRef[]> {
+  const running = (await inspectProject(engine.quick, project)).filter((c) => c.Id !== spare && ['running', 'restarting', 'paused'].includes(c.State.Status));
   // 304: it stopped by itself meanwhile.
   return actOn(running, `stopping containers of project ${project}`, (c) => unless([304], engine.slow.getContainer(c.Id).stop()));
 }
@@ -169,8 +168,8 @@ export async function stopProject(engine: Engine, project: string): Promise<Cont
  * Starts every stopped container of the project at once. Unlike `compose start` this
  * ignores depends_on order; apps that need it retry until their dependency answers.
  */
-export async function startProject(engine: Engine, project: string): Promise<ContainerRef[]> {
-  const stopped = (await inspectProject(engine.quick, project)).filter((c) => ['created', 'exited'].includes(c.State.Status));
+export async function startProject(engine: Engine, project: string, spare: string | null = null): Promise<ContainerRef[]> {
+  const stopped = (await inspectProject(engine.quick, project)).filter((c) => c.Id !== spare && ['created', 'exited'].includes(c.State.Status));
   // 304: already running, which is what we wanted.
   return actOn(stopped, `starting containers of project ${project}`, (c) => unless([304], engine.slow.getContainer(c.Id).start()));
 }

@@ -8,8 +8,8 @@ import {
   type ContainerRef,
   listAllContainers,
   listContainers,
-  listControllerProjects,
   listProjects,
+  PROJECT_LABEL,
   startProject,
   stopProject,
 } from './containers.ts';
@@ -17,6 +17,7 @@ import { connectEngine, unless } from './engine.ts';
 import { subscribeProjectEvents, type ProjectEventHandler } from './events.ts';
 import { type HealthResult, waitHealthy, type WaitHealthyOptions } from './health.ts';
 import { type LogLine, type LogsOptions, projectLogs } from './logs.ts';
+import { ownContainerId } from './self.ts';
 
 export interface DockerEngineInfo {
   version: string;
@@ -31,7 +32,7 @@ export interface DockerPort {
   allContainers(): Promise<Map<string, ContainerInfo[]>>;
   /** Every compose project that has containers. */
   projects(): Promise<string[]>;
-  /** The compose projects of containers labelled as the controller (its own deployment). */
+  /** The compose project of the controller's own container (found by its id, never a label); none outside a container. */
   controllerProjects(): Promise<string[]>;
   /** Stops its running containers in parallel; returns those it stopped. */
   stopProject(project: string): Promise<ContainerRef[]>;
@@ -45,19 +46,29 @@ export interface DockerPort {
   hasImage(reference: string): Promise<boolean>;
 }
 
-export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: Logger = silentLogger()): DockerPort {
+/**
+ * `self` is the controller's own container id (see self.ts): it is left out of every
+ * app's containers and never stopped or started, whatever its labels say.
+ */
+export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: Logger = silentLogger(), self: string | null = ownContainerId()): DockerPort {
   const engine = connectEngine(dockerHost, timeoutMs);
+  const notSelf = (containers: ContainerInfo[]) => containers.filter((c) => c.id !== self);
   return {
     async info() {
       const version = await engine.quick.version();
       return { version: version.Version, apiVersion: version.ApiVersion };
     },
-    listContainers: (project) => listContainers(engine.quick, project),
-    allContainers: () => listAllContainers(engine.quick),
+    listContainers: async (project) => notSelf(await listContainers(engine.quick, project)),
+    allContainers: async () => new Map([...(await listAllContainers(engine.quick))].map(([project, containers]) => [project, notSelf(containers)])),
     projects: () => listProjects(engine.quick),
-    controllerProjects: () => listControllerProjects(engine.quick),
-    stopProject: (project) => stopProject(engine, project),
-    startProject: (project) => startProject(engine, project),
+    async controllerProjects() {
+      if (self === null) return [];
+      const own = await unless([404], engine.quick.getContainer(self).inspect());
+      const project = own?.Config.Labels[PROJECT_LABEL];
+      return project === undefined ? [] : [project];
+    },
+    stopProject: (project) => stopProject(engine, project, self),
+    startProject: (project) => startProject(engine, project, self),
     logs: (project, options) => projectLogs(engine.quick, project, options),
     waitHealthy: (project, options) => waitHealthy(engine.quick, project, options),
     onProjectEvents: (handler) => subscribeProjectEvents(engine.stream, handler, { logger }),
