@@ -46,14 +46,20 @@ export function errorHandler(logger: Logger, ui: Ui): ErrorRequestHandler {
   };
 }
 
+/**
+ * Errors from express and its parts carry an HTTP status: a 4xx is the client's (a body
+ * that is not JSON, an address that does not decode, a static path that climbs out of
+ * its folder) and is answered as such, never as the controller's failure.
+ */
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const status = (error as { status?: number; type?: string })?.status;
-  // express.json() reports a body it cannot parse as a 400 with this type.
-  if (status === 400 && (error as { type?: string }).type === 'entity.parse.failed') {
-    return new AppError('validation', 'the request body is not valid JSON');
-  }
+  const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
+  if (status === 400 && type === 'entity.parse.failed') return new AppError('validation', 'the request body is not valid JSON');
   if (status === 413) return new AppError('validation', 'the request body is too large');
-  if (status === 404) return new AppError('not_found', 'there is no file at this address');
+  // A static path that would leave its folder (403) is, to the client, simply not there.
+  if (status === 404 || status === 403) return new AppError('not_found', 'there is no file at this address');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError('validation', 'the request is malformed (an address or body that cannot be decoded)');
+  }
   return new AppError('internal', 'something went wrong inside the controller; the log has the details', { cause: error });
 }

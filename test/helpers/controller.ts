@@ -4,7 +4,7 @@ import { createApiTokens } from '../../src/auth/index.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../src/dev-agent/index.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import { startController, type RunningController } from '../../src/main.ts';
 import { dockerHost } from './docker.ts';
 import { tempDir } from './temp.ts';
@@ -33,7 +33,7 @@ export interface ControllerUnderTest {
 /** A real controller on a free port, with a real SQLite file in a temp dir. */
 export async function controller(
   t: TestContext,
-  options: { bootstrapPath: string; dataDir?: string; agentTimeoutMs?: number; env?: Record<string, string> },
+  options: { bootstrapPath: string; dataDir?: string; agentTimeoutMs?: number; env?: Record<string, string>; logger?: Logger },
 ): Promise<ControllerUnderTest> {
   let stop: () => Promise<void> = async () => {};
   const dataDir = options.dataDir ?? tempDir(t, 'felhom-data-', () => stop());
@@ -49,7 +49,7 @@ export async function controller(
     FELHOM_QUIESCE_POLL_MS: '100',
     ...options.env,
   });
-  const running = await startController(config, { logger: silentLogger(), bootstrapRecheckMs: 100 });
+  const running = await startController(config, { logger: options.logger ?? silentLogger(), bootstrapRecheckMs: 100 });
   let stopped = false;
   stop = async () => {
     if (stopped) return;
