@@ -8,7 +8,7 @@ import path from 'node:path';
  * /srv/www say `content`; returns the tag. Rebuilding a tag with other content gives a
  * new image id, which is what an update brings.
  */
-export function buildWebImage(tag: string, content: string): string {
+export function buildWebImage(tag: string, content: string, extraLines: string[] = []): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'felhom-image-'));
   try {
     fs.writeFileSync(
@@ -17,6 +17,7 @@ export function buildWebImage(tag: string, content: string): string {
         'FROM felhom-test/busybox:latest',
         `RUN mkdir -p /srv/www && echo '${content}' > /srv/www/index.html && chown -R 1000:1000 /srv/www`,
         'CMD ["httpd", "-f", "-p", "8080", "-h", "/srv/www"]',
+        ...extraLines,
       ].join('\n'),
     );
     execFileSync('docker', ['build', '-q', '-t', tag, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
