@@ -41,6 +41,10 @@ const environmentSchema = z.object({
   FELHOM_QUIESCE_POLL_MS: milliseconds(50, 60_000).default(2_000),
   FELHOM_BACKUP_CHECK_CRON: z.string().refine((value) => validate(value), 'must be a cron expression, e.g. "* * * * *"').default('* * * * *'),
   FELHOM_PULL: z.enum(['always', 'never'], { error: 'must be always or never' }).default('always'),
+  FELHOM_REGISTRIES: z
+    .string()
+    .regex(/^[A-Za-z0-9.[\]:-]+(,[A-Za-z0-9.[\]:-]+)*$/, 'must be registries as host[:port], separated by commas')
+    .optional(),
   FELHOM_KEEP_SNAPSHOTS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(50).default(5),
   FELHOM_CONTROLLER_PROJECT: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a compose project name').default('felhom'),
   FELHOM_HOST_SAMPLE_MS: milliseconds(1_000, 3_600_000).default(60_000),
@@ -78,6 +82,8 @@ export interface Config {
   keepSnapshots: number;
   /** The controller's own compose project: no app may take its name. */
   controllerProject: string;
+  /** Registries on the guest or its network that apps may take images from (host[:port]). */
+  allowedRegistries: string[];
 }
 
 export class ConfigError extends Error {
@@ -132,6 +138,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     catalogDir: env.FELHOM_CATALOG_DIR ? path.resolve(env.FELHOM_CATALOG_DIR) : null,
     storageCheckMs: env.FELHOM_STORAGE_CHECK_MS,
     controllerProject: env.FELHOM_CONTROLLER_PROJECT,
+    allowedRegistries: env.FELHOM_REGISTRIES ? env.FELHOM_REGISTRIES.split(',') : [],
     keepSnapshots: env.FELHOM_KEEP_SNAPSHOTS,
     pullImages: env.FELHOM_PULL === 'always',
     maxQuiesceMs: env.FELHOM_MAX_QUIESCE_SECONDS * 1000,

@@ -95,9 +95,14 @@ export async function startController(
     volumes: createVolumes({ dockerHost: config.dockerHost, logger }),
     dataDir: config.dataDir,
     catalogDir: config.catalogDir ?? defaultCatalogDir,
-    // Its own deployment, by configuration and by the label its container carries.
+    // Its own deployment, by configuration and by the container it runs in (found by id).
     reservedProjects: async () => [...new Set([config.controllerProject, ...(await docker.controllerProjects().catch(() => []))])],
-    reservedPorts: () => [{ published: (server.address() as AddressInfo | null)?.port ?? config.listen.port, protocol: 'tcp' }],
+    // The port it listens on, and those its own container publishes on the guest.
+    reservedPorts: async () => [
+      { published: (server.address() as AddressInfo | null)?.port ?? config.listen.port, protocol: 'tcp' },
+      ...(await docker.controllerPorts().catch(() => [])),
+    ],
+    allowedRegistries: config.allowedRegistries,
     keepSnapshots: config.keepSnapshots,
     pullImages: config.pullImages,
   });

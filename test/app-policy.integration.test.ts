@@ -56,8 +56,8 @@ interface Attack {
   proof?: Proof;
   /** What the controller's refusal says (the plan's problems and the install's error). */
   refused: RegExp;
-  /** Versions that do not know the key: compose refuses the file itself, and the answer is its words. */
-  unknownTo?: Array<ComposeVersion['name']>;
+  /** Versions that refuse the file themselves (an unknown key, or what is left once the trick is undone): the answer is compose's words. */
+  composeRefuses?: Array<ComposeVersion['name']>;
 }
 
 const service = (body: string) => `services:\n  web:\n    image: felhom-test/busybox:latest\n${body}`;
@@ -89,10 +89,45 @@ const attacks: Attack[] = [
   // More classes found attacking it again.
   { name: 'an hour-long stop grace period holds every backup hostage', compose: () => service('    stop_grace_period: 2h\n    stop_signal: SIGWINCH\n'), live: ['v1', 'v2'], proof: { prints: /stop_grace_period: 2h/ }, refused: /stop_grace_period: 7200 s is longer than the 300 s/ },
   { name: 'a container name another app or the controller needs', compose: () => service('    container_name: felhom-seed-photos-db\n'), live: ['v1', 'v2'], proof: { prints: /container_name: felhom-seed-photos-db/ }, refused: /container_name: "felhom-seed-photos-db" is a name for the whole Docker engine/ },
-  { name: 'a volume sub-path the app can turn into a link', compose: () => `${service('    volumes: [{ type: volume, source: data, target: /conf, volume: { subpath: etc } }]\n')}volumes:\n  data:\n`, live: ['v2'], proof: { prints: /subpath: etc/ }, refused: /volume\.subpath etc/, unknownTo: ['v1'] },
+  { name: 'a volume sub-path the app can turn into a link', compose: () => `${service('    volumes: [{ type: volume, source: data, target: /conf, volume: { subpath: etc } }]\n')}volumes:\n  data:\n`, live: ['v2'], proof: { prints: /subpath: etc/ }, refused: /volume\.subpath etc/, composeRefuses: ['v1'] },
   { name: 'a secret taken from the controller\'s environment', compose: () => `${service('    secrets: [home]\n')}secrets:\n  home: { environment: HOME }\n`, live: ['v2'], proof: { prints: /environment: HOME/ }, refused: /secrets\.home\.environment: takes its value from the controller's environment/ },
-  { name: 'annotations handed to the container runtime', compose: () => service('    annotations: { run.oci.keep_original_groups: "1" }\n'), live: ['v2'], proof: { prints: /run\.oci\.keep_original_groups/ }, refused: /annotations: passes annotations to the container runtime/, unknownTo: ['v1'] },
+  { name: 'annotations handed to the container runtime', compose: () => service('    annotations: { run.oci.keep_original_groups: "1" }\n'), live: ['v2'], proof: { prints: /run\.oci\.keep_original_groups/ }, refused: /annotations: passes annotations to the container runtime/, composeRefuses: ['v1'] },
   { name: 'labels read from a file the check cannot see', compose: (s) => service(`    label_file: ${s.env}\n`), live: [], refused: /label_file: reads labels from a file/ },
+  // Found attacking it again: how compose's output is read back.
+  {
+    name: 'compose v1 prints the service 1e3 unquoted, which a YAML 1.2 reader merges into the service 1000',
+    compose: () => JSON.stringify({ services: { '1000': { image: 'felhom-test/busybox:latest', privileged: true, pid: 'host' }, '1e3': { image: 'felhom-test/busybox:latest' } } }),
+    live: ['v1'],
+    proof: { prints: /\n  1e3:\n/ },
+    refused: /service "1000": privileged/,
+  },
+  {
+    name: 'a version mapping switches compose v1 to the legacy format, where it is a service the check would not see',
+    // To v1 the top-level keys are then services: `services` is one, extending `version`.
+    compose: (s) => JSON.stringify({ version: { image: 'felhom-test/busybox:latest', env_file: s.env }, services: { extends: { service: 'version' } } }),
+    live: ['v1'],
+    proof: { leaks: true },
+    // With `version` dropped, `services` holds a service `extends` of no known shape: compose says so.
+    refused: /compose refused/,
+    composeRefuses: ['v1', 'v2'],
+  },
+  { name: 'ulimits name RTPRIO in capitals, or -1 for unlimited', compose: () => service('    ulimits: { RTPRIO: -1 }\n'), live: ['v1', 'v2'], proof: { prints: /RTPRIO: -1/ }, refused: /ulimits\.rtprio: lets the app run with real-time priority/ },
+  { name: 'an image from a registry on the guest\'s loopback makes the engine send requests there', compose: () => service('').replace('felhom-test/busybox:latest', '127.0.0.1:8443/felhom/x:1'), live: ['v1', 'v2'], proof: { prints: /image: 127\.0\.0\.1:8443\/felhom\/x:1/ }, refused: /comes from 127\.0\.0\.1:8443, a registry on the guest or its network/ },
+  { name: 'a range of host ports onto one container port books the range', compose: () => service('    ports: ["127.0.0.1:44000-44999:80"]\n'), live: ['v1', 'v2'], proof: { prints: /44000-44999/ }, refused: /book the whole range/ },
+  { name: 'every host port at once starts a proxy process per port outside the app\'s limits', compose: () => service('    ports: ["127.0.0.2:1-65535:1-65535"]\n'), live: [], refused: /the app publishes 65535 host ports/ },
+  { name: 'a CPU weight above the guest\'s own services', compose: () => service('    cpu_shares: 262144\n'), live: ['v1', 'v2'], proof: { prints: /cpu_shares: 262144/ }, refused: /cpu_shares: 262144 weighs the app above/ },
+  { name: 'a memory reservation that protects the app over the guest', compose: () => service('    mem_reservation: 64g\n'), live: ['v1', 'v2'], proof: { prints: /mem_reservation/ }, refused: /mem_reservation: a memory reservation beyond the app's own memory limit/ },
+  { name: 'a healthcheck every millisecond runs the engine outside the app\'s limits', compose: () => service('    healthcheck: { test: ["CMD", "true"], interval: 1ms }\n'), live: ['v1', 'v2'], proof: { prints: /interval: 1ms/ }, refused: /healthcheck: an interval under 1 s/ },
+  { name: 'thousands of replicas, each with engine processes', compose: () => service('    scale: 5000\n'), live: ['v1', 'v2'], proof: { prints: /scale: 5000/ }, refused: /scale: 5000 containers of one service/ },
+  { name: 'an AppArmor profile that confines nothing', compose: () => service('    security_opt: ["apparmor=runc"]\n'), live: ['v1', 'v2'], proof: { prints: /apparmor=runc/ }, refused: /apparmor=runc names an AppArmor profile other than docker-default/ },
+  { name: 'an SELinux type of the engine itself', compose: () => service('    security_opt: ["label=type:container_runtime_t"]\n'), live: ['v1', 'v2'], proof: { prints: /container_runtime_t/ }, refused: /runs the container as an unconfined SELinux type/ },
+  {
+    name: 'many networks drain the engine\'s address pool',
+    compose: () => `${service('    networks: [a, b, c, d, e]\n')}networks: { a: {}, b: {}, c: {}, d: {}, e: {} }\n`,
+    live: ['v1', 'v2'],
+    proof: { prints: /\n  e:/ },
+    refused: /networks: the app would create 5 networks/,
+  },
 ];
 
 /** Nine levels of nine aliases: a few hundred bytes that expand to 387 million strings. */
@@ -162,7 +197,7 @@ describe('the app policy against a hostile app folder', () => {
           const started = Date.now();
           const plan = await api.post('/api/v1/apps/plan').set(auth).send(body);
           const install = await api.post('/api/v1/apps').set(auth).send(body);
-          if (attack.unknownTo?.includes(which)) {
+          if (attack.composeRefuses?.includes(which)) {
             for (const response of [plan, install]) {
               assert.equal(response.status, 400, JSON.stringify(response.body));
               assert.match(response.body.error.message, /^compose refused the compose file/);
@@ -240,9 +275,10 @@ const storeStyle = (id: string, port: number) =>
     '    command: >',
     '      sh -c "echo ready-$$HOSTNAME > /srv/data/init.txt',
     '      && echo done"',
-    '    volumes: [data:/srv/data]',
+    '    volumes: [data:/srv/data, "on:/srv/on"]',
     'volumes:',
     '  data:',
+    '  "on":',
     '',
   ].join('\r\n');
 
@@ -256,7 +292,8 @@ describe('real app-store files', () => {
       const { c, api, auth } = await controllerWith(t, version);
       const id = `store-${which}-${process.pid % 1000}`;
       cleanUpProject(t, id);
-      const body = { manifest: `${manifestFor(id)}volumes:\n  data: { class: hot }\nhealth_timeout_seconds: 60\n`, compose: storeStyle(id, 24000 + (process.pid % 500) + (which === 'v1' ? 0 : 500)) };
+      // A volume named `on` is a boolean to PyYAML unless the files compose reads quote it.
+      const body = { manifest: `${manifestFor(id)}volumes:\n  data: { class: hot }\n  "on": { class: hot }\nhealth_timeout_seconds: 60\n`, compose: storeStyle(id, 24000 + (process.pid % 500) + (which === 'v1' ? 0 : 500)) };
       const plan = await api.post('/api/v1/apps/plan').set(auth).send(body).expect(200);
       assert.deepEqual(plan.body.problems, []);
       const started = await api.post('/api/v1/apps').set(auth).send(body).expect(202);
@@ -334,5 +371,29 @@ describe('an app installed before a rule existed', () => {
     assert.equal(dockerCli('inspect', '-f', '{{.State.Status}}', container), 'running', 'the app runs on, untouched');
     const audit = c.controller.db.prepare("SELECT outcome FROM audit_log WHERE action = 'app.update' AND target = ?").pluck().all(id);
     assert.deepEqual(audit, ['refused']);
+
+    // A folder compose can no longer read does not keep the app from being removed.
+    fs.writeFileSync(path.join(c.dataDir, 'apps', id, 'compose.yml'), 'version: {}\nservices: 42\n');
+    await api.delete(`/api/v1/apps/${id}`).set(auth).expect(200);
+    assert.equal(dockerCli('ps', '-aq', '--filter', `label=com.docker.compose.project=${id}`), '', 'its containers are gone');
   });
+});
+
+describe('names for the whole engine', () => {
+  for (const which of ['v1', 'v2'] as const) {
+    it(`when a container the app would create already has its name outside the app, then with compose ${which} the plan refuses it before anything starts`, async (t) => {
+      if (!(await requireDocker(t))) return;
+      const version = requireComposeVersions(t).find((v) => v.name === which);
+      if (!version) return;
+      const { api, auth } = await controllerWith(t, version);
+      const id = `squat-${which}-${process.pid % 1000}`;
+      cleanUpProject(t, id);
+      // What app `a` with a service `b-web` makes, as the service `web` of app `a-b` would.
+      const squatter = which === 'v2' ? `${id}-web-1` : `${id}_web_1`;
+      dockerCli('create', '--name', squatter, 'felhom-test/busybox:latest', 'true');
+      t.after(() => void spawnSync('docker', ['rm', '-f', squatter]));
+      const plan = await api.post('/api/v1/apps/plan').set(auth).send({ manifest: manifestFor(id), compose: service('') }).expect(200);
+      assert.match(plan.body.problems.join('\n'), new RegExp(`container_name: its container would be named "${squatter}", which a container outside the app already has`));
+    });
+  }
 });

@@ -7,15 +7,14 @@ import { fixturesDir } from '../../test/helpers/temp.ts';
 import {
   oneShotServices,
   parseComposeConfig,
-  parsePortSpec,
   parseVolumeSpec,
   readCompose,
   readMount,
-  readPort,
   serviceNames,
   volumeMounts,
   type ComposeModel,
 } from './compose-model.ts';
+import { canonicalIp, parsePortSpec, readPort } from './compose-ports.ts';
 
 const normalized = path.join(fixturesDir, 'compose', 'normalized');
 const load = (name: string): unknown => parseComposeConfig(fs.readFileSync(path.join(normalized, name), 'utf8'));
@@ -77,19 +76,19 @@ describe('reading volume entries', () => {
 
 describe('reading port entries', () => {
   it('when v1 prints a string with an address and a protocol, then each part is read', () => {
-    assert.deepEqual(parsePortSpec('127.0.0.1:18081:8081/udp'), [{ hostIp: '127.0.0.1', published: 18081, target: 8081, protocol: 'udp' }]);
+    assert.deepEqual(parsePortSpec('127.0.0.1:18081:8081/udp'), [{ hostIp: '127.0.0.1', published: 18081, target: 8081, protocol: 'udp', anyOf: null }]);
   });
 
   it('when v1 prints an IPv6 address without brackets, then the address is everything before the last two parts', () => {
-    assert.deepEqual(parsePortSpec('::1:7000:7000/tcp'), [{ hostIp: '::1', published: 7000, target: 7000, protocol: 'tcp' }]);
-    assert.deepEqual(parsePortSpec('[::1]:7000:7000'), [{ hostIp: '::1', published: 7000, target: 7000, protocol: 'tcp' }]);
-    assert.deepEqual(parsePortSpec('0.0.0.0:8080:8080/tcp'), [{ hostIp: '0.0.0.0', published: 8080, target: 8080, protocol: 'tcp' }]);
+    assert.deepEqual(parsePortSpec('::1:7000:7000/tcp'), [{ hostIp: '::1', published: 7000, target: 7000, protocol: 'tcp', anyOf: null }]);
+    assert.deepEqual(parsePortSpec('[::1]:7000:7000'), [{ hostIp: '::1', published: 7000, target: 7000, protocol: 'tcp', anyOf: null }]);
+    assert.deepEqual(parsePortSpec('0.0.0.0:8080:8080/tcp'), [{ hostIp: '0.0.0.0', published: 8080, target: 8080, protocol: 'tcp', anyOf: null }]);
   });
 
   it('when only a target is given (or an empty host port), then the host port is random (null)', () => {
-    assert.deepEqual(parsePortSpec('8080'), [{ hostIp: null, published: null, target: 8080, protocol: 'tcp' }]);
-    assert.deepEqual(parsePortSpec('127.0.0.1::80'), [{ hostIp: '127.0.0.1', published: null, target: 80, protocol: 'tcp' }]);
-    assert.deepEqual(readPort(9000), [{ hostIp: null, published: null, target: 9000, protocol: 'tcp' }]);
+    assert.deepEqual(parsePortSpec('8080'), [{ hostIp: null, published: null, target: 8080, protocol: 'tcp', anyOf: null }]);
+    assert.deepEqual(parsePortSpec('127.0.0.1::80'), [{ hostIp: '127.0.0.1', published: null, target: 80, protocol: 'tcp', anyOf: null }]);
+    assert.deepEqual(readPort(9000), [{ hostIp: null, published: null, target: 9000, protocol: 'tcp', anyOf: null }]);
   });
 
   it('when a range is given, then it expands port by port', () => {
@@ -103,20 +102,32 @@ describe('reading port entries', () => {
     );
   });
 
-  it('when a published range maps onto one target, then every port of the range is counted', () => {
-    assert.deepEqual(parsePortSpec('8000-8002:80').map((p) => p.published), [8000, 8001, 8002]);
+  it('when a published range maps onto one target, then it is one mapping that books the whole range', () => {
+    assert.deepEqual(parsePortSpec('8000-8002:80'), [{ hostIp: null, published: 8000, target: 80, protocol: 'tcp', anyOf: { low: 8000, high: 8002 } }]);
+  });
+
+  it('when a host address is spelled another way, then it is read as the engine binds it', () => {
+    assert.equal(canonicalIp('::ffff:0.0.0.0'), '0.0.0.0');
+    assert.equal(canonicalIp('0:0:0:0:0:0:0:0'), '::');
+    assert.equal(canonicalIp('[0:0::1]'), '::1');
+    assert.equal(canonicalIp('::FFFF:7F00:1'), '127.0.0.1');
+    assert.equal(canonicalIp('FD00:0:0::0010'), 'fd00::10');
+    assert.equal(parsePortSpec('0::0:9000:80')[0]?.hostIp, '::');
+    assert.equal(readPort({ target: 80, published: '9000', host_ip: '::ffff:0.0.0.0' })[0]?.hostIp, '0.0.0.0');
+    assert.throws(() => canonicalIp('localhost'), isValidation);
+    assert.throws(() => canonicalIp('0'), isValidation);
   });
 
   it('when v1 prints an object, then published is a number and protocol defaults to tcp', () => {
-    assert.deepEqual(readPort({ published: 18080, target: 8080 }), [{ hostIp: null, published: 18080, target: 8080, protocol: 'tcp' }]);
-    assert.deepEqual(readPort({ target: 8090 }), [{ hostIp: null, published: null, target: 8090, protocol: 'tcp' }]);
+    assert.deepEqual(readPort({ published: 18080, target: 8080 }), [{ hostIp: null, published: 18080, target: 8080, protocol: 'tcp', anyOf: null }]);
+    assert.deepEqual(readPort({ target: 8090 }), [{ hostIp: null, published: null, target: 8090, protocol: 'tcp', anyOf: null }]);
   });
 
   it('when v2 prints an object, then published as a string, host_ip and protocol are read', () => {
     assert.deepEqual(readPort({ mode: 'ingress', host_ip: '127.0.0.1', target: 80, published: '8081', protocol: 'tcp' }), [
-      { hostIp: '127.0.0.1', published: 8081, target: 80, protocol: 'tcp' },
+      { hostIp: '127.0.0.1', published: 8081, target: 80, protocol: 'tcp', anyOf: null },
     ]);
-    assert.deepEqual(readPort({ mode: 'ingress', target: 80, published: '8000-8001', protocol: 'udp' }).map((p) => p.published), [8000, 8001]);
+    assert.deepEqual(readPort({ mode: 'ingress', target: 80, published: '8000-8001', protocol: 'udp' }).map((p) => [p.published, p.anyOf]), [[8000, { low: 8000, high: 8001 }]]);
     assert.deepEqual(readPort({ mode: 'ingress', target: 80, published: '', protocol: 'tcp' })[0]?.published, null);
   });
 
@@ -178,7 +189,7 @@ describe('reading a whole compose config', () => {
           cap_add: ['SYS_ADMIN'],
           devices: ['/dev/fuse:/dev/fuse', { source: '/dev/sda', target: '/dev/xvda', permissions: 'rwm' }],
           device_cgroup_rules: ['c 1:3 mr'],
-          deploy: { resources: { reservations: { devices: [{ driver: 'nvidia', count: 1, capabilities: ['gpu'] }] } } },
+          deploy: { resources: { limits: { memory: '1g' }, reservations: { devices: [{ driver: 'nvidia', count: 1, capabilities: ['gpu'] }] } } },
           gpus: 'all',
           network_mode: 'host',
           pid: 'host',
@@ -200,6 +211,11 @@ describe('reading a whole compose config', () => {
           oom_score_adj: '-5',
           stop_grace_period: '1m30s',
           container_name: 'web-1',
+          cpu_shares: '512',
+          mem_limit: '512m',
+          mem_reservation: 536870912,
+          healthcheck: { test: ['CMD', 'true'], interval: '30s', start_interval: '5s' },
+          scale: 3,
           post_start: [{ command: ['true'], privileged: true }],
           pre_stop: [{ command: ['true'] }],
           provider: { type: 'model' },
@@ -236,6 +252,11 @@ describe('reading a whole compose config', () => {
       oomScoreAdj: -5,
       stopGraceSeconds: 90,
       containerName: 'web-1',
+      cpuShares: 512,
+      memLimitBytes: 1024 ** 3,
+      memReservationBytes: 512 * 1024 ** 2,
+      healthIntervals: [30, 5],
+      replicas: 3,
       hooks: [{ key: 'post_start', privileged: true }, { key: 'pre_stop', privileged: false }],
       provider: { type: 'model' },
       volumes: undefined,

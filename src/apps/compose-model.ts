@@ -14,11 +14,13 @@
  * (`published` as a string), adds `name: <project>_<key>` to every volume and network
  * and a top-level `name`.
  */
-import { parse } from 'yaml';
-import { AppError } from '../errors.ts';
+import { parseComposeOutput } from '../stacks/index.ts';
+import { absent, byteSize, durationSeconds, entries, integer, isRecord, keyValues, list, scalar, stringList, stringMap, truthy, unreadable } from './compose-readers.ts';
+import { readPort, type PortMapping } from './compose-ports.ts';
+
+export type { PortMapping, Protocol } from './compose-ports.ts';
 
 export type MountType = 'volume' | 'bind' | 'tmpfs' | 'other';
-export type Protocol = 'tcp' | 'udp';
 
 export interface ServiceMount {
   type: MountType;
@@ -28,15 +30,6 @@ export interface ServiceMount {
   readOnly: boolean;
   /** `volume.subpath` of a long-syntax volume mount (v2); null when absent. */
   subpath: string | null;
-}
-
-export interface PortMapping {
-  /** null when compose binds every address. */
-  hostIp: string | null;
-  /** null when the host port is chosen by Docker at random. */
-  published: number | null;
-  target: number;
-  protocol: Protocol;
 }
 
 export interface ServiceHook {
@@ -84,6 +77,16 @@ export interface ComposeService {
   /** `stop_grace_period` in seconds; null when absent. */
   stopGraceSeconds: number | null;
   containerName: string | null;
+  /** `cpu_shares`; null when absent (Docker's default weight is 1024). */
+  cpuShares: number | null;
+  /** The memory limit in bytes (`mem_limit` or `deploy.resources.limits.memory`); null when none. */
+  memLimitBytes: number | null;
+  /** The memory reservation in bytes (`mem_reservation` or `deploy.resources.reservations.memory`); null when none. */
+  memReservationBytes: number | null;
+  /** The healthcheck's `interval` and `start_interval` in seconds, those that are set. */
+  healthIntervals: number[];
+  /** How many containers of the service run (`scale` or `deploy.replicas`). */
+  replicas: number;
   hooks: ServiceHook[];
   /** v2 `provider:` services (run a host-side plugin); null when absent. */
   provider: unknown;
@@ -132,14 +135,8 @@ export interface ComposeModel {
   configs: FileObject[];
 }
 
-/** Parses the text `compose config` printed (merge keys honoured, should any remain). */
-export function parseComposeConfig(text: string): unknown {
-  try {
-    return parse(text, { merge: true, maxAliasCount: 1000 }) as unknown;
-  } catch (error) {
-    throw new AppError('validation', `the compose configuration is not valid YAML: ${(error as Error).message}`, { cause: error });
-  }
-}
+/** Parses the text `compose config` printed, each key as printed (see stacks/compose-output.ts). */
+export const parseComposeConfig = parseComposeOutput;
 
 /** Normalizes `compose config` output (v1 or v2, already parsed) into one model. */
 export function readCompose(config: unknown): ComposeModel {
@@ -194,6 +191,7 @@ function readService(name: string, raw: unknown): ComposeService {
   const deploy = isRecord(raw.deploy) ? raw.deploy : {};
   const resources = isRecord(deploy.resources) ? deploy.resources : {};
   const reservations = isRecord(resources.reservations) ? resources.reservations : {};
+  const limits = isRecord(resources.limits) ? resources.limits : {};
   return {
     name,
     image: typeof raw.image === 'string' ? raw.image : null,
@@ -213,7 +211,7 @@ function readService(name: string, raw: unknown): ComposeService {
     securityOpt: stringList(raw.security_opt, `${at}.security_opt`),
     build: absent(raw.build) ? null : raw.build,
     volumesFrom: stringList(raw.volumes_from, `${at}.volumes_from`),
-    labels: labels(raw.labels, `${at}.labels`),
+    labels: keyValues(raw.labels, `${at}.labels`),
     envFile: list(raw.env_file, `${at}.env_file`).map((file, i) => envFilePath(file, `${at}.env_file[${i}]`)),
     volumes: list(raw.volumes, `${at}.volumes`).map((volume, i) => readMount(volume, `${at}.volumes[${i}]`)),
     ports: list(raw.ports, `${at}.ports`).flatMap((port, i) => readPort(port, `${at}.ports[${i}]`)),
@@ -225,6 +223,11 @@ function readService(name: string, raw: unknown): ComposeService {
     oomScoreAdj: absent(raw.oom_score_adj) ? null : integer(raw.oom_score_adj, `${at}.oom_score_adj`),
     stopGraceSeconds: absent(raw.stop_grace_period) ? null : durationSeconds(raw.stop_grace_period, `${at}.stop_grace_period`),
     containerName: scalar(raw.container_name, `${at}.container_name`),
+    cpuShares: absent(raw.cpu_shares) ? null : integer(raw.cpu_shares, `${at}.cpu_shares`),
+    memLimitBytes: largest([raw.mem_limit, limits.memory], `${at}.mem_limit`),
+    memReservationBytes: largest([raw.mem_reservation, reservations.memory], `${at}.mem_reservation`),
+    healthIntervals: readHealthIntervals(raw.healthcheck, `${at}.healthcheck`),
+    replicas: absent(raw.scale) && absent(deploy.replicas) ? 1 : Math.max(...[raw.scale, deploy.replicas].filter((n) => !absent(n)).map((n) => integer(n, `${at}.scale`))),
     hooks: [...readHooks(raw.post_start, 'post_start', at), ...readHooks(raw.pre_stop, 'pre_stop', at)],
     provider: absent(raw.provider) ? null : raw.provider,
   };
@@ -300,7 +303,7 @@ function readNetworkDefinition(key: string, raw: unknown): NetworkDefinition {
     driver: scalar(driver, `${at}.driver`),
     external: externalFlag(external),
     name: externalName(raw) ?? scalar(name, `${at}.name`),
-    labels: labels(rawLabels, `${at}.labels`),
+    labels: keyValues(rawLabels, `${at}.labels`),
     options: Object.fromEntries(Object.entries(options).filter(([, value]) => !absent(value))),
   };
 }
@@ -330,93 +333,7 @@ function readFileObject(kind: string, key: string, raw: unknown): FileObject {
   return { key, file: scalar(raw.file, `${kind}.${key}.file`), environment: scalar(raw.environment, `${kind}.${key}.environment`) };
 }
 
-// ---- ports --------------------------------------------------------------------------
-
-/** Reads one service port entry: a string (v1), or an object (v1 and v2). Ranges expand. */
-export function readPort(raw: unknown, at = 'port'): PortMapping[] {
-  if (typeof raw === 'number') return [{ hostIp: null, published: null, target: portNumber(raw, at), protocol: 'tcp' }];
-  if (typeof raw === 'string') return parsePortSpec(raw, at);
-  if (!isRecord(raw)) unreadable(at, 'a port string or mapping');
-  const protocol = readProtocol(raw.protocol, at);
-  const hostIp = normalizeIp(typeof raw.host_ip === 'string' ? raw.host_ip : null);
-  const targets = portRange(raw.target, `${at}.target`);
-  const published = absent(raw.published) || raw.published === '' ? null : portRange(raw.published, `${at}.published`);
-  return pairPorts(published, targets, at).map(([pub, target]) => ({ hostIp, published: pub, target, protocol }));
-}
-
-/** `[ip:][published:]target[/protocol]`, IPv6 hosts with or without brackets, ranges. */
-export function parsePortSpec(spec: string, at = 'port'): PortMapping[] {
-  const slash = spec.lastIndexOf('/');
-  const protocol = readProtocol(slash === -1 ? undefined : spec.slice(slash + 1), at);
-  const body = slash === -1 ? spec : spec.slice(0, slash);
-  let hostIp: string | null = null;
-  let rest = body;
-  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(body);
-  if (bracketed) {
-    hostIp = bracketed[1] ?? null;
-    rest = bracketed[2] ?? '';
-  }
-  const parts = rest.split(':');
-  let publishedText: string | null = null;
-  let targetText: string;
-  if (parts.length === 1) {
-    targetText = parts[0] ?? '';
-  } else if (parts.length === 2 || bracketed) {
-    if (parts.length !== 2) unreadable(at, 'a port mapping');
-    publishedText = parts[0] ?? '';
-    targetText = parts[1] ?? '';
-  } else {
-    hostIp = parts.slice(0, -2).join(':');
-    publishedText = parts[parts.length - 2] ?? '';
-    targetText = parts[parts.length - 1] ?? '';
-  }
-  const targets = portRange(targetText, at);
-  const published = publishedText === null || publishedText === '' ? null : portRange(publishedText, at);
-  const ip = normalizeIp(hostIp);
-  return pairPorts(published, targets, at).map(([pub, target]) => ({ hostIp: ip, published: pub, target, protocol }));
-}
-
-/**
- * Pairs published and target ports. Equal-length ranges pair one to one; a published
- * range onto one target may take any port of the range, so all of them are counted.
- */
-function pairPorts(published: number[] | null, targets: number[], at: string): Array<[number | null, number]> {
-  if (published === null) return targets.map((target) => [null, target]);
-  if (published.length === targets.length) return targets.map((target, i) => [published[i] ?? null, target]);
-  const [only] = targets;
-  if (targets.length === 1 && only !== undefined) return published.map((port) => [port, only]);
-  unreadable(at, 'a port mapping whose published and target ranges have the same length');
-}
-
-function portRange(value: unknown, at: string): number[] {
-  if (typeof value === 'number') return [portNumber(value, at)];
-  if (typeof value !== 'string') unreadable(at, 'a port number');
-  const match = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(value);
-  if (!match) unreadable(at, 'a port number or range');
-  const low = portNumber(Number(match[1]), at);
-  const high = match[2] === undefined ? low : portNumber(Number(match[2]), at);
-  if (high < low) unreadable(at, 'a port range from low to high');
-  return Array.from({ length: high - low + 1 }, (_, i) => low + i);
-}
-
-function portNumber(value: number, at: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > 65535) unreadable(at, 'a port number (0-65535)');
-  return value;
-}
-
-function readProtocol(value: unknown, at: string): Protocol {
-  if (absent(value) || value === '') return 'tcp';
-  if (typeof value === 'string' && (value.toLowerCase() === 'tcp' || value.toLowerCase() === 'udp')) return value.toLowerCase() as Protocol;
-  throw new AppError('validation', `the compose configuration is refused: ${at}: protocol ${JSON.stringify(value)} is not supported (tcp or udp)`);
-}
-
-function normalizeIp(ip: string | null): string | null {
-  if (ip === null) return null;
-  const bare = ip.trim().replace(/^\[(.*)\]$/, '$1');
-  return bare === '' ? null : bare;
-}
-
-// ---- small readers ------------------------------------------------------------------
+// ---- readers of single service keys --------------------------------------------------
 
 function readHooks(raw: unknown, key: ServiceHook['key'], at: string): ServiceHook[] {
   return list(raw, `${at}.${key}`).map((hook) => ({ key, privileged: isRecord(hook) && truthy(hook.privileged) }));
@@ -436,102 +353,34 @@ function envFilePath(raw: unknown, at: string): string {
   unreadable(at, 'an env file path');
 }
 
-/** `labels` and `sysctls`: a mapping, or a list of `key=value` strings. */
-function keyValues(raw: unknown, at: string): Record<string, string> {
-  if (absent(raw)) return {};
-  if (Array.isArray(raw)) {
-    return Object.fromEntries(
-      raw.map((entry, i) => {
-        if (typeof entry !== 'string') unreadable(`${at}[${i}]`, 'a "key=value" string');
-        const eq = entry.indexOf('=');
-        return eq === -1 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
-      }),
-    );
-  }
-  return stringMap(raw, at);
-}
-const labels = keyValues;
-
+/** Each ulimit by its name in lower case (the engine upper-cases it), -1 as unlimited. */
 function readUlimits(raw: unknown, at: string): Record<string, { soft: number; hard: number }> {
-  return Object.fromEntries(
-    entries(raw, at).map(([name, value]) => {
-      if (isRecord(value)) return [name, { soft: integer(value.soft, `${at}.${name}.soft`), hard: integer(value.hard, `${at}.${name}.hard`) }];
-      const both = integer(value, `${at}.${name}`);
-      return [name, { soft: both, hard: both }];
-    }),
-  );
+  const limit = (value: unknown, where: string) => {
+    const n = integer(value, where);
+    return n < 0 ? Infinity : n;
+  };
+  const result: Record<string, { soft: number; hard: number }> = {};
+  for (const [name, value] of entries(raw, at)) {
+    const key = name.trim().toLowerCase();
+    result[key] = isRecord(value) ? { soft: limit(value.soft, `${at}.${name}.soft`), hard: limit(value.hard, `${at}.${name}.hard`) } : { soft: limit(value, `${at}.${name}`), hard: limit(value, `${at}.${name}`) };
+  }
+  return result;
 }
 
-function integer(raw: unknown, at: string): number {
-  const value = typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
-  if (typeof value !== 'number' || !Number.isInteger(value)) unreadable(at, 'a whole number');
-  return value;
+/** The largest of the sizes that are set, in bytes; null when none is. */
+function largest(values: unknown[], at: string): number | null {
+  const sizes = values.filter((value) => !absent(value)).map((value) => byteSize(value, at));
+  return sizes.length === 0 ? null : Math.max(...sizes);
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-
-/** A compose duration (`1m30s`, `1h30m0s` as v2 prints it, `90s`, `1.5h`) in seconds. */
-function durationSeconds(raw: unknown, at: string): number {
-  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
-  if (typeof raw !== 'string' || !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(raw.trim())) unreadable(at, 'a duration such as 30s or 1m30s');
-  let seconds = 0;
-  for (const [, amount, unit] of raw.trim().matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) seconds += Number(amount) * (DURATION_UNITS[unit!] ?? 0);
-  return seconds;
-}
-
-function stringMap(raw: unknown, at: string): Record<string, string> {
-  if (!isRecord(raw)) unreadable(at, 'a mapping');
-  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, absent(value) ? '' : String(value)]));
-}
-
-function list(raw: unknown, at: string): unknown[] {
-  if (absent(raw)) return [];
-  if (!Array.isArray(raw)) unreadable(at, 'a list');
-  return raw;
-}
-
-function stringList(raw: unknown, at: string): string[] {
-  if (typeof raw === 'string') return [raw];
-  return list(raw, at).map((item, i) => {
-    if (typeof item !== 'string') unreadable(`${at}[${i}]`, 'a string');
-    return item;
-  });
-}
-
-function scalar(raw: unknown, at: string): string | null {
-  if (absent(raw)) return null;
-  if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
-  unreadable(at, 'a string');
-}
-
-function entries(raw: unknown, at: string): Array<[string, unknown]> {
-  if (absent(raw)) return [];
-  if (!isRecord(raw)) unreadable(at, 'a mapping');
-  return Object.entries(raw);
+function readHealthIntervals(raw: unknown, at: string): number[] {
+  if (!isRecord(raw) || truthy(raw.disable)) return [];
+  return (['interval', 'start_interval'] as const).filter((key) => !absent(raw[key])).map((key) => durationSeconds(raw[key], `${at}.${key}`));
 }
 
 function nonEmpty(value: string | undefined, at: string): string {
   if (value === undefined || value === '') unreadable(at, 'a volume with a container path');
   return value;
-}
-
-/** Anything but an explicit false is taken as true: a security flag fails closed. */
-function truthy(value: unknown): boolean {
-  if (absent(value) || value === false || value === 0) return false;
-  if (typeof value === 'string' && /^(false|no|off|0|)$/i.test(value.trim())) return false;
-  return true;
-}
-
-function absent(value: unknown): value is null | undefined {
-  return value === undefined || value === null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function unreadable(at: string, expected: string): never {
-  throw new AppError('validation', `the compose configuration cannot be checked: ${at} is not ${expected}`);
 }
 
 /**

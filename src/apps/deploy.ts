@@ -59,21 +59,28 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
   }
 }
 
-/** An update downloads every image; an install only those the engine lacks. */
+/**
+ * An update downloads every image; an install only those the engine lacks. Afterwards
+ * every image must be in the engine: `compose up` would otherwise download a missing one
+ * by itself, past FELHOM_PULL=never and past the controller's view of it.
+ */
 async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind, model: unknown, progress: Progress): Promise<void> {
   const images = [...new Set(readCompose(model).services.map((s) => s.image).filter((image): image is string => image !== null))];
+  const missing = async () => (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
   if (!deps.pullImages) {
     progress.event('Image downloads are off (FELHOM_PULL=never): using the images the engine has');
-    return;
+  } else if (kind === 'update' || (await missing()).length > 0) {
+    progress.step('download_images');
+    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
+      // A registry hiccup: what the engine already has is used.
+      progress.event(`Could not download images, continuing with the local ones: ${errorMessage(error)}`);
+    });
   }
-  const missing = (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter(Boolean);
-  if (kind !== 'update' && missing.length === 0) return;
-  progress.step('download_images');
-  await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
-    // A registry hiccup: what the engine already has is used; a missing image fails
-    // the seeding or the start below, with a message saying so.
-    progress.event(`Could not download images, continuing with the local ones: ${errorMessage(error)}`);
-  });
+  const absent = await missing();
+  if (absent.length > 0) {
+    const why = deps.pullImages ? 'and could not be downloaded' : 'and downloads are off (FELHOM_PULL=never)';
+    throw new AppError('unavailable', `the image${absent.length > 1 ? 's' : ''} ${absent.join(', ')} ${absent.length > 1 ? 'are' : 'is'} not in the engine ${why}; nothing was started`);
+  }
 }
 
 /** Runs the deploy; returns null when the stack is up and healthy, else the reason it is not. */

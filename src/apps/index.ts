@@ -32,7 +32,8 @@ export interface AppsDeps {
   dataDir: string;
   catalogDir: string;
   reservedProjects: () => Promise<string[]>;
-  reservedPorts: () => Array<{ published: number; protocol: 'tcp' | 'udp' }>;
+  reservedPorts: () => Promise<Array<{ published: number; protocol: 'tcp' | 'udp' }>>;
+  allowedRegistries: string[];
   keepSnapshots?: number;
   pullImages: boolean;
 }

@@ -138,6 +138,8 @@ export function parseManifest(text: string): Manifest {
   if (bytes > MANIFEST_MAX_BYTES) {
     throw invalid([{ path: '(file)', message: `is ${bytes} bytes; a manifest may be at most ${MANIFEST_MAX_BYTES} bytes (64 KiB)` }]);
   }
+  // A UTF-16 file read as UTF-8 is full of NUL characters; say so rather than "not a mapping".
+  if (text.includes('\u0000')) throw invalid([{ path: '(file)', message: 'is not UTF-8 text (it holds NUL characters; a UTF-16 file?); save it as UTF-8' }]);
   const raw = parseYaml(text);
   if (raw === null || raw === undefined) throw invalid([{ path: '(file)', message: 'is empty' }]);
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid([{ path: '(file)', message: 'must be a mapping of fields (schema, id, name, …)' }]);
@@ -150,6 +152,11 @@ export function parseManifest(text: string): Manifest {
     if (key.startsWith('x-')) continue;
     if (KNOWN_FIELDS.includes(key)) fields[key] = value;
     else issues.push({ path: key, message: `is not a manifest field (known: ${KNOWN_FIELDS.join(', ')}; extension fields start with "x-")` });
+  }
+  // zod's records skip `__proto__`: a volume of that name would vanish with its backup decision.
+  for (const section of ['volumes', 'web'] as const) {
+    const value = fields[section];
+    if (value && typeof value === 'object' && Object.hasOwn(value, '__proto__')) issues.push({ path: `${section}.__proto__`, message: 'is not a name the manifest may use' });
   }
   const result = manifestSchema.safeParse(fields);
   if (!result.success) issues.push(...result.error.issues.flatMap(toIssues));

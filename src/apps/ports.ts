@@ -7,5 +7,8 @@ import type { Compose, DockerPort, Volumes } from '../stacks/index.ts';
 
 export type AppsAgent = Pick<AgentClient, 'getStorage' | 'createSnapshot' | 'listSnapshots' | 'deleteSnapshot' | 'rollback'>;
 export type AppsCompose = Pick<Compose, 'config' | 'pull' | 'up' | 'down'>;
-export type AppsDocker = Pick<DockerPort, 'listContainers' | 'allContainers' | 'projects' | 'startProject' | 'stopProject' | 'waitHealthy' | 'logs' | 'hasImage'>;
+export type AppsDocker = Pick<
+  DockerPort,
+  'listContainers' | 'allContainers' | 'projects' | 'startProject' | 'stopProject' | 'waitHealthy' | 'logs' | 'hasImage' | 'containerNamesOutside' | 'removeProject'
+>;
 export type AppsVolumes = Pick<Volumes, 'ensureVolume' | 'seedVolume' | 'removeVolume'>;

@@ -89,7 +89,8 @@ export function appsApi(apps: Apps): Router {
 
   router.get('/apps/:id/logs', async (req, res) => {
     if (!store.get(req.params.id)) throw new AppError('not_found', `no app "${req.params.id}" is installed`);
-    const tail = Math.min(Number(req.query.tail ?? 200) || 200, 2000);
+    const tail = req.query.tail === undefined ? 200 : Number(req.query.tail);
+    if (!Number.isInteger(tail) || tail < 1 || tail > 2000) throw new AppError('validation', 'tail must be a whole number of lines from 1 to 2000');
     const service = typeof req.query.service === 'string' ? req.query.service : undefined;
     res.json({ lines: await docker.logs(req.params.id, { tail, ...(service ? { service } : {}) }) });
   });

@@ -16,7 +16,8 @@ import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.
 import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
-import { checkBeforeCompose, checkPolicy, describeViolation, policyError, publishedPorts, readComposeText, type PolicyViolation } from './policy/index.ts';
+import { checkAgreement, checkBeforeCompose, checkPolicy, describeViolation, policyError, publishedPorts, readComposeText, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
+import { readCompose } from './compose-model.ts';
 import type { AppRecord } from './store.ts';
 
 export type InstallSource = { manifest: string; compose: string } | { catalog: string };
@@ -27,8 +28,10 @@ export interface AppsServiceDeps extends DeployDeps {
   catalogDir: string;
   /** Compose project names that are not apps (the controller's own). */
   reservedProjects: () => Promise<string[]>;
-  /** Host ports no app may publish (the controller's own, known once it listens). */
-  reservedPorts: () => Array<{ published: number; protocol: 'tcp' | 'udp' }>;
+  /** Host ports no app may publish (the controller's own, known once it listens, and its container's). */
+  reservedPorts: () => Promise<Array<{ published: number; protocol: 'tcp' | 'udp' }>>;
+  /** Registries on the guest or its network that apps may take images from. */
+  allowedRegistries: string[];
 }
 
 export interface Actor {
@@ -56,8 +59,9 @@ export class AppsService {
     const plan = this.#placementPlan(manifest, storage.mounts, false);
     let staging: string | null = null;
     try {
-      staging = await this.#stage(manifest, files);
-      await this.#checkPolicy(manifest, staging);
+      const staged = await this.#stage(manifest, files);
+      staging = staged.dir;
+      await this.#checkPolicy(manifest, staged);
     } catch (error) {
       if (!(error instanceof AppError && error.code === 'policy')) throw error;
       plan.problems.push(...violationsOf(error).map(describeViolation));
@@ -88,9 +92,10 @@ export class AppsService {
       if ((await this.#deps.docker.projects()).includes(manifest.id)) {
         throw new AppError('conflict', `containers of a compose project named "${manifest.id}" already run in Docker and are not a Felhom app; choose another id`);
       }
-      const staging = await this.#stage(manifest, files);
+      const staged = await this.#stage(manifest, files);
+      const staging = staged.dir;
       try {
-        const ports = await this.#checkPolicy(manifest, staging);
+        const ports = await this.#checkPolicy(manifest, staged);
         const storage = await this.#deps.agent.getStorage();
         const plan = this.#placementPlan(manifest, storage.mounts, options.confirmBulkOnPrimary ?? false);
         refuseUnplaceable(plan);
@@ -170,7 +175,12 @@ export class AppsService {
       let done!: () => void;
       this.#inFlight.set(id, new Promise<void>((resolve) => (done = resolve)));
       try {
-        await compose.down(composeSpec(appsDir, app));
+        await compose.down(composeSpec(appsDir, app)).catch(async (error: unknown) => {
+          // A folder compose no longer reads (an older controller's file) must not keep
+          // the app from being removed: its containers and networks go by label.
+          this.#deps.logger.warn({ err: error, app: id }, 'compose down failed; removing the app\'s containers by label');
+          await this.#deps.docker.removeProject(id);
+        });
         for (const placement of placements) await volumes.removeVolume(volumeName(id, placement.volume));
         store.remove(id);
         await fs.rm(path.join(appsDir, id), { recursive: true, force: true });
@@ -290,22 +300,28 @@ export class AppsService {
    * exactly what is checked (policy/compose-text.ts). What `compose config` would itself
    * open is judged before the folder exists.
    */
-  async #stage(manifest: Manifest, files: AppFiles): Promise<string> {
+  async #stage(manifest: Manifest, files: AppFiles): Promise<{ dir: string; document: ComposeDocument }> {
     const { document, canonical } = readComposeText(files.files[manifest.compose] ?? '');
     const early = checkBeforeCompose(document);
     if (early.length > 0) throw policyError(early);
-    return stageAppFolder(this.#deps.appsDir, manifest.id, { ...files, files: { ...files.files, [manifest.compose]: canonical } });
+    const dir = await stageAppFolder(this.#deps.appsDir, manifest.id, { ...files, files: { ...files.files, [manifest.compose]: canonical } });
+    return { dir, document };
   }
 
-  async #checkPolicy(manifest: Manifest, dir: string) {
+  async #checkPolicy(manifest: Manifest, { dir, document }: { dir: string; document: ComposeDocument }) {
     const model = await this.#deps.compose.config({ project: manifest.id, dir, files: [manifest.compose] });
+    // Compose must have read the app the policy read, or the verdict is about another app.
+    const disagreement = checkAgreement(document, readCompose(model));
+    if (disagreement.length > 0) throw policyError(disagreement);
     const violations = checkPolicy({
       manifest,
       compose: model,
       appDir: dir,
       otherApps: this.#deps.store.portsOfOtherApps(manifest.id),
       reservedProjects: await this.#deps.reservedProjects(),
-      reservedPorts: this.#deps.reservedPorts(),
+      reservedPorts: await this.#deps.reservedPorts(),
+      takenContainerNames: await this.#deps.docker.containerNamesOutside(manifest.id),
+      allowedRegistries: this.#deps.allowedRegistries,
     });
     if (violations.length > 0) throw policyError(violations);
     return publishedPorts(model);
@@ -329,9 +345,10 @@ export class AppsService {
   async #rejudge(app: AppRecord): Promise<void> {
     const files = app.source.startsWith('catalog:') ? await readCatalogApp(this.#deps.catalogDir, app.source.slice('catalog:'.length)) : await this.#installedFiles(app);
     const manifest = parseManifest(files.manifest);
-    const staging = await this.#stage(manifest, files);
+    const staged = await this.#stage(manifest, files);
+    const staging = staged.dir;
     try {
-      const ports = await this.#checkPolicy(manifest, staging);
+      const ports = await this.#checkPolicy(manifest, staged);
       const storage = await this.#deps.agent.getStorage();
       const plan = this.#placementPlan(manifest, storage.mounts, false);
       refuseUnplaceable(plan);

@@ -11,7 +11,8 @@ export function activityPage(deps: { audit: AuditLog; now: () => Date; ui: Ui })
   router.get('/activity', (req, res) => {
     const text = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string).trim() : '');
     const filter = { app: text('app'), action: text('action'), period: text('period') };
-    const periodMs = activityPeriods[filter.period as keyof typeof activityPeriods];
+    // Own keys only: `constructor` or `__proto__` in the query must not reach Object.prototype.
+    const periodMs = Object.hasOwn(activityPeriods, filter.period) ? activityPeriods[filter.period as keyof typeof activityPeriods] : undefined;
     const entries = deps.audit.list({
       ...(filter.app ? { app: filter.app } : {}),
       ...(filter.action ? { action: filter.action } : {}),

@@ -35,6 +35,9 @@ export function authPages(deps: AuthPagesDeps): { publicRoutes: Router; signOut:
       skipSuccessfulRequests: true,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
+      // The controller trusts no proxy (req.ip is the peer); a forwarded header a client
+      // sends is simply ignored, not worth the warning the library prints to stderr.
+      validate: { xForwardedForHeader: false, forwardedHeader: false },
       handler: (req, res) => {
         audit.record({ actor: `client:${req.ip}`, action: 'session.rate_limited', target: req.path, outcome: 'refused' });
         render(req, res, 'auth.too_many_attempts', 429);

@@ -40,6 +40,19 @@ async function audited<T>(deps: DisksDeps, actor: string, action: string, diskId
   }
 }
 
+/**
+ * What the customer may ask for, checked here so a mistake is a 400 in the controller,
+ * not a refusal by the agent (which would mean the controller sent a bad request).
+ * ext4 labels hold at most 16 bytes.
+ */
+const formatRequest = diskFormatRequestSchema.extend({
+  fs_label: z.string().min(1, 'must not be empty').refine((label) => Buffer.byteLength(label) <= 16, 'must be at most 16 bytes (an ext4 label)'),
+});
+const assignRequest = diskAssignRequestSchema.extend({ label: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters') });
+
+/** A default ext4 label from the drive's id: its first 16 plain characters. */
+export const defaultFsLabel = (diskId: string) => diskId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16) || 'felhom';
+
 function parseRequest<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new AppError('validation', parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
@@ -47,13 +60,13 @@ function parseRequest<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 export function assignDisk(deps: DisksDeps, input: unknown, actor: string) {
-  const request: DiskAssignRequest = parseRequest(diskAssignRequestSchema, input);
+  const request: DiskAssignRequest = parseRequest(assignRequest, input);
   return audited(deps, actor, 'disk.assign', request.disk, { label: request.label, class: request.class, role: request.role }, () => deps.agent.assignDisk(request));
 }
 
 /** The agent decides whether the drive may be wiped (a data-bearing one needs a signed wipe). */
 export function formatDisk(deps: DisksDeps, input: unknown, actor: string) {
-  const request: DiskFormatRequest = parseRequest(diskFormatRequestSchema, input);
+  const request: DiskFormatRequest = parseRequest(formatRequest, input);
   return audited(deps, actor, 'disk.format', request.disk, { filesystem: request.filesystem, fs_label: request.fs_label }, () => deps.agent.formatDisk(request));
 }
 

@@ -7,7 +7,7 @@ import { isAgentError, type Disk } from '../agent/index.ts';
 import type { Apps } from '../apps/index.ts';
 import { formField } from '../web/forms.ts';
 import { pageError, type Ui } from '../web/ui.ts';
-import { assignDisk, ejectDisk, formatDisk, type DisksDeps } from './index.ts';
+import { assignDisk, defaultFsLabel, ejectDisk, formatDisk, type DisksDeps } from './index.ts';
 
 const ACTOR = 'customer';
 const str = (req: Request, name: string) => formField(req, name).trim();
@@ -54,7 +54,7 @@ export function diskPages(deps: DisksDeps & { apps: Pick<Apps, 'whileMountHeld' 
     const disk = await findDisk(res, req.params.id);
     if (str(req, 'confirm') !== 'yes') throw pageError(res, 'validation', 'page_error.tick_to_erase');
     try {
-      await formatDisk(deps, { disk: disk.id, filesystem: 'ext4', fs_label: str(req, 'fs_label') || disk.id }, ACTOR);
+      await formatDisk(deps, { disk: disk.id, filesystem: 'ext4', fs_label: str(req, 'fs_label') || defaultFsLabel(disk.id) }, ACTOR);
     } catch (error) {
       // The agent refuses to wipe a drive with data unless Felhom support signed the wipe:
       // that is an answer to show in words, not an error page.

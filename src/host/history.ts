@@ -18,7 +18,7 @@ export const chartRanges = {
   week: { spanMs: 7 * 24 * 3600_000, bucketMs: 2 * 3600_000 },
 } as const;
 export type ChartRange = keyof typeof chartRanges;
-export const isChartRange = (value: unknown): value is ChartRange => typeof value === 'string' && value in chartRanges;
+export const isChartRange = (value: unknown): value is ChartRange => typeof value === 'string' && Object.hasOwn(chartRanges, value);
 
 export interface HostHistory {
   add(sample: HostSample): void;

@@ -6,10 +6,10 @@
  * differently and print `ps` differently): the dockerode adapter selects them by label.
  */
 import path from 'node:path';
-import { parse } from 'yaml';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { runChild } from './child.ts';
+import { parseComposeOutput } from './compose-output.ts';
 
 /** One compose project: its name, the folder relative paths resolve against, its files. */
 export interface ComposeSpec {
@@ -119,12 +119,7 @@ export function createCompose(options: ComposeOptions): Compose {
   return {
     command,
     async config(spec) {
-      const stdout = await run(spec, 'config');
-      try {
-        return parse(stdout) as unknown;
-      } catch (error) {
-        throw new AppError('upstream', `compose config for project ${spec.project} printed YAML that does not parse`, { cause: error });
-      }
+      return parseComposeOutput(await run(spec, 'config'));
     },
     pull: async (spec, onLine) => void (await run(spec, 'pull', onLine)),
     up: async (spec, onLine) => void (await run(spec, 'up', onLine)),

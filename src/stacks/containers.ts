@@ -141,6 +141,33 @@ export async function listAllContainers(docker: Docker): Promise<Map<string, Con
   return byProject;
 }
 
+/** The names of every container in the engine, except those of `project`. */
+export async function containerNamesOutside(docker: Docker, project: string): Promise<string[]> {
+  try {
+    const listed = await docker.listContainers({ all: true });
+    return listed.filter((c) => c.Labels[PROJECT_LABEL] !== project).flatMap((c) => c.Names.map((name) => name.replace(/^\//, '')));
+  } catch (error) {
+    throw upstream('listing container names', error);
+  }
+}
+
+/**
+ * Removes what is left of a project when compose itself cannot take it down (a file it
+ * no longer reads): its containers and networks, found by compose's label. Volumes are
+ * left: the data is never deleted this way.
+ */
+export async function removeProject(engine: Engine, project: string, spare: string | null = null): Promise<void> {
+  const label = [`${PROJECT_LABEL}=${project}`];
+  try {
+    const containers = (await engine.quick.listContainers({ all: true, filters: { label } })).filter((c) => c.Id !== spare);
+    await Promise.all(containers.map((c) => unless([404], engine.slow.getContainer(c.Id).remove({ force: true }))));
+    const networks = await engine.quick.listNetworks({ filters: { label } });
+    await Promise.all(networks.map((n) => unless([404], engine.quick.getNetwork(n.Id).remove())));
+  } catch (error) {
+    throw upstream(`removing the containers of project ${project}`, error);
+  }
+}
+
 /** Every compose project with at least one container, running or not. */
 export const listProjects = (docker: Docker) => projectsWith(docker, PROJECT_LABEL, 'listing compose projects');
 

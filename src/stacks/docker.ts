@@ -4,6 +4,8 @@
  */
 import { silentLogger, type Logger } from '../log.ts';
 import {
+  containerNamesOutside,
+  removeProject,
   type ContainerInfo,
   type ContainerRef,
   listAllContainers,
@@ -34,6 +36,12 @@ export interface DockerPort {
   projects(): Promise<string[]>;
   /** The compose project of the controller's own container (found by its id, never a label); none outside a container. */
   controllerProjects(): Promise<string[]>;
+  /** The host ports the controller's own container publishes; none outside a container. */
+  controllerPorts(): Promise<Array<{ published: number; protocol: 'tcp' | 'udp' }>>;
+  /** The names of every container in the engine that is not of `project`. */
+  containerNamesOutside(project: string): Promise<string[]>;
+  /** Removes a project's containers and networks by label, when compose cannot (its volumes stay). */
+  removeProject(project: string): Promise<void>;
   /** Stops its running containers in parallel; returns those it stopped. */
   stopProject(project: string): Promise<ContainerRef[]>;
   /** Starts its stopped containers in parallel; returns those it started. */
@@ -67,6 +75,16 @@ export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: 
       const project = own?.Config.Labels[PROJECT_LABEL];
       return project === undefined ? [] : [project];
     },
+    async controllerPorts() {
+      if (self === null) return [];
+      const own = await unless([404], engine.quick.getContainer(self).inspect());
+      const bindings = (own?.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostPort?: string }> | null>;
+      return Object.entries(bindings).flatMap(([key, hosts]) =>
+        (hosts ?? []).map((host) => ({ published: Number(host.HostPort), protocol: key.endsWith('/udp') ? ('udp' as const) : ('tcp' as const) })).filter((port) => port.published > 0),
+      );
+    },
+    containerNamesOutside: (project) => containerNamesOutside(engine.quick, project),
+    removeProject: (project) => removeProject(engine, project, self),
     stopProject: (project) => stopProject(engine, project, self),
     startProject: (project) => startProject(engine, project, self),
     logs: (project, options) => projectLogs(engine.quick, project, options),

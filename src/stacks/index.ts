@@ -12,5 +12,6 @@ export {
 export type { HealthResult, WaitHealthyOptions } from './health.ts';
 export type { LogLine, LogsOptions } from './logs.ts';
 export type { ProjectEvent, ProjectEventAction, ProjectEventHandler } from './events.ts';
+export { parseComposeOutput } from './compose-output.ts';
 export { createCompose, type Compose, type ComposeOptions, type ComposeSpec, type OnLine } from './compose.ts';
 export { createVolumes, volumeName, seedSentinel, type SeedRequest, type SeedResult, type VolumeRef, type Volumes } from './volumes.ts';

@@ -37,20 +37,20 @@ export function runWithVolume(volume: string, target: string, script: string, im
 /**
  * When the test ends, removes every container, network and volume of project/app
  * `name`: containers and networks by the compose label, seeding leftovers by name,
- * volumes by the `felhom_<name>_` and `felhom_seed_<name>_` prefixes.
+ * volumes by the `felhom_<name>_` and `felhom-seed.<name>.` prefixes.
  */
 export function cleanUpAfter(t: TestContext, name: string): void {
   t.after(async () => {
     const docker = testDocker();
     const containers = [
       ...(await docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${name}`] } })),
-      ...(await docker.listContainers({ all: true, filters: { name: [`felhom-seed-${name}-`] } })),
+      ...(await docker.listContainers({ all: true, filters: { name: [`felhom-seed.${name}.`] } })),
     ];
     await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
     const networks = await docker.listNetworks({ filters: { label: [`${PROJECT_LABEL}=${name}`] } });
     await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
     const { Volumes: volumes } = await docker.listVolumes();
-    const ours = (volumes ?? []).filter((v) => v.Name.startsWith(`felhom_${name}_`) || v.Name.startsWith(`felhom_seed_${name}_`));
+    const ours = (volumes ?? []).filter((v) => v.Name.startsWith(`felhom_${name}_`) || v.Name.startsWith(`felhom-seed.${name}.`));
     await Promise.all(ours.map((v) => docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined)));
   });
 }

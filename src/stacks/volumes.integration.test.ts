@@ -7,7 +7,7 @@ import { silentLogger } from '../log.ts';
 import { dockerHost, requireDocker } from '../../test/helpers/docker.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { BUSYBOX, buildImage, cleanUpAfter, runWithVolume, testDocker, uniqueName } from './testing.ts';
-import { createVolumes } from './volumes.ts';
+import { createVolumes, seedName } from './volumes.ts';
 
 /** An image shipping content at /data, owned by uid 1000 with mode 0700, like a typical app's data dir. */
 const SEEDED_IMAGE = 'RUN mkdir -p /data/conf && echo shipped > /data/conf/app.ini && echo v1 > /data/VERSION && chown -R 1000:1000 /data && chmod 0700 /data';
@@ -34,7 +34,7 @@ test('when an image ships files at the volume path, then the first container see
   assert.ok(fs.existsSync(`${dir}.seeded`), 'the sentinel is beside the volume');
   assert.ok(!fs.existsSync(`${dir}.seeding`), 'no staging left');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['VERSION', 'conf']);
-  const leftovers = await testDocker().listVolumes({ filters: { name: [`felhom_seed_${app}_`] } });
+  const leftovers = await testDocker().listVolumes({ filters: { name: [seedName(app, '')] } });
   assert.deepEqual(leftovers.Volumes ?? [], [], 'the temporary volume is gone');
 });
 
@@ -61,7 +61,7 @@ test('when a crash left a partial staging directory, then seeding removes it and
   fs.mkdirSync(`${dir}.seeding/conf`, { recursive: true });
   fs.writeFileSync(`${dir}.seeding/conf/half-copied`, 'x');
   // The temporary container a crash would also have left behind.
-  await testDocker().createContainer({ name: `felhom-seed-${app}-data`, Image: BUSYBOX, Cmd: ['true'] });
+  await testDocker().createContainer({ name: seedName(app, 'data'), Image: BUSYBOX, Cmd: ['true'], Labels: { 'org.felhom.seed': 'true' } });
 
   assert.equal(await volumes.seedVolume({ app, volume: 'data', dir, image, mountPath: '/data' }), 'seeded');
   assert.deepEqual(fs.readdirSync(path.join(dir, 'conf')), ['app.ini']);
@@ -95,9 +95,18 @@ test('when the image is not in the engine, then seeding fails saying to pull it,
   const { app, dir, volumes } = setUp(t);
   await assert.rejects(volumes.seedVolume({ app, volume: 'data', dir, image: 'felhom-test/not-pulled:latest', mountPath: '/data' }), /the image is not in the engine; pull it first/);
   assert.ok(!fs.existsSync(`${dir}.seeded`));
-  const leftovers = await testDocker().listVolumes({ filters: { name: [`felhom_seed_${app}_`] } });
+  const leftovers = await testDocker().listVolumes({ filters: { name: [seedName(app, '')] } });
   assert.deepEqual(leftovers.Volumes ?? [], []);
-  await assert.rejects(testDocker().getContainer(`felhom-seed-${app}-data`).inspect(), /no such container/i);
+  await assert.rejects(testDocker().getContainer(seedName(app, 'data')).inspect(), /no such container/i);
+});
+
+test('when a container that Felhom did not make has the seeding name, then seeding refuses to remove it', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { app, dir, volumes } = setUp(t);
+  const image = buildImage(t, SEEDED_IMAGE);
+  await testDocker().createContainer({ name: seedName(app, 'data'), Image: BUSYBOX, Cmd: ['true'] });
+  await assert.rejects(volumes.seedVolume({ app, volume: 'data', dir, image, mountPath: '/data' }), /was not made by Felhom; it is left alone/);
+  assert.ok(await testDocker().getContainer(seedName(app, 'data')).inspect(), 'it is still there');
 });
 
 test('when the volume exists on the same directory, then it is reused; on another and unused, then it is recreated there', async (t) => {

@@ -46,6 +46,16 @@ export const volumeName = (app: string, volume: string) => `felhom_${app}_${volu
 export const seedSentinel = (dir: string) => `${path.resolve(dir)}.seeded`;
 
 const MANAGED_LABEL = 'org.felhom.managed';
+const SEED_LABEL = 'org.felhom.seed';
+
+/** The temporary container and volume that seed an app's volume. */
+export const seedName = (app: string, volume: string) => `felhom-seed.${app}.${volume}`;
+
+/** Removes a seeding leftover, and nothing that is not one. */
+async function removeSeeding(labels: Record<string, string> | undefined | null, remove: () => Promise<unknown>): Promise<void> {
+  if (labels?.[SEED_LABEL] !== 'true') throw new AppError('conflict', 'an object with the seeding name was not made by Felhom; it is left alone');
+  await unless([404], remove());
+}
 
 export function createVolumes(options: { dockerHost: string; logger: Logger; timeoutMs?: number }): Volumes {
   const { quick, slow } = connectEngine(options.dockerHost, options.timeoutMs ?? 10_000);
@@ -107,31 +117,35 @@ export function createVolumes(options: { dockerHost: string; logger: Logger; tim
    * Lets Docker do the copy (it keeps owners, modes and the root directory's own
    * owner and mode): a container created, never started, with a temporary volume
    * bound onto `staging` at `mountPath`. Names are fixed per volume, so what a crash
-   * left behind is found and removed by the next attempt.
+   * left behind is found and removed by the next attempt. They are joined with dots,
+   * which neither app ids nor volume names may hold: no app's volume or container can
+   * have them (`felhom_seed_photos_db` was also app `seed`'s volume `photos_db`), and
+   * only objects labelled as seeding leftovers are removed.
    */
   async function copyImageContent(request: SeedRequest, staging: string): Promise<void> {
-    const tempVolume = `felhom_seed_${request.app}_${request.volume}`;
-    const container = `felhom-seed-${request.app}-${request.volume}`;
+    const name = seedName(request.app, request.volume);
     const cleanUp = async () => {
-      await unless([404], slow.getContainer(container).remove({ force: true }));
-      await unless([404], quick.getVolume(tempVolume).remove());
+      const container = await unless([404], slow.getContainer(name).inspect());
+      if (container) await removeSeeding(container.Config.Labels, () => slow.getContainer(name).remove({ force: true }));
+      const volume = await unless([404], quick.getVolume(name).inspect());
+      if (volume) await removeSeeding(volume.Labels, () => quick.getVolume(name).remove());
     };
     try {
       await cleanUp();
-      await createBindVolume(tempVolume, staging, { 'org.felhom.seed': 'true' });
+      await createBindVolume(name, staging, { [SEED_LABEL]: 'true' });
       await slow.createContainer({
-        name: container,
+        name,
         Image: request.image,
         // Never started; an entrypoint is still required for images that have none.
         Entrypoint: ['/felhom-seed-never-runs'],
         Cmd: [],
         NetworkDisabled: true,
-        Labels: { 'org.felhom.seed': 'true' },
-        HostConfig: { Mounts: [{ Type: 'volume', Source: tempVolume, Target: request.mountPath }] },
+        Labels: { [SEED_LABEL]: 'true' },
+        HostConfig: { Mounts: [{ Type: 'volume', Source: name, Target: request.mountPath }] },
       });
       await cleanUp();
     } catch (error) {
-      await cleanUp().catch((cleanupError: unknown) => logger.warn({ err: cleanupError, container, tempVolume }, 'volumes: seeding left objects behind; the next attempt removes them'));
+      await cleanUp().catch((cleanupError: unknown) => logger.warn({ err: cleanupError, name }, 'volumes: seeding left objects behind; the next attempt removes them'));
       const what = `seeding volume ${request.volume} of ${request.app} from image ${request.image}`;
       // The image is read from the engine, never pulled here.
       if (statusOf(error) === 404) throw new AppError('upstream', `docker: ${what} failed: the image is not in the engine; pull it first`, { cause: error });

@@ -28,7 +28,8 @@ export function errorHandler(logger: Logger, ui: Ui): ErrorRequestHandler {
     if (appError.code === 'internal') logger.error({ err: error, path: req.path }, 'unhandled error');
     else logger.debug({ code: appError.code, path: req.path }, appError.message);
     if (res.headersSent) return;
-    if (req.path.startsWith('/api/')) {
+    // Routes match without regard to case, so /API/v1/… is the API too.
+    if (req.path.toLowerCase().startsWith('/api/')) {
       res.status(appError.httpStatus).json(errorBody(appError.code, appError.message));
       return;
     }

@@ -39,8 +39,10 @@ const isUnbackedBulk = (p: { class: string; backup: string; inGuestBackup: boole
 function webLink(req: Request, web: { service: string; port: number } | null, containers: ContainerInfo[]): string | null {
   if (!web) return null;
   const published = containers.filter((c) => c.service === web.service).flatMap((c) => c.ports).find((p) => p.target === web.port && p.protocol === 'tcp');
-  if (!published) return null;
-  const host = req.hostname.includes(':') ? `[${req.hostname}]` : req.hostname;
+  // Express keeps an IPv6 host in brackets; an HTTP/1.0 request may have no host at all.
+  const hostname = req.hostname as string | undefined;
+  if (!published || !hostname) return null;
+  const host = hostname.includes(':') && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
   return `http://${host}:${published.published}/`;
 }
 

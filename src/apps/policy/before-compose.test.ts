@@ -76,6 +76,14 @@ configs:
   });
 });
 
+describe('what compose would have to expand', () => {
+  it('when the ports of all services would make more than 64 host ports (ranges, random ones too), then it is refused before compose expands them', () => {
+    assert.deepEqual(keys('services:\n  a: { image: x, ports: ["127.0.0.2:1-65535:1-65535"] }\n'), ['- ports']);
+    assert.deepEqual(keys('services:\n  a: { image: x, ports: ["1000-1040"] }\n  b: { image: x, ports: [{ target: "2000-2030", published: "3000-3030" }] }\n'), ['- ports']);
+    assert.deepEqual(keys('services:\n  a: { image: x, ports: ["127.0.0.1:8080:80", "8443:443", 9000, "127.0.0.1:44000-44999:80"] }\n'), [], 'a range onto one port is one port here (refused later for what it books)');
+  });
+});
+
 describe('the shape compose v1 and v2 both read as this check does', () => {
   it('when there is no services mapping (compose v1 would read the legacy format), then it is refused', () => {
     assert.deepEqual(keys('web:\n  image: x\n  env_file: /etc/os-release\n'), ['- web', '- services']);

@@ -16,6 +16,7 @@
  * format, where every top-level key is a service that this check would not see.
  */
 import type { ComposeDocument } from './compose-text.ts';
+import { MAX_PUBLISHED_PORTS, tooManyPorts } from './host-ports.ts';
 import type { PolicyViolation } from './policy.ts';
 
 const TOP_LEVEL_KEYS = new Set(['services', 'volumes', 'networks', 'secrets', 'configs', 'name', 'version']);
@@ -66,6 +67,10 @@ export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[]
     }
   }
 
+  // Counted before compose expands the ranges: 1-65535 costs compose gigabytes to print.
+  const ports = Object.values(document.services).reduce((sum: number, service) => sum + (isObject(service) ? asList(service.ports).reduce((n: number, port) => n + portCount(port), 0) : 0), 0);
+  if (ports > MAX_PUBLISHED_PORTS) violations.push(tooManyPorts(ports));
+
   for (const kind of ['secrets', 'configs'] as const) {
     const definitions = isObject(document[kind]) ? document[kind] : {};
     for (const [key, definition] of Object.entries(definitions)) {
@@ -89,6 +94,13 @@ function fileProblem(file: unknown): string | null {
     return `${file} is not a plain path inside the app folder (no leading /, no "..", "~" or "$"); only files shipped with the app may be read`;
   }
   return null;
+}
+
+/** How many ports one `ports` entry makes: as many as its container ports, as written. */
+function portCount(port: unknown): number {
+  const target = isObject(port) ? String(port.target ?? '') : (String(port).split('/')[0] ?? '').split(':').pop() ?? '';
+  const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(target);
+  return range ? Math.abs(Number(range[2]) - Number(range[1])) + 1 : 1;
 }
 
 function asList(value: unknown): unknown[] {

@@ -63,6 +63,9 @@ export function readComposeText(text: string): ComposeText {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new AppError('validation', 'the compose file must be a YAML mapping with a "services" key');
   }
+  // `version` is obsolete to compose v2 and a switch to v1: a mapping there turns on the
+  // legacy format, where every top-level key is a service. Neither version needs it.
+  delete (data as Record<string, unknown>).version;
   const valueRefusals: string[] = [];
   const canonical = render(data, valueRefusals, 0);
   if (valueRefusals.length > 0) throw fileRefusal([...new Set(valueRefusals)]);
@@ -126,6 +129,14 @@ function shapeRefusals(doc: ReturnType<typeof parseDocument>, text: string): str
     },
   });
   return refusals.slice(0, 5);
+}
+
+/** The canonical rendering of data the controller writes itself (the override file). */
+export function canonicalText(value: unknown): string {
+  const refusals: string[] = [];
+  const text = render(value, refusals, 0);
+  if (refusals.length > 0) throw new AppError('internal', `cannot render a compose file: ${refusals.join('; ')}`);
+  return text;
 }
 
 /** Renders parsed data as flow JSON whose strings every YAML parser reads back unchanged. */

@@ -1,11 +1,17 @@
 /**
  * Publishing host ports is allowed, but never one another app, the controller or the
  * system already uses, and never the same one twice: the conflict is found before
- * anything starts, not as a failed container.
+ * anything starts, not as a failed container. The engine starts a proxy process for
+ * every published port, outside the app's limits, so an app publishes a bounded number;
+ * and a range onto one container port books every port of the range for one, so it is
+ * refused.
  */
 import type { ComposeModel, PortMapping, Protocol } from '../compose-model.ts';
 import { readCompose } from '../compose-model.ts';
+import { canonicalIp, isWildcard } from '../compose-ports.ts';
 import type { PolicyInput, PolicyViolation } from './policy.ts';
+
+export const MAX_PUBLISHED_PORTS = 64;
 
 export interface HostPort {
   hostIp: string | null;
@@ -15,10 +21,21 @@ export interface HostPort {
 
 export function checkPorts(model: ComposeModel, input: PolicyInput): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
+  // Random host ports start a proxy each too; a range onto one port starts one (and is
+  // refused below for what it books).
+  const count = model.services.reduce((sum, service) => sum + service.ports.length, 0);
+  if (count > MAX_PUBLISHED_PORTS) {
+    // Counted before any pair is compared: a range of every port must not cost the check itself.
+    return [tooManyPorts(count)];
+  }
   const mine: Array<HostPort & { service: string }> = [];
   for (const service of model.services) {
     for (const port of service.ports) {
       if (port.published === null) continue;
+      if (port.anyOf) {
+        violations.push({ service: service.name, key: 'ports', message: `host ports ${port.anyOf.low}-${port.anyOf.high} onto the one container port ${port.target} book the whole range for one port; publish one host port` });
+        continue;
+      }
       const label = `host port ${portLabel(port)}`;
       const add = (message: string) => violations.push({ service: service.name, key: 'ports', message: `${label} ${message}` });
       const reserved = (input.reservedPorts ?? []).find((r) => r.published === port.published && r.protocol === port.protocol);
@@ -33,6 +50,10 @@ export function checkPorts(model: ComposeModel, input: PolicyInput): PolicyViola
   return violations;
 }
 
+export function tooManyPorts(count: number): PolicyViolation {
+  return { service: null, key: 'ports', message: `the app publishes ${count} host ports; the engine runs a process for each, outside the app's limits, so at most ${MAX_PUBLISHED_PORTS} are allowed` };
+}
+
 /** The host ports an app publishes (random host ports left out), for recording. */
 export function publishedPorts(compose: unknown): Array<{ service: string; hostIp: string | null; published: number; protocol: Protocol }> {
   return readCompose(compose).services.flatMap((service) =>
@@ -44,11 +65,17 @@ export function publishedPorts(compose: unknown): Array<{ service: string; hostI
 
 function overlaps(a: HostPort, b: HostPort): boolean {
   if (a.published === null || b.published === null || a.published !== b.published || a.protocol !== b.protocol) return false;
-  return isWildcard(a.hostIp) || isWildcard(b.hostIp) || a.hostIp === b.hostIp;
+  const [x, y] = [recorded(a.hostIp), recorded(b.hostIp)];
+  return isWildcard(x) || isWildcard(y) || x === y;
 }
 
-function isWildcard(ip: string | null): boolean {
-  return ip === null || ip === '' || ip === '0.0.0.0' || ip === '::' || ip === '[::]';
+/** An address as recorded (perhaps by an older controller), in its canonical spelling. */
+function recorded(ip: string | null): string | null {
+  try {
+    return canonicalIp(ip);
+  } catch {
+    return ip;
+  }
 }
 
 function portLabel(port: HostPort): string {

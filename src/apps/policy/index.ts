@@ -5,10 +5,12 @@
  * 1. `readComposeText`: the file is parsed once, strictly, and compose is given this
  *    reading back in a form every parser agrees on (compose-text.ts);
  * 2. `checkBeforeCompose`: what `compose config` itself would open (before-compose.ts);
- * 3. `checkPolicy`: what compose will run, from its normalized output (policy.ts).
+ * 3. `checkAgreement` and `checkPolicy`: what compose will run, from its normalized
+ *    output, is the app that was read (agreement.ts) and keeps to the rules (policy.ts).
  */
-export { readComposeText, COMPOSE_MAX_BYTES, type ComposeDocument, type ComposeText } from './compose-text.ts';
+export { canonicalText, readComposeText, COMPOSE_MAX_BYTES, type ComposeDocument, type ComposeText } from './compose-text.ts';
 export { checkBeforeCompose } from './before-compose.ts';
+export { checkAgreement } from './agreement.ts';
 export { checkPolicy, describeViolation, policyError, type PolicyInput, type PolicyViolation } from './policy.ts';
 export { publishedPorts, type HostPort } from './host-ports.ts';
 export { ALLOWED_CAPABILITIES, MAX_STOP_GRACE_SECONDS } from './privileges.ts';

@@ -9,6 +9,8 @@ import type { ComposeModel, ComposeService } from '../compose-model.ts';
 import type { Add, PolicyViolation } from './policy.ts';
 import { reservedLabel } from './policy.ts';
 
+/** Each network is a bridge and a route in the guest and takes a range from the engine's pool (about 30 in all). */
+export const MAX_NETWORKS = 4;
 /** Keys of a network definition in the shape compose creates by default; anything else reaches past it. */
 const PLAIN_NETWORK_KEYS = new Set(['internal', 'attachable', 'enable_ipv6', 'enable_ipv4']);
 /** Keys of a service's attachment to one of its networks that only name it inside the app. */
@@ -78,6 +80,26 @@ export function checkContainerName(service: ComposeService, appId: string, add: 
 }
 
 /**
+ * Every container the app would create takes its name for the whole engine: its
+ * `container_name`, or compose's `<app>-<service>-<n>` (v2) and `<app>_<service>_<n>`
+ * (v1). A name another container already has would make the start fail after the
+ * snapshot (app `a` with a service `b-web` is `a-b-web-1`, as is the service `web` of
+ * app `a-b`), so it is refused before anything starts.
+ */
+export function checkContainerNames(model: ComposeModel, appId: string, taken: string[]): PolicyViolation[] {
+  const existing = new Set(taken.map((name) => name.replace(/^\//, '')));
+  const violations: PolicyViolation[] = [];
+  for (const service of model.services) {
+    const names = service.containerName !== null
+      ? [service.containerName]
+      : Array.from({ length: service.replicas }, (_, i) => [`${appId}-${service.name}-${i + 1}`, `${appId}_${service.name}_${i + 1}`]).flat();
+    const clash = names.find((name) => existing.has(name));
+    if (clash) violations.push({ service: service.name, key: 'container_name', message: `its container would be named "${clash}", which a container outside the app already has; rename the service` });
+  }
+  return violations;
+}
+
+/**
  * The app's networks are bridges the engine creates with its own defaults and address
  * pool. Driver options can rename the bridge onto an existing one (docker0, the LAN
  * bridge), and a custom address range or fixed address can shadow the guest's routes to
@@ -85,6 +107,9 @@ export function checkContainerName(service: ComposeService, appId: string, add: 
  */
 export function checkNetworks(model: ComposeModel, appId: string): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
+  if (model.networks.length > MAX_NETWORKS) {
+    violations.push({ service: null, key: 'networks', message: `the app would create ${model.networks.length} networks; each takes an address range from the engine's pool, which all apps share, so at most ${MAX_NETWORKS} are allowed` });
+  }
   for (const network of model.networks) {
     const key = `networks.${network.key}`;
     const add = (message: string, at = key) => violations.push({ service: null, key: at, message });

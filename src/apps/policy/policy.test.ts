@@ -178,8 +178,15 @@ describe('privileges', () => {
 
 describe('security options', () => {
   it('when security_opt only hardens, then it is allowed', () => {
-    const hardening = ['no-new-privileges:true', 'no-new-privileges=true', 'no-new-privileges', 'no-new-privileges:false', 'apparmor=docker-default', 'apparmor:my-profile', 'label=level:s0:c100,c200', 'label:user:USER', 'seccomp=default', 'writable-cgroups=false'];
+    const hardening = ['no-new-privileges:true', 'no-new-privileges=true', 'no-new-privileges', 'no-new-privileges:false', 'apparmor=docker-default', 'label=level:s0:c100,c200', 'label:level:s0', 'label=type:container_t', 'seccomp=default', 'writable-cgroups=false'];
     assert.deepEqual(check(web({ security_opt: hardening })), []);
+  });
+
+  it('when a profile, type or range is named that may confine nothing, then it is refused (an allow-list, not a deny-list)', () => {
+    const named = ['apparmor=runc', 'apparmor:my-profile', 'label=type:container_runtime_t', 'label=nested', 'label=level:s0-s0:c0.c1023', 'label:user:system_u', 'label=role:system_r'];
+    const violations = check(web({ security_opt: named }));
+    assert.deepEqual(summary(violations), Array(named.length).fill('web security_opt'));
+    assert.match(violations[0]!.message, /AppArmor 4 ships an unconfined runc profile/);
   });
 
   it('when security_opt disables confinement, then each one is refused', () => {
@@ -395,6 +402,64 @@ describe('limits that decide who wins when the guest runs short', () => {
   });
 });
 
+describe('what an app may take from the engine and the guest', () => {
+  it('when ulimits name rtprio or nice in any case, or as unlimited (-1), then they are refused', () => {
+    for (const ulimits of [{ RTPRIO: 99 }, { rtprio: -1 }, { rtprio: { soft: 0, hard: -1 } }]) refusedOnce(check(web({ ulimits })), 'web', 'ulimits.rtprio', /real-time priority/);
+    for (const ulimits of [{ nice: 40 }, { NICE: -1 }]) refusedOnce(check(web({ ulimits })), 'web', 'ulimits.nice', /raise its priority/);
+    assert.deepEqual(check(web({ ulimits: { nice: 20, rtprio: { soft: 0, hard: 0 }, NOFILE: 1024 } })), []);
+  });
+
+  it('when cpu_shares weighs the app above the default, then it is refused', () => {
+    refusedOnce(check(web({ cpu_shares: 262144 })), 'web', 'cpu_shares', /262144 weighs the app above the guest's own services/);
+    assert.deepEqual(check(web({ cpu_shares: 512, cpus: 2 })), []);
+  });
+
+  it('when a memory reservation exceeds the app\'s own limit or there is none (v1 sizes and v2 bytes), then it is refused', () => {
+    refusedOnce(check(web({ mem_reservation: '64g' })), 'web', 'mem_reservation', /take memory from the guest's own processes/);
+    refusedOnce(check(web({ deploy: { resources: { reservations: { memory: '68719476736' } } } })), 'web', 'mem_reservation', /set mem_limit/);
+    refusedOnce(check(web({ mem_limit: '512m', mem_reservation: '1g' })), 'web', 'mem_reservation', /reserve at most that/);
+    assert.deepEqual(check(web({ mem_limit: '1g', mem_reservation: '256m' })), []);
+    assert.deepEqual(check(web({ deploy: { resources: { limits: { memory: '1073741824' }, reservations: { memory: '536870912' } } } })), []);
+  });
+
+  it('when a healthcheck runs more often than every second, then it is refused', () => {
+    refusedOnce(check(web({ healthcheck: { test: ['CMD', 'true'], interval: '1ms' } })), 'web', 'healthcheck', /under 1 s/);
+    refusedOnce(check(web({ healthcheck: { test: ['CMD', 'true'], start_interval: '500ms' } })), 'web', 'healthcheck', /under 1 s/);
+    assert.deepEqual(check(web({ healthcheck: { test: ['CMD', 'true'], interval: '1s', start_interval: '2s', disable: false } })), []);
+    assert.deepEqual(check(web({ healthcheck: { disable: true, interval: '1ms' } })), [], 'a disabled check runs nothing');
+  });
+
+  it('when a service asks for many containers (scale or replicas), then it is refused', () => {
+    refusedOnce(check(web({ scale: 5000 })), 'web', 'scale', /5000 containers/);
+    refusedOnce(check(web({ deploy: { replicas: 11 } })), 'web', 'scale', /at most 10/);
+    assert.deepEqual(check(web({ scale: 3 })), []);
+  });
+
+  it('when the app would create more than four networks, then it is refused', () => {
+    const networks = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`n${i}`, { name: `hostile_n${i}` }]));
+    refusedOnce(check(web({ networks: Object.keys(networks) }, { networks })), null, 'networks', /5 networks; .* at most 4/);
+  });
+
+  it('when a container the app would create has the name of a container outside it (v1 or v2 naming, container_name), then it is refused', () => {
+    const svc = (name: string, extra: Record<string, unknown> = {}) => ({ name: 'hostile', services: { [name]: { image: 'x', volumes: ['data:/data'], ...extra } }, volumes: { data: {} } });
+    refusedOnce(check(svc('web'), { takenContainerNames: ['hostile-web-1'] }), 'web', 'container_name', /"hostile-web-1", which a container outside the app already has/);
+    refusedOnce(check(svc('web'), { takenContainerNames: ['/hostile_web_1'] }), 'web', 'container_name', /hostile_web_1/);
+    refusedOnce(check(svc('web', { scale: 3 }), { takenContainerNames: ['hostile-web-3'] }), 'web', 'container_name', /hostile-web-3/);
+    refusedOnce(check(svc('web', { container_name: 'hostile-site' }), { takenContainerNames: ['hostile-site'] }), 'web', 'container_name', /hostile-site/);
+    assert.deepEqual(check(svc('web'), { takenContainerNames: ['hostile-web', 'other-web-1'] }), []);
+  });
+
+  it('when an image comes from a registry on the guest or its network, then it is refused unless the operator allows that registry', () => {
+    for (const image of ['127.0.0.1:5000/x:1', 'localhost/x', 'localhost:5000/x', '[::1]:5000/x', '10.0.0.5/x', 'nas:5000/x', 'nas.local/x', 'registry.internal:443/x', 'box.home.arpa/x']) {
+      refusedOnce(check(web({ image })), 'web', 'image', /a registry on the guest or its network/);
+    }
+    for (const image of ['nginx:1.27', 'library/nginx', 'ghcr.io/immich-app/immich-server:v1', 'lscr.io/linuxserver/jellyfin', 'registry.example.com:5000/app@sha256:' + 'a'.repeat(64)]) {
+      assert.deepEqual(check(web({ image })), [], image);
+    }
+    assert.deepEqual(check(web({ image: '127.0.0.1:5000/x:1' }), { allowedRegistries: ['127.0.0.1:5000'] }), []);
+  });
+});
+
 describe('labels', () => {
   it('when labels use other namespaces, then they are allowed', () => {
     assert.deepEqual(check(web({ labels: { 'traefik.enable': 'true', 'org.opencontainers.image.title': 'x', 'felhom.note': 'not reserved' } })), []);
@@ -454,6 +519,27 @@ describe('host ports', () => {
   it('when a reserved port is published on any address, then it is refused', () => {
     refusedOnce(check(ports(['127.0.0.1:443:443']), { reservedPorts: [{ published: 443, protocol: 'tcp' }] }), 'web', 'ports', /is reserved for the controller or the system/);
     assert.deepEqual(check(ports(['443:443/udp']), { reservedPorts: [{ published: 443, protocol: 'tcp' }] }), []);
+  });
+
+  it('when an address is spelled another way, then it overlaps as the engine binds it', () => {
+    const other = (hostIp: string) => [{ id: 'files', ports: [{ hostIp, published: 9000, protocol: 'tcp' as const }] }];
+    for (const wildcard of ['::ffff:0.0.0.0', '0:0:0:0:0:0:0:0']) {
+      refusedOnce(check(ports(['127.0.0.1:9000:80']), { otherApps: other(wildcard) }), 'web', 'ports', /already used by the app "files"/);
+      refusedOnce(check(ports([{ target: 80, published: '9000', host_ip: wildcard }]), { otherApps: other('127.0.0.1') }), 'web', 'ports', /already used/);
+    }
+    refusedOnce(check(ports(['[::ffff:127.0.0.1]:9000:80']), { otherApps: other('127.0.0.1') }), 'web', 'ports', /already used/);
+  });
+
+  it('when a range of host ports maps onto one container port, then it is refused (it books the whole range)', () => {
+    refusedOnce(check(ports(['127.0.0.1:44000-44999:80'])), 'web', 'ports', /44000-44999 onto the one container port 80 book the whole range/);
+  });
+
+  it('when an app publishes more than 64 host ports, then it is refused at once, however large the range', () => {
+    refusedOnce(check(ports(['8000-8064:8000-8064'])), null, 'ports', /65 host ports; .* at most 64/);
+    const started = Date.now();
+    const huge = ['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((ip) => `${ip}:1-65535:1-65535`);
+    refusedOnce(check(ports(huge)), null, 'ports', /196605 host ports/);
+    assert.ok(Date.now() - started < 2_000, `checked in ${Date.now() - started} ms`);
   });
 
   it('when a range overlaps another app\'s port, then it is refused', () => {

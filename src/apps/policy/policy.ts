@@ -14,7 +14,8 @@ import { AppError } from '../../errors.ts';
 import { readCompose, type ComposeModel, type ComposeService, type Protocol } from '../compose-model.ts';
 import type { Manifest } from '../manifest.ts';
 import { type HostPort, checkPorts } from './host-ports.ts';
-import { checkContainerName, checkLinks, checkNamespaces, checkNetworks } from './isolation.ts';
+import { checkImages } from './images.ts';
+import { checkContainerName, checkContainerNames, checkLinks, checkNamespaces, checkNetworks } from './isolation.ts';
 import { checkKnownKeys } from './known-keys.ts';
 import { checkDeclaredVolumes, checkDefinitions, checkMounts } from './mounts.ts';
 import { checkLimits, checkPrivileges } from './privileges.ts';
@@ -31,6 +32,10 @@ export interface PolicyInput {
   reservedProjects: string[];
   /** Host ports the controller or the system uses, on any address. */
   reservedPorts?: Array<{ published: number; protocol: Protocol }>;
+  /** Names of containers in the engine that are not this app's (other apps', the controller's, anyone's). */
+  takenContainerNames?: string[];
+  /** Registries on the guest or its network the operator allows images from (host[:port]). */
+  allowedRegistries?: string[];
 }
 
 export interface PolicyViolation {
@@ -70,6 +75,8 @@ export function checkPolicy(input: PolicyInput): PolicyViolation[] {
   violations.push(...checkDefinitions(input, model));
   violations.push(...checkNetworks(model, input.manifest.id));
   violations.push(...checkPorts(model, input));
+  violations.push(...checkContainerNames(model, input.manifest.id, input.takenContainerNames ?? []));
+  violations.push(...checkImages(model, input.allowedRegistries ?? []));
   violations.push(...checkKnownKeys(input.compose));
   return violations;
 }
