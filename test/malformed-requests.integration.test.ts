@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { controller, devAgent } from './helpers/controller.ts';
+import { until } from './helpers/deployment.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { ERROR_LEVEL, recordingLogger } from './helpers/log.ts';
 import request from 'supertest';
 import { csrfOf, PASSWORD, setupCodeOf } from './helpers/ui.ts';
@@ -81,4 +84,63 @@ describe('malformed requests', () => {
     const health = await raw(url, 'GET', '/healthz');
     assert.equal(health.status, 200, 'and it keeps serving');
   });
+
+  it('when a query names a property of every object, a request has no Host, or a field is out of range, then the answer is still a 4xx or a page', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const agent = await devAgent(t);
+    const { logger, lines } = recordingLogger();
+    const c = await controller(t, { bootstrapPath: agent.bootstrapPath, logger });
+    const url = c.controller.url;
+    const cookie = await sessionCookie(url, c.dataDir);
+    const bearer = { authorization: `Bearer ${c.token}`, 'content-type': 'application/json' };
+    for (const route of ['/activity?period=constructor', '/activity?period=__proto__', '/host?range=constructor', '/host/live?range=toString']) {
+      assert.equal((await raw(url, 'GET', route, { cookie })).status, 200, route);
+    }
+
+    // An app with a web page on a published port: the home page links to it on the host the customer used.
+    const id = `mf-${process.pid % 1000}`;
+    cleanUpProject(t, id);
+    const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Linked\nversion: "1"\nweb: { service: web, port: 8080 }\n`;
+    const compose = 'services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: [sleep, "3600"]\n    ports: ["127.0.0.1::8080"]\n';
+    const installed = JSON.parse((await raw(url, 'POST', '/api/v1/apps', bearer, JSON.stringify({ manifest, compose }))).text);
+    await until('the install', async () => JSON.parse((await raw(url, 'GET', `/api/v1/operations/${installed.operation.id}`, bearer)).text).operation.state === 'succeeded');
+    const noHost = await rawHttp10(url, '/', cookie);
+    assert.equal(noHost.status, 200, JSON.stringify(noHost.text.slice(0, 300)));
+    assert.match((await raw(url, 'GET', '/', { cookie, host: '[::1]:8080' })).text, /href="http:\/\/\[::1\]:\d+\/"/, 'one pair of brackets around an IPv6 host');
+
+    for (const tail of ['-2', '0.5', '0', '2001', 'x']) {
+      assert.equal((await raw(url, 'GET', `/api/v1/apps/${id}/logs?tail=${tail}`, bearer)).status, 400, `tail=${tail}`);
+    }
+    const format = await raw(url, 'POST', '/api/v1/disks/format', bearer, JSON.stringify({ disk: 'usb-2b77e0d4', filesystem: 'ext4', fs_label: 'fényképek-árvíz' }));
+    assert.equal(format.status, 400, format.text);
+    assert.match(format.text, /at most 16 bytes/);
+    const assign = await raw(url, 'POST', '/api/v1/disks/assign', bearer, JSON.stringify({ disk: 'usb-2b77e0d4', label: 'x'.repeat(70_000), class: 'slow', role: 'bulk-data' }));
+    assert.equal(assign.status, 400, assign.text.slice(0, 200));
+    assert.equal((await raw(url, 'GET', '/API/V1/apps/nope', bearer)).text.startsWith('{'), true, 'the API answers JSON whatever the case of its path');
+
+    // A forwarded header is ignored quietly: nothing on stderr, outside the log.
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (written.push(String(chunk)), write(chunk as string, ...(rest as [])))) as typeof process.stderr.write;
+    try {
+      await raw(url, 'POST', '/login', { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '10.0.0.1', forwarded: 'for=10.0.0.2' }, 'password=x');
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.deepEqual(written.filter((line) => /ERR_ERL|ValidationError/.test(line)), []);
+    assert.deepEqual(lines.filter((line) => line.level >= ERROR_LEVEL).map((line) => `${line.msg} ${String(line.path ?? '')}`), []);
+  });
 });
+
+/** An HTTP/1.0 request with no Host header at all. */
+function rawHttp10(url: string, route: string, cookie: string): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(`GET ${route} HTTP/1.0\r\nCookie: ${cookie}\r\n\r\n`));
+    let response = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (response += chunk)).on('end', () => {
+      resolve({ status: Number(/^HTTP\/1\.\d (\d+)/.exec(response)?.[1] ?? 0), text: response });
+    });
+    socket.on('error', reject);
+  });
+}

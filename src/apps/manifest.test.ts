@@ -193,6 +193,15 @@ describe('refusing a bad manifest', () => {
     }
   });
 
+  it('when a volume is named __proto__ (which zod records skip), then it is refused, not dropped with its backup decision', () => {
+    assert.equal(single(minimal('volumes:\n  __proto__: { class: bulk }\n')), 'volumes.__proto__: is not a name the manifest may use');
+  });
+
+  it('when the manifest is UTF-16 (read as UTF-8 it is full of NULs), then the message says what it is', () => {
+    const utf16 = Buffer.from(minimal(), 'utf16le').toString('utf8');
+    assert.match(single(utf16), /^\(file\): is not UTF-8 text .* UTF-16/);
+  });
+
   it('when the health timeout is out of 10-3600 seconds, then it is refused', () => {
     assert.equal(single(minimal('health_timeout_seconds: 5\n')), 'health_timeout_seconds: must be 10-3600 seconds');
     assert.equal(single(minimal('health_timeout_seconds: 3601\n')), 'health_timeout_seconds: must be 10-3600 seconds');
