@@ -29,6 +29,20 @@ export function composeCommand(): string[] {
   return composeV2() ?? ['docker-compose'];
 }
 
+/**
+ * The host's address on Docker's default bridge, where a container reaches the agent.
+ * Some engines leave the gateway out of the bridge's IPAM config (Debian's 28.2 here);
+ * Docker then gives the bridge the first address of its subnet.
+ */
+export function bridgeGateway(): string {
+  const configured = docker('network', 'inspect', 'bridge', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}');
+  if (configured) return configured;
+  const subnet = docker('network', 'inspect', 'bridge', '-f', '{{range .IPAM.Config}}{{.Subnet}}{{end}}');
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(subnet);
+  if (!match) throw new Error(`the Docker bridge has no IPv4 subnet (${subnet})`);
+  return `${match[1]}.${match[2]}.${match[3]}.${Number(match[4]) + 1}`;
+}
+
 /** What keeps the image test or benchmark from running here, or null. */
 export function deploymentUnavailable(image = DEFAULT_IMAGE): string | null {
   if (process.getuid?.() !== 0) return 'root (the storage root must be a shared mount)';
@@ -95,7 +109,7 @@ export async function deploy(options: { image?: string; agent?: Partial<DevAgent
   };
   try {
     // The agent on the host's Docker bridge, where the controller container reaches it.
-    const gateway = docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}');
+    const gateway = bridgeGateway();
     const mountRoot = path.join(dir, 'mnt');
     const agent = await startDevAgent({ stateDir: path.join(dir, 'agent'), host: gateway, port: 0, mountRoot, logger: silentLogger(), ...options.agent });
     undo.push(() => agent.close());
