@@ -6,7 +6,6 @@ import { AppError } from '../errors.ts';
 import { fixturesDir } from '../../test/helpers/temp.ts';
 import {
   oneShotServices,
-  parseComposeConfig,
   parseVolumeSpec,
   readCompose,
   readMount,
@@ -14,10 +13,11 @@ import {
   volumeMounts,
   type ComposeModel,
 } from './compose-model.ts';
+import { parseComposeOutput } from '../stacks/index.ts';
 import { canonicalIp, parsePortSpec, readPort } from './compose-ports.ts';
 
 const normalized = path.join(fixturesDir, 'compose', 'normalized');
-const load = (name: string): unknown => parseComposeConfig(fs.readFileSync(path.join(normalized, name), 'utf8'));
+const load = (name: string): unknown => parseComposeOutput(fs.readFileSync(path.join(normalized, name), 'utf8'));
 const isValidation = (error: unknown) => error instanceof AppError && error.code === 'validation';
 
 describe('reading volume entries', () => {
@@ -293,7 +293,7 @@ describe('reading a whole compose config', () => {
     assert.throws(() => readCompose({ services: { web: { cap_add: [{ a: 1 }] } } }), isValidation);
     assert.throws(() => readCompose({ services: { web: { stop_grace_period: '10 minutes' } } }), isValidation);
     assert.throws(() => readCompose({ services: { web: { ulimits: { rtprio: 'high' } } } }), isValidation);
-    assert.throws(() => parseComposeConfig('services: [\n'), isValidation);
+    assert.throws(() => parseComposeOutput('services: [\n'), isValidation);
   });
 
   it('when asked for service names and named-volume mounts, then they come with the image that seeds them', () => {

@@ -14,7 +14,6 @@
  * (`published` as a string), adds `name: <project>_<key>` to every volume and network
  * and a top-level `name`.
  */
-import { parseComposeOutput } from '../stacks/index.ts';
 import { absent, byteSize, durationSeconds, entries, integer, isRecord, keyValues, list, scalar, stringList, stringMap, truthy, unreadable } from './compose-readers.ts';
 import { readPort, type PortMapping } from './compose-ports.ts';
 
@@ -135,8 +134,6 @@ export interface ComposeModel {
   configs: FileObject[];
 }
 
-/** Parses the text `compose config` printed, each key as printed (see stacks/compose-output.ts). */
-export const parseComposeConfig = parseComposeOutput;
 
 /** Normalizes `compose config` output (v1 or v2, already parsed) into one model. */
 export function readCompose(config: unknown): ComposeModel {

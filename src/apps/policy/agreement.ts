@@ -6,23 +6,22 @@
  */
 import type { ComposeModel } from '../compose-model.ts';
 import type { ComposeDocument } from './compose-text.ts';
-import type { PolicyViolation } from './policy.ts';
+import type { PolicyViolation } from './checks.ts';
+import { isRecord } from '../compose-readers.ts';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const keysOf = (value: unknown) => new Set(isObject(value) ? Object.keys(value) : []);
+const keysOf = (value: unknown) => new Set(isRecord(value) ? Object.keys(value) : []);
 
 export function checkAgreement(document: ComposeDocument, model: ComposeModel): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
   const add = (key: string, message: string) => violations.push({ service: null, key, message });
-  const read = isObject(document.services) ? document.services : {};
+  const read = isRecord(document.services) ? document.services : {};
   const run = new Set(model.services.map((service) => service.name));
   for (const name of run) {
     if (!Object.hasOwn(read, name)) add(`services.${name}`, 'compose would run a service the check did not read in the file: compose reads the file differently, so it is refused');
   }
   for (const [name, service] of Object.entries(read)) {
     // compose v2 leaves out services of profiles that are not active; they do not run.
-    const profiled = isObject(service) && Array.isArray(service.profiles) && service.profiles.length > 0;
+    const profiled = isRecord(service) && Array.isArray(service.profiles) && service.profiles.length > 0;
     if (!profiled && !run.has(name)) add(`services.${name}`, 'is missing from what compose would run: compose reads the file differently, so it is refused');
   }
   for (const [kind, names, declared] of [

@@ -94,6 +94,15 @@ describe('the shape compose v1 and v2 both read as this check does', () => {
     assert.deepEqual(keys('name: x\nversion: "3.9"\nx-any: { a: 1 }\nmodels: { m: {} }\nservice: {}\nservices:\n  a: { image: x }\n'), ['- models', '- service']);
   });
 
+  it('when services is empty, then it is refused: compose v1 would read the file as the legacy format, x- keys and secrets as services', () => {
+    assert.deepEqual(keys('x-probe: { image: busybox, env_file: /etc/x }\nservices: {}\n'), ['- services']);
+  });
+
+  it('when the file has more services than an app may run containers, then it is refused before compose expands them', () => {
+    const services = Array.from({ length: 33 }, (_, i) => `  s${i}: { image: x }`).join('\n');
+    assert.deepEqual(keys(`services:\n${services}\n`), ['- services']);
+  });
+
   it('when a service is not a mapping, then it is refused', () => {
     assert.deepEqual(keys('services:\n  a: nginx\n'), ['a (service)']);
   });

@@ -15,18 +15,20 @@
  * have a `services` mapping, since compose v1 reads a file without one as the legacy
  * format, where every top-level key is a service that this check would not see.
  */
+import { isRecord } from '../compose-readers.ts';
+import type { PolicyViolation } from './checks.ts';
 import type { ComposeDocument } from './compose-text.ts';
 import { MAX_PUBLISHED_PORTS, tooManyPorts } from './host-ports.ts';
-import type { PolicyViolation } from './policy.ts';
+import { refusedKey } from './known-keys.ts';
+import { MAX_CONTAINERS } from './limits.ts';
+import { ENVIRONMENT_SOURCE_REFUSED } from './mounts.ts';
+import { BUILD_REFUSED } from './privileges.ts';
 
 const TOP_LEVEL_KEYS = new Set(['services', 'volumes', 'networks', 'secrets', 'configs', 'name', 'version']);
 
 /** A relative path of plain names: what compose resolves inside the folder, whatever it expands. */
 const PLAIN_RELATIVE_PATH = /^(?:\.\/)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*\/)*[A-Za-z0-9_.][A-Za-z0-9._-]*$/;
 const SECCOMP_BUILTIN = new Set(['unconfined', 'default', 'builtin']);
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
@@ -37,28 +39,31 @@ export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[]
     if (key === 'include') add(null, 'include', 'reads other compose files, which this check cannot see; an app is one compose file');
     else add(null, key, 'is not a top-level compose key the controller knows, so it cannot tell that it is safe; not allowed');
   }
-  if (!isObject(document.services)) {
-    add(null, 'services', 'the compose file must have a "services" mapping (compose v1 would read a file without one as the legacy format, where every top-level key is a service)');
+  // compose v1 reads a file without services (or with none) as the legacy format, where
+  // every top-level key, `x-` ones too, is a service that no check here would see.
+  if (!isRecord(document.services) || Object.keys(document.services).length === 0) {
+    add(null, 'services', 'the compose file must have a "services" mapping with at least one service (compose v1 would read it otherwise as the legacy format, where every top-level key is a service)');
     return violations;
   }
+  const serviceCount = Object.keys(document.services).length;
+  if (serviceCount > MAX_CONTAINERS) add(null, 'services', `the app has ${serviceCount} services; at most ${MAX_CONTAINERS} containers are allowed for one app`);
 
   for (const [name, service] of Object.entries(document.services)) {
-    if (!isObject(service)) {
+    if (!isRecord(service)) {
       add(name, '(service)', 'must be a mapping of service keys');
       continue;
     }
     for (const entry of asList(service.env_file)) {
-      const problem = fileProblem(isObject(entry) ? entry.path : entry);
+      const problem = fileProblem(isRecord(entry) ? entry.path : entry);
       if (problem) add(name, 'env_file', problem);
     }
     if (service.label_file !== undefined) add(name, 'label_file', 'reads labels from a file, where the check cannot see them (the controller\'s own namespaces among them); write them under labels:');
-    if (isObject(service.extends) && service.extends.file !== undefined) {
+    if (isRecord(service.extends) && service.extends.file !== undefined) {
       add(name, 'extends.file', 'reads another compose file, which this check cannot see; extend a service of this file instead');
     }
-    if (service.build !== undefined) {
-      add(name, 'build', 'apps are installed from published images; building an image on the guest is not allowed (remove the build: section and use image:)');
-    }
-    if (service.credential_spec !== undefined) add(name, 'credential_spec', 'is for Windows containers and names a file compose would read; not allowed for apps');
+    // compose v1 checks that a build context exists, and reads a credential spec's file.
+    if (service.build !== undefined) add(name, 'build', BUILD_REFUSED);
+    if (service.credential_spec !== undefined) add(name, 'credential_spec', refusedKey('credential_spec'));
     for (const option of asList(service.security_opt)) {
       const profile = typeof option === 'string' ? /^\s*seccomp\s*[:=](.*)$/i.exec(option)?.[1]?.trim() : undefined;
       if (profile !== undefined && !SECCOMP_BUILTIN.has(profile.toLowerCase())) {
@@ -68,19 +73,19 @@ export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[]
   }
 
   // Counted before compose expands the ranges: 1-65535 costs compose gigabytes to print.
-  const ports = Object.values(document.services).reduce((sum: number, service) => sum + (isObject(service) ? asList(service.ports).reduce((n: number, port) => n + portCount(port), 0) : 0), 0);
+  const ports = Object.values(document.services).reduce((sum: number, service) => sum + (isRecord(service) ? asList(service.ports).reduce((n: number, port) => n + portCount(port), 0) : 0), 0);
   if (ports > MAX_PUBLISHED_PORTS) violations.push(tooManyPorts(ports));
 
   for (const kind of ['secrets', 'configs'] as const) {
-    const definitions = isObject(document[kind]) ? document[kind] : {};
+    const definitions = isRecord(document[kind]) ? document[kind] : {};
     for (const [key, definition] of Object.entries(definitions)) {
-      if (!isObject(definition)) continue;
+      if (!isRecord(definition)) continue;
       if (definition.file !== undefined) {
         const problem = fileProblem(definition.file);
         if (problem) add(null, `${kind}.${key}.file`, problem);
       }
       if (definition.environment !== undefined) {
-        add(null, `${kind}.${key}.environment`, 'takes its value from the controller\'s environment; an app ships its secrets as files in its folder or inline');
+        add(null, `${kind}.${key}.environment`, ENVIRONMENT_SOURCE_REFUSED);
       }
     }
   }
@@ -98,7 +103,7 @@ function fileProblem(file: unknown): string | null {
 
 /** How many ports one `ports` entry makes: as many as its container ports, as written. */
 function portCount(port: unknown): number {
-  const target = isObject(port) ? String(port.target ?? '') : (String(port).split('/')[0] ?? '').split(':').pop() ?? '';
+  const target = isRecord(port) ? String(port.target ?? '') : (String(port).split('/')[0] ?? '').split(':').pop() ?? '';
   const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(target);
   return range ? Math.abs(Number(range[2]) - Number(range[1])) + 1 : 1;
 }

@@ -9,15 +9,9 @@
 import type { ComposeModel, PortMapping, Protocol } from '../compose-model.ts';
 import { readCompose } from '../compose-model.ts';
 import { canonicalIp, isWildcard } from '../compose-ports.ts';
-import type { PolicyInput, PolicyViolation } from './policy.ts';
+import type { HostPort, PolicyInput, PolicyViolation } from './checks.ts';
 
 export const MAX_PUBLISHED_PORTS = 64;
-
-export interface HostPort {
-  hostIp: string | null;
-  published: number | null;
-  protocol: Protocol;
-}
 
 export function checkPorts(model: ComposeModel, input: PolicyInput): PolicyViolation[] {
   const violations: PolicyViolation[] = [];

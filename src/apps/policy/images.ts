@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import type { ComposeModel } from '../compose-model.ts';
-import type { PolicyViolation } from './policy.ts';
+import type { PolicyViolation } from './checks.ts';
 
 const LOCAL_SUFFIXES = ['.local', '.localhost', '.internal', '.lan', '.home', '.home.arpa', '.localdomain'];
 

@@ -11,6 +11,8 @@
 export { canonicalText, readComposeText, COMPOSE_MAX_BYTES, type ComposeDocument, type ComposeText } from './compose-text.ts';
 export { checkBeforeCompose } from './before-compose.ts';
 export { checkAgreement } from './agreement.ts';
-export { checkPolicy, describeViolation, policyError, type PolicyInput, type PolicyViolation } from './policy.ts';
-export { publishedPorts, type HostPort } from './host-ports.ts';
-export { ALLOWED_CAPABILITIES, MAX_STOP_GRACE_SECONDS } from './privileges.ts';
+export { checkPolicy } from './policy.ts';
+export { describeViolation, policyError, type HostPort, type PolicyInput, type PolicyViolation } from './checks.ts';
+export { publishedPorts } from './host-ports.ts';
+export { ALLOWED_CAPABILITIES } from './privileges.ts';
+export { MAX_STOP_GRACE_SECONDS } from './limits.ts';

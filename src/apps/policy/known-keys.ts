@@ -4,7 +4,8 @@
  * Here the other half: every service key must be one the policy knows, and a few known
  * ones are refused outright or held to safe values.
  */
-import type { PolicyViolation } from './policy.ts';
+import type { PolicyViolation } from './checks.ts';
+import { isRecord } from '../compose-readers.ts';
 
 /** Keys judged here or by the other checks of the policy. */
 const KNOWN_SERVICE_KEYS = new Set([
@@ -24,7 +25,7 @@ const REFUSED: Record<string, string> = {
   develop: 'syncs files from the host into the container',
   blkio_config: 'names host block devices',
   storage_opt: 'changes how the container is stored on the guest',
-  credential_spec: 'is for Windows containers',
+  credential_spec: 'is for Windows containers and names a file compose would read',
   isolation: 'is for Windows containers',
   oom_kill_disable: 'would let the app exhaust the guest memory',
   cpu_rt_period: 'real-time scheduling can starve the guest',
@@ -32,26 +33,29 @@ const REFUSED: Record<string, string> = {
   annotations: 'passes annotations to the container runtime, which may act on them',
 };
 
+/** Why a service key is refused outright. */
+export function refusedKey(key: string): string {
+  return `${REFUSED[key] ?? 'is refused'}; not allowed for apps`;
+}
+
 const SAFE_LOG_DRIVERS = new Set(['json-file', 'local', 'none']);
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function checkKnownKeys(compose: unknown): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
-  const services = isObject(compose) && isObject(compose.services) ? compose.services : {};
+  const services = isRecord(compose) && isRecord(compose.services) ? compose.services : {};
   for (const [name, service] of Object.entries(services)) {
-    if (!isObject(service)) continue;
+    if (!isRecord(service)) continue;
     const add = (key: string, message: string) => violations.push({ service: name, key, message });
     for (const key of Object.keys(service)) {
       if (key.startsWith('x-')) continue;
-      if (REFUSED[key]) add(key, `${REFUSED[key]}; not allowed for apps`);
+      if (Object.hasOwn(REFUSED, key)) add(key, refusedKey(key));
       else if (!KNOWN_SERVICE_KEYS.has(key)) add(key, 'the controller does not know this key, so it cannot tell that it is safe; not allowed');
     }
     if (service.runtime !== undefined && service.runtime !== 'runc') {
       add('runtime', `runtime "${String(service.runtime)}" is not allowed; apps run with Docker's default runtime`);
     }
-    const driver = isObject(service.logging) ? service.logging.driver : undefined;
+    const driver = isRecord(service.logging) ? service.logging.driver : undefined;
     if (driver !== undefined && !SAFE_LOG_DRIVERS.has(String(driver))) {
       add('logging.driver', `"${String(driver)}" would make the Docker engine send logs elsewhere; use json-file or local`);
     }

@@ -6,9 +6,11 @@
  */
 import path from 'node:path';
 import type { ComposeModel, ComposeService } from '../compose-model.ts';
-import type { Add, PolicyInput, PolicyViolation } from './policy.ts';
+import type { Add, PolicyInput, PolicyViolation } from './checks.ts';
 
 const DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
+
+export const ENVIRONMENT_SOURCE_REFUSED = 'takes its value from the controller\'s environment; an app ships its secrets as files in its folder or inline';
 
 export function checkMounts(service: ComposeService, input: PolicyInput, add: Add): void {
   const declared = input.manifest.volumes;
@@ -70,7 +72,7 @@ export function checkDefinitions(input: PolicyInput, model: ComposeModel): Polic
         add(`${kind}.${object.key}`, `file: ${object.file} is outside the app folder; an app may only ship files from its own folder`);
       }
       if (object.environment !== null) {
-        add(`${kind}.${object.key}`, `environment: ${object.environment} takes the value from the controller's environment; an app ships its secrets as files in its folder or inline`);
+        add(`${kind}.${object.key}`, `environment: ${object.environment} ${ENVIRONMENT_SOURCE_REFUSED}`);
       }
     }
   }

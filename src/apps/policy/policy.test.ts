@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../../errors.ts';
 import { fixturesDir } from '../../../test/helpers/temp.ts';
-import { parseComposeConfig } from '../compose-model.ts';
+import { parseComposeOutput } from '../../stacks/index.ts';
 import { parseManifest, type Manifest } from '../manifest.ts';
 import { ALLOWED_CAPABILITIES, checkPolicy, policyError, publishedPorts, type PolicyInput, type PolicyViolation } from './index.ts';
 
@@ -12,7 +12,7 @@ const composeDir = path.join(fixturesDir, 'compose');
 const normalizedDir = path.join(composeDir, 'normalized');
 /** Where normalize.sh ran compose, so the folder the absolute paths in the fixtures point into. */
 const fixtureAppDir = (project: string) => `/tmp/felhom-compose-fixtures/${project}`;
-const load = (file: string): unknown => parseComposeConfig(fs.readFileSync(path.join(normalizedDir, file), 'utf8'));
+const load = (file: string): unknown => parseComposeOutput(fs.readFileSync(path.join(normalizedDir, file), 'utf8'));
 
 const hostileManifest = parseManifest('schema: felhom.app/v1\nid: hostile\nname: Hostile\nversion: "1"\nvolumes:\n  data: { class: hot }\n');
 
@@ -430,9 +430,11 @@ describe('what an app may take from the engine and the guest', () => {
   });
 
   it('when a service asks for many containers (scale or replicas), then it is refused', () => {
-    refusedOnce(check(web({ scale: 5000 })), 'web', 'scale', /5000 containers/);
+    assert.deepEqual(summary(check(web({ scale: 5000 }))), ['web scale', '- services'], 'too many for a service, and for the app');
     refusedOnce(check(web({ deploy: { replicas: 11 } })), 'web', 'scale', /at most 10/);
     assert.deepEqual(check(web({ scale: 3 })), []);
+    const many = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`s${i}`, { image: 'x', scale: 7 }]));
+    refusedOnce(check({ name: 'hostile', services: { ...many, web: { image: 'x', volumes: ['data:/data'] } }, volumes: { data: {} } }), null, 'services', /the app would run 36 containers; .* at most 32/);
   });
 
   it('when the app would create more than four networks, then it is refused', () => {
