@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { AppError } from '../../errors.ts';
 import { COMPOSE_MAX_BYTES, readComposeText } from './compose-text.ts';
-import type { PolicyViolation } from './policy.ts';
+import type { PolicyViolation } from './checks.ts';
 
 /** The problems a refused text carries, one line each. */
 function refusals(text: string): string[] {
@@ -64,7 +64,7 @@ describe('what compose reads is what was checked', () => {
       '    command: >',
       '      sh -c "echo $$HOME',
       '      && exec nginx"',
-      '    environment: { PORT: "8080", DEBUG: yes, OCTAL: 0o17, PASSWORD: "${PW:-secret}" }',
+      '    environment: { PORT: "8080", DEBUG: "yes", HEX: 0x1F, PASSWORD: "${PW:-secret}" }',
       '    depends_on: { db: { condition: service_healthy } }',
       '  db: { <<: *common, image: "postgres:16" }',
     ].join('\n');
@@ -75,7 +75,7 @@ describe('what compose reads is what was checked', () => {
     const web = (document.services as Record<string, Record<string, unknown>>).web!;
     assert.equal(web.restart, 'unless-stopped');
     assert.equal(web.command, 'sh -c "echo $$HOME && exec nginx"\n');
-    assert.deepEqual(web.environment, { PORT: '8080', DEBUG: 'yes', OCTAL: 15, PASSWORD: '${PW:-secret}' });
+    assert.deepEqual(web.environment, { PORT: '8080', DEBUG: 'yes', HEX: 31, PASSWORD: '${PW:-secret}' });
   });
 
   it('when strings hold characters YAML 1.1 reads as line breaks, then the canonical text escapes them', () => {
@@ -99,7 +99,19 @@ describe('what compose reads is what was checked', () => {
   it('when a merge list repeats a key, then the first mapping wins as YAML says, and compose gets only that value', () => {
     const { document, canonical } = readComposeText('x-a: &a { image: first }\nx-b: &b { image: second }\nservices:\n  web: { <<: [*a, *b] }\n');
     assert.equal((document.services as Record<string, { image: string }>).web!.image, 'first');
-    assert.doesNotMatch(canonical, /"second"[^}]*}}$/);
+    assert.deepEqual(JSON.parse(canonical).services, { web: { image: 'first' } }, 'the service compose reads has no other image');
+  });
+
+  it('when a plain value means one thing to YAML 1.1 and another to 1.2, then the file is refused until it is quoted or written in decimal', () => {
+    for (const plain of ['0440', '-017', '0o17', '0b101', '22:22', '1_000', '1e3', '1.0e3', 'yes', 'Off', 'y', '2024-01-31', '1234567890123456789']) {
+      const [problem, ...rest] = refusals(`services:\n  web:\n    image: nginx\n    environment: { VALUE: ${plain} }\n`);
+      assert.deepEqual(rest, [], plain);
+      assert.match(problem ?? '', new RegExp(`the plain value ${plain.replace(/[.+]/g, '\\$&')} at line 4`), plain);
+    }
+    assert.match(refusals('services:\n  web:\n    image: nginx\n    secrets: [{ source: s, mode: 0440 }]\n')[0]!, /0440 is 288 or 440/);
+    assert.match(refusals('services:\n  yes: { image: nginx }\n')[0]!, /the plain value yes at line 2/, 'keys too');
+    const { document } = readComposeText('services:\n  web:\n    image: nginx\n    environment: { A: "0440", B: "yes", C: 288, D: 0x1F, E: 1.5, F: true, G: ~, H: 0, I: -3, J: 1.0e+3 }\n');
+    assert.deepEqual((document.services as Record<string, { environment: unknown }>).web!.environment, { A: '0440', B: 'yes', C: 288, D: 31, E: 1.5, F: true, G: null, H: 0, I: -3, J: 1000 });
   });
 
   it('when a key is repeated, then the text is not valid YAML', () => {
@@ -123,7 +135,18 @@ describe('what reading the file may cost', () => {
   it('when aliases repeat a block within bounds but the result is over 1 MiB, then the file is refused', () => {
     const block = `x-big: &big "${'x'.repeat(200_000)}"\n`;
     const uses = Array.from({ length: 8 }, (_, i) => `  s${i}: { image: x, command: *big }`).join('\n');
-    assert.match(refusals(`${block}services:\n${uses}\n`)[0]!, /grows to \d+ bytes once its anchors are expanded/);
+    assert.match(refusals(`${block}services:\n${uses}\n`)[0]!, /grows past 1024 KiB once its anchors are expanded/);
+  });
+
+  it('when a large anchor is aliased hundreds of times, then rendering stops at the bound instead of building the whole text', () => {
+    const block = `x-big: &big "${'x'.repeat(200_000)}"\n`;
+    const uses = Array.from({ length: 999 }, (_, i) => `  s${i}: { image: x, command: *big }`).join('\n');
+    const before = process.memoryUsage().rss;
+    const started = Date.now();
+    assert.match(refusals(`${block}services:\n${uses}\n`)[0]!, /grows past 1024 KiB/);
+    const grew = process.memoryUsage().rss - before;
+    assert.ok(grew < 100 * 1024 * 1024, `RSS grew by ${Math.round(grew / 1024 / 1024)} MB (the whole text would be 200 MB)`);
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
   });
 
   it('when the text itself is larger than the limit, then it is refused by size', () => {

@@ -16,7 +16,7 @@
  */
 import { isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml';
 import { AppError } from '../../errors.ts';
-import { policyError } from './policy.ts';
+import { policyError } from './checks.ts';
 
 /** The most a compose file may hold as written (real ones are a few KiB). */
 export const COMPOSE_MAX_BYTES = 256 * 1024;
@@ -66,13 +66,12 @@ export function readComposeText(text: string): ComposeText {
   // `version` is obsolete to compose v2 and a switch to v1: a mapping there turns on the
   // legacy format, where every top-level key is a service. Neither version needs it.
   delete (data as Record<string, unknown>).version;
-  const valueRefusals: string[] = [];
-  const canonical = render(data, valueRefusals, 0);
-  if (valueRefusals.length > 0) throw fileRefusal([...new Set(valueRefusals)]);
-  if (canonical.length > CANONICAL_MAX_BYTES) {
-    throw fileRefusal([`grows to ${canonical.length} bytes once its anchors are expanded; the most allowed is ${CANONICAL_MAX_BYTES / 1024} KiB`]);
+  const rendered = renderCanonical(data, CANONICAL_MAX_BYTES);
+  if ('overflow' in rendered) {
+    throw fileRefusal([`grows past ${CANONICAL_MAX_BYTES / 1024} KiB once its anchors are expanded; aliases may repeat a block, not multiply it`]);
   }
-  return { document: data as ComposeDocument, canonical };
+  if (rendered.refusals.length > 0) throw fileRefusal([...new Set(rendered.refusals)]);
+  return { document: data as ComposeDocument, canonical: rendered.text };
 }
 
 /**
@@ -117,6 +116,8 @@ function shapeRefusals(doc: ReturnType<typeof parseDocument>, text: string): str
       // Only a tag written in the file is set on the node; resolved plain scalars have none.
       if ((isScalar(node) || isCollection(node)) && node.tag !== undefined) {
         refusals.push(`the explicit tag ${node.tag}${where(node.range)}: compose versions read tagged values differently (!!binary, !reset, !override…); write the plain value`);
+      } else if (isScalar(node) && node.type === 'PLAIN' && typeof node.source === 'string' && isAmbiguousPlain(node.source)) {
+        refusals.push(`the plain value ${node.source}${where(node.range)}, which YAML 1.1 (compose v1, and go-yaml for numbers) and YAML 1.2 read as different values (0440 is 288 or 440, yes a boolean or a word); quote it if it is text, or write a number in plain decimal`);
       }
     },
     Pair(_key, pair) {
@@ -133,36 +134,67 @@ function shapeRefusals(doc: ReturnType<typeof parseDocument>, text: string): str
 
 /** The canonical rendering of data the controller writes itself (the override file). */
 export function canonicalText(value: unknown): string {
-  const refusals: string[] = [];
-  const text = render(value, refusals, 0);
-  if (refusals.length > 0) throw new AppError('internal', `cannot render a compose file: ${refusals.join('; ')}`);
-  return text;
+  const rendered = renderCanonical(value, Infinity);
+  if ('overflow' in rendered || rendered.refusals.length > 0) throw new AppError('internal', 'cannot render a compose file the controller wrote');
+  return rendered.text;
 }
 
-/** Renders parsed data as flow JSON whose strings every YAML parser reads back unchanged. */
-function render(value: unknown, refusals: string[], depth: number): string {
-  if (depth > MAX_DEPTH) {
-    refusals.push(`nests deeper than ${MAX_DEPTH} levels`);
-    return 'null';
+/**
+ * Renders parsed data as flow JSON whose strings every YAML parser reads back unchanged,
+ * stopping as soon as it passes `budget` bytes: a thousand aliases of a 250 KB anchor
+ * must not build a 250 MB string before it is refused.
+ */
+function renderCanonical(value: unknown, budget: number): { text: string; refusals: string[] } | { overflow: true } {
+  const parts: string[] = [];
+  const refusals: string[] = [];
+  let size = 0;
+  const emit = (part: string) => {
+    size += Buffer.byteLength(part);
+    if (size > budget) throw OVERFLOW;
+    parts.push(part);
+  };
+  const walk = (item: unknown, depth: number): void => {
+    if (depth > MAX_DEPTH) {
+      refusals.push(`nests deeper than ${MAX_DEPTH} levels`);
+      return emit('null');
+    }
+    if (item === null || item === undefined) return emit('null');
+    if (typeof item === 'string') return emit(quote(item));
+    if (typeof item === 'boolean') return emit(String(item));
+    if (typeof item === 'number') {
+      if (!Number.isFinite(item)) refusals.push(`has the number ${String(item)}, which compose versions read differently; write it as a string or a finite number`);
+      return emit(Number.isFinite(item) ? String(item) : 'null');
+    }
+    if (Array.isArray(item)) {
+      emit('[');
+      item.forEach((element, i) => {
+        if (i > 0) emit(', ');
+        walk(element, depth + 1);
+      });
+      return emit(']');
+    }
+    if (typeof item === 'object' && Object.getPrototypeOf(item) === Object.prototype) {
+      emit('{');
+      Object.entries(item as Record<string, unknown>).forEach(([key, element], i) => {
+        if (key === '<<') refusals.push('has a "<<" key that is not a merge of mappings');
+        emit(`${i > 0 ? ', ' : ''}${quote(key)}: `);
+        walk(element, depth + 1);
+      });
+      return emit('}');
+    }
+    refusals.push(`has a value of a kind compose does not read (${Object.prototype.toString.call(item)})`);
+    emit('null');
+  };
+  try {
+    walk(value, 0);
+  } catch (error) {
+    if (error === OVERFLOW) return { overflow: true };
+    throw error;
   }
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return quote(value);
-  if (typeof value === 'boolean') return String(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) refusals.push(`has the number ${String(value)}, which compose versions read differently; write it as a string or a finite number`);
-    return Number.isFinite(value) ? String(value) : 'null';
-  }
-  if (Array.isArray(value)) return `[${value.map((item) => render(item, refusals, depth + 1)).join(', ')}]`;
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    const entries = Object.entries(value as Record<string, unknown>).map(([key, item]) => {
-      if (key === '<<') refusals.push('has a "<<" key that is not a merge of mappings');
-      return `${quote(key)}: ${render(item, refusals, depth + 1)}`;
-    });
-    return `{${entries.join(', ')}}`;
-  }
-  refusals.push(`has a value of a kind compose does not read (${Object.prototype.toString.call(value)})`);
-  return 'null';
+  return { text: parts.join(''), refusals };
 }
+
+const OVERFLOW = Symbol('overflow');
 
 /**
  * A YAML double-quoted string that PyYAML and go-yaml both read back as `value`: JSON's
@@ -175,6 +207,22 @@ function quote(value: string): string {
 /** One policy error, each problem under the key "compose file", so a plan lists them like any other. */
 function fileRefusal(messages: string[]): AppError {
   return policyError(messages.map((message) => ({ service: null, key: 'compose file', message })));
+}
+
+/**
+ * Plain scalars whose value depends on the YAML version reading them: 1.1 booleans
+ * (`yes`, `off`), numbers with a leading zero (octal to PyYAML and go-yaml), `0o` and `0b`
+ * forms, base-60 numbers, underscores in numbers, exponents 1.1 does not know, dates,
+ * and integers past 2^53, which a JavaScript number would round.
+ */
+function isAmbiguousPlain(text: string): boolean {
+  if (/^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(text)) return true;
+  if (/^[-+]?(0[0-9_]+|0o[0-7_]+|0b[01_]+)$/.test(text)) return true;
+  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/.test(text)) return true;
+  if (/^[-+]?[0-9][0-9._]*$/.test(text) && text.includes('_')) return true;
+  if (/^[-+]?[0-9.]+[eE][0-9]+$/.test(text) || /^[-+]?[0-9]+[eE][-+]?[0-9]+$/.test(text)) return true;
+  if (/^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ]|$)/.test(text)) return true;
+  return /^[-+]?[0-9]+$/.test(text) && !Number.isSafeInteger(Number(text));
 }
 
 function position(text: string, index: number): { line: number; column: number } {
