@@ -21,6 +21,13 @@ describe('a bounded child process', () => {
     assert.equal(result.signal, 'SIGTERM');
   });
 
+  it('when it prints more than its output bound, then it is killed and the output kept stops there', async () => {
+    const result = await runChild(['sh', '-c', 'yes felhom; echo survived >&2'], { cwd: '/', env: { PATH: process.env.PATH }, timeoutMs: 10_000, maxOutputBytes: 1_000_000 });
+    assert.equal(result.stopped, 'output');
+    assert.ok(result.stdout.length < 2_000_000, `${result.stdout.length} characters kept`);
+    assert.deepEqual(result.stderrTail, []);
+  });
+
   it('when it stays within its bounds, then its output and exit code come back untouched', async () => {
     const result = await runChild(['sh', '-c', 'echo out; echo err >&2; exit 3'], { cwd: '/', env: {}, timeoutMs: 10_000, maxRssBytes: 150e6 });
     assert.deepEqual([result.code, result.stopped, result.stdout, result.stderrTail], [3, null, 'out\n', ['err']]);

@@ -3,7 +3,8 @@
  * so what it may cost is bounded here: a time limit, and optionally a memory limit on
  * its whole process tree (compose v2 runs as a plugin process under `docker`), checked
  * from /proc while it runs, since the de-privileged controller can set no cgroup for
- * it. Past either limit the tree is stopped: SIGTERM, then SIGKILL after a grace.
+ * it, and a limit on what it prints, which the controller holds and parses. Past the
+ * time limit the tree gets SIGTERM, then SIGKILL after a grace; past the others, SIGKILL.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,11 +14,13 @@ import { lineSplitter } from './lines.ts';
 export interface ChildResult {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** Why the child was stopped, when it was: it ran past its time or memory bound. */
-  stopped: 'timeout' | 'memory' | null;
+  /** Why the child was stopped, when it was: it ran past its time, memory or output bound. */
+  stopped: StopReason | null;
   stdout: string;
   stderrTail: string[];
 }
+
+export type StopReason = 'timeout' | 'memory' | 'output';
 
 export interface ChildOptions {
   cwd: string;
@@ -25,6 +28,8 @@ export interface ChildOptions {
   timeoutMs: number;
   /** The most resident memory the child and its descendants may use together. */
   maxRssBytes?: number | undefined;
+  /** The most the child may print on stdout, which is kept in memory for the caller. */
+  maxOutputBytes?: number | undefined;
   onLine?: ((line: string) => void) | undefined;
 }
 
@@ -57,17 +62,19 @@ export function runChild(argv: string[], options: ChildOptions): Promise<ChildRe
       options.onLine?.(line);
     });
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stopped) return;
       stdout += chunk;
+      if (options.maxOutputBytes !== undefined && stdout.length > options.maxOutputBytes) return stop('output');
       outLines.push(chunk);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => errLines.push(chunk));
 
-    let stopped: ChildResult['stopped'] = null;
+    let stopped: StopReason | null = null;
     let killTimer: NodeJS.Timeout | undefined;
-    const stop = (why: 'timeout' | 'memory') => {
+    const stop = (why: StopReason) => {
       if (stopped) return;
       stopped = why;
-      killGroup(why === 'memory' ? 'SIGKILL' : 'SIGTERM');
+      killGroup(why === 'timeout' ? 'SIGTERM' : 'SIGKILL');
       killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
     };
     const timer = setTimeout(() => stop('timeout'), options.timeoutMs);

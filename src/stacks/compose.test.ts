@@ -107,6 +107,22 @@ test('when config would cost more than its bound, then it is stopped and the fil
   assert.ok(Date.now() - started < 10_000);
 });
 
+test('when config prints more than it may, then it is stopped and the file is refused', async (t) => {
+  const fake = fakeCompose(t, 'exec yes "x: y"');
+  const error = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir)).catch((e: unknown) => e);
+  assert.ok(error instanceof AppError);
+  assert.equal(error.code, 'policy');
+  assert.match(error.message, /compose printed more than 4 MiB for the compose file/);
+});
+
+test('when several configs are asked for at once, then they run one at a time', async (t) => {
+  const fake = fakeCompose(t, 'echo "start $(date +%s%N)" >> "$(dirname "$0")/log"; sleep 0.2; echo "end $(date +%s%N)" >> "$(dirname "$0")/log"; echo "services: {}"');
+  const compose = createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() });
+  await Promise.all([compose.config(spec(fake.dir)), compose.config(spec(fake.dir)), compose.config(spec(fake.dir)).catch(() => null)]);
+  const events = fake.read('log').trim().split('\n').map((line) => line.split(' ')[0]);
+  assert.deepEqual(events, ['start', 'end', 'start', 'end', 'start', 'end']);
+});
+
 /** A PATH holding only the given executables (shell scripts), for detection. */
 function withPath(t: TestContext, scripts: Record<string, string>): void {
   const bin = tempDir(t, 'felhom-path-');

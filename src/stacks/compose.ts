@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { runChild } from './child.ts';
+import { runChild, type StopReason } from './child.ts';
 import { parseComposeOutput } from './compose-output.ts';
 
 /** One compose project: its name, the folder relative paths resolve against, its files. */
@@ -74,6 +74,8 @@ const DEFAULT_SHORT_MS = 2 * 60_000;
  */
 const CONFIG_TIMEOUT_MS = 30_000;
 const CONFIG_MAX_RSS_BYTES = 256 * 1024 * 1024;
+/** What config may print: the controller holds it and parses it (several times its size). */
+const CONFIG_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
 export function createCompose(options: ComposeOptions): Compose {
   const env = childEnv(options.dockerHost);
@@ -104,7 +106,8 @@ export function createCompose(options: ComposeOptions): Compose {
     const timeoutMs = reading ? Math.min(shortMs, CONFIG_TIMEOUT_MS) : action === 'pull' || action === 'up' ? longMs : shortMs;
     const started = Date.now();
     options.logger.debug({ argv }, 'compose: running');
-    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, maxRssBytes: reading ? CONFIG_MAX_RSS_BYTES : undefined, onLine });
+    const bounds = reading ? { maxRssBytes: CONFIG_MAX_RSS_BYTES, maxOutputBytes: CONFIG_MAX_OUTPUT_BYTES } : {};
+    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, ...bounds, onLine });
     options.logger.debug({ argv, ms: Date.now() - started, exit: result.code, stopped: result.stopped }, 'compose: done');
     if (result.code === 0 && !result.stopped) return result.stdout;
     if (reading) throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
@@ -116,10 +119,14 @@ export function createCompose(options: ComposeOptions): Compose {
     });
   };
 
+  // One config at a time: each may take its bounds in memory, and plans can come at once.
+  let reading: Promise<unknown> = Promise.resolve();
   return {
     command,
-    async config(spec) {
-      return parseComposeOutput(await run(spec, 'config'));
+    config(spec) {
+      const turn = reading.then(async () => parseComposeOutput(await run(spec, 'config')));
+      reading = turn.catch(() => undefined);
+      return turn;
     },
     pull: async (spec, onLine) => void (await run(spec, 'pull', onLine)),
     up: async (spec, onLine) => void (await run(spec, 'up', onLine)),
@@ -135,7 +142,10 @@ export function createCompose(options: ComposeOptions): Compose {
  * compose may spend on it): the customer's mistake, said in compose's own words, with
  * the controller's folders left out of them.
  */
-function configRefused(spec: ComposeSpec, stopped: 'timeout' | 'memory' | null, timeoutMs: number, stderr: string[]): AppError {
+function configRefused(spec: ComposeSpec, stopped: StopReason | null, timeoutMs: number, stderr: string[]): AppError {
+  if (stopped === 'output') {
+    return new AppError('policy', `compose printed more than ${CONFIG_MAX_OUTPUT_BYTES / 1024 / 1024} MiB for the compose file and was stopped; the file is refused`);
+  }
   if (stopped === 'memory') {
     return new AppError('policy', `compose needed more than ${CONFIG_MAX_RSS_BYTES / 1024 / 1024} MiB to read the compose file and was stopped; the file is refused`);
   }
