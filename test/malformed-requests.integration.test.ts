@@ -117,6 +117,8 @@ describe('malformed requests', () => {
     const assign = await raw(url, 'POST', '/api/v1/disks/assign', bearer, JSON.stringify({ disk: 'usb-2b77e0d4', label: 'x'.repeat(70_000), class: 'slow', role: 'bulk-data' }));
     assert.equal(assign.status, 400, assign.text.slice(0, 200));
     assert.equal((await raw(url, 'GET', '/API/V1/apps/nope', bearer)).text.startsWith('{'), true, 'the API answers JSON whatever the case of its path');
+    const range = await raw(url, 'GET', '/static/style.css', { range: 'bytes=999999999-' });
+    assert.equal(range.status, 416, 'a range outside the file keeps its own status');
 
     // A forwarded header is ignored quietly: nothing on stderr, outside the log.
     const written: string[] = [];

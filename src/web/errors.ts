@@ -24,23 +24,22 @@ const englishUi = uiLocals(() => 'en');
  */
 export function errorHandler(logger: Logger, ui: Ui): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const appError = toAppError(error);
+    const { appError, status } = toAppError(error);
     if (appError.code === 'internal') logger.error({ err: error, path: req.path }, 'unhandled error');
     else logger.debug({ code: appError.code, path: req.path }, appError.message);
     if (res.headersSent) return;
     // Routes match without regard to case, so /API/v1/… is the API too.
     if (req.path.toLowerCase().startsWith('/api/')) {
-      res.status(appError.httpStatus).json(errorBody(appError.code, appError.message));
+      res.status(status).json(errorBody(appError.code, appError.message));
       return;
     }
     // An error before the page middleware ran (a static file) has no UI context yet.
     if (!res.locals.ui) englishUi(req, res, () => undefined);
-    const data = { status: appError.httpStatus, code: appError.code, message: appError.message };
+    const data = { status, code: appError.code, message: appError.message };
     if (isHtmx(req)) {
       res.set({ 'HX-Retarget': '#flash', 'HX-Reswap': 'innerHTML' });
-      ui.fragment(res, 'error-fragment', data, appError.httpStatus);
+      ui.fragment(res, 'error-fragment', data, status);
     } else {
-      const status = appError.httpStatus;
       const title = res.locals.ui.t(status === 404 ? 'error.not_found' : status < 500 ? 'error.refused' : 'error.title');
       ui.page(res, 'error', { title, ...data }, status);
     }
@@ -50,17 +49,19 @@ export function errorHandler(logger: Logger, ui: Ui): ErrorRequestHandler {
 /**
  * Errors from express and its parts carry an HTTP status: a 4xx is the client's (a body
  * that is not JSON, an address that does not decode, a static path that climbs out of
- * its folder) and is answered as such, never as the controller's failure.
+ * its folder, a range that cannot be served) and is answered with that status, never as
+ * the controller's failure.
  */
-function toAppError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
+function toAppError(error: unknown): { appError: AppError; status: number } {
+  if (error instanceof AppError) return { appError: error, status: error.httpStatus };
   const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
-  if (status === 400 && type === 'entity.parse.failed') return new AppError('validation', 'the request body is not valid JSON');
-  if (status === 413) return new AppError('validation', 'the request body is too large');
-  // A static path that would leave its folder (403) is, to the client, simply not there.
-  if (status === 404 || status === 403) return new AppError('not_found', 'there is no file at this address');
+  const client = (appError: AppError) => ({ appError, status: status as number });
+  if (status === 400 && type === 'entity.parse.failed') return client(new AppError('validation', 'the request body is not valid JSON'));
+  if (status === 413) return client(new AppError('validation', 'the request body is too large'));
+  // serve-static answers 403 only for a path that would leave its folder: to the client, simply not there.
+  if (status === 404 || status === 403) return { appError: new AppError('not_found', 'there is no file at this address'), status: 404 };
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new AppError('validation', 'the request is malformed (an address or body that cannot be decoded)');
+    return client(new AppError('validation', 'the request cannot be served as sent (an address or body that cannot be decoded, or a range outside the file)'));
   }
-  return new AppError('internal', 'something went wrong inside the controller; the log has the details', { cause: error });
+  return { appError: new AppError('internal', 'something went wrong inside the controller; the log has the details', { cause: error }), status: 500 };
 }
