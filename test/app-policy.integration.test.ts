@@ -46,7 +46,9 @@ type Proof =
   /** compose's answer differs between a file that exists and one that does not. */
   | { oracle: true }
   /** compose carries the offending key through to what it would run. */
-  | { prints: RegExp };
+  | { prints: RegExp }
+  /** compose prints more than this many bytes for it. */
+  | { printsMoreThan: number };
 
 interface Attack {
   name: string;
@@ -71,6 +73,13 @@ const attacks: Attack[] = [
   { name: 'an interpolation default is the path compose opens', compose: (s) => service(`    env_file: "\${UNSET_VAR:-${s.env}}"\n`), live: ['v1', 'v2'], proof: { leaks: true }, refused: /env_file: .* is not a plain path inside the app folder/ },
   { name: 'a ~ path is the home folder to compose', compose: (s) => service(`    env_file: "~/${path.relative(os.homedir(), s.env)}"\n`), live: ['v1', 'v2'], proof: { leaks: true }, refused: /env_file: ~\/.* is not a plain path/ },
   { name: 'a file without services is the legacy format to compose v1', compose: (s) => `web:\n  image: felhom-test/busybox:latest\n  env_file: ${s.env}\n`, live: ['v1'], proof: { leaks: true }, refused: /must have a "services" mapping/ },
+  {
+    name: 'an empty services mapping makes compose v1 read the file as the legacy format, an x- key a service (an existence oracle)',
+    compose: (s) => `x-probe: { image: felhom-test/busybox:latest, env_file: ${s.json} }\nservices: {}\n`,
+    live: ['v1'],
+    proof: { oracle: true },
+    refused: /must have a "services" mapping with at least one service/,
+  },
   { name: 'include reads another compose file', compose: (s) => `include: [${path.join(s.dir, 'inc.yml')}]\n${service('')}`, live: ['v2'], proof: { leaks: true }, refused: /include: reads other compose files/ },
   { name: 'extends.file reads another compose file', compose: (s) => service(`    extends: { file: ${path.join(s.dir, 'base.yml')}, service: base }\n`), live: ['v1', 'v2'], proof: { leaks: true }, refused: /extends\.file: reads another compose file/ },
   { name: 'a seccomp profile path is opened by compose v1, and its error tells whether the file exists', compose: (s) => service(`    security_opt: ["seccomp=${s.json}"]\n`), live: ['v1'], proof: { oracle: true }, refused: /seccomp=.* names a custom seccomp profile, which compose v1 opens/ },
@@ -122,6 +131,13 @@ const attacks: Attack[] = [
   { name: 'an AppArmor profile that confines nothing', compose: () => service('    security_opt: ["apparmor=runc"]\n'), live: ['v1', 'v2'], proof: { prints: /apparmor=runc/ }, refused: /apparmor=runc names an AppArmor profile other than docker-default/ },
   { name: 'an SELinux type of the engine itself', compose: () => service('    security_opt: ["label=type:container_runtime_t"]\n'), live: ['v1', 'v2'], proof: { prints: /container_runtime_t/ }, refused: /runs the container as an unconfined SELinux type/ },
   {
+    name: 'a chain of extends makes compose print megabytes from a file within every size bound',
+    compose: () => extendsChain(),
+    live: ['v1', 'v2'],
+    proof: { printsMoreThan: 5 * 1024 * 1024 },
+    refused: /compose printed more than 4 MiB for the compose file|compose needed more than 256 MiB/,
+  },
+  {
     name: 'many networks drain the engine\'s address pool',
     compose: () => `${service('    networks: [a, b, c, d, e]\n')}networks: { a: {}, b: {}, c: {}, d: {}, e: {} }\n`,
     live: ['v1', 'v2'],
@@ -129,6 +145,12 @@ const attacks: Attack[] = [
     refused: /networks: the app would create 5 networks/,
   },
 ];
+
+/** 24 services, each extending the one before and adding 25 KB: compose prints every chain in full (7.5 MB). */
+function extendsChain(): string {
+  const services = Array.from({ length: 24 }, (_, i) => `  s${i}:\n    image: felhom-test/busybox:latest\n${i > 0 ? `    extends: { service: s${i - 1} }\n` : ''}    environment: { V${i}: *big }`);
+  return `x-big: &big "${'x'.repeat(25_000)}"\nservices:\n${services.join('\n')}\n`;
+}
 
 /** Nine levels of nine aliases: a few hundred bytes that expand to 387 million strings. */
 function billionLaughs(): string {
@@ -146,7 +168,8 @@ function rawConfig(version: ComposeVersion, t: TestContext, text: string): { sta
     cwd: dir,
     encoding: 'utf8',
     env: { PATH: process.env.PATH, HOME: os.homedir() },
-    timeout: 30_000,
+    timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
@@ -161,6 +184,9 @@ function proveLive(version: ComposeVersion, t: TestContext, attack: Attack, secr
     const present = rawConfig(version, t, text).output;
     const absent = rawConfig(version, t, text.replace(secrets.json, `${secrets.json}.missing`)).output;
     assert.notEqual(present.replace(/\.missing/g, ''), absent.replace(/\.missing/g, ''), `compose ${version.name} answers differently for a file that is there`);
+  } else if ('printsMoreThan' in proof) {
+    const { output } = rawConfig(version, t, text);
+    assert.ok(output.length > proof.printsMoreThan, `compose ${version.name} printed ${output.length} bytes`);
   } else {
     const { status, output } = rawConfig(version, t, text);
     assert.equal(status, 0, output);
@@ -311,44 +337,46 @@ describe('real app-store files', () => {
 });
 
 describe('labels an image can carry', () => {
-  it('when an app\'s image claims to be the controller and a one-shot step, then it is an ordinary service: listed, stopped, quiesced, and its id not reserved', async (t) => {
-    if (!(await requireDocker(t))) return;
-    const [version] = requireComposeVersions(t);
-    if (!version) return;
-    const image = 'felhom-test/impostor:policy';
-    buildWebImage(image, 'impostor', ['LABEL org.felhom.role=controller org.felhom.one-shot=true org.felhom.app=someone-else']);
-    const { api, auth } = await controllerWith(t, version);
-    const id = `impostor-${process.pid % 1000}`;
-    cleanUpProject(t, id);
-    const body = { manifest: `${manifestFor(id)}volumes:\n  site: { class: hot }\n`, compose: `services:\n  web:\n    image: ${image}\n    init: true\n    volumes: [site:/srv/www]\nvolumes:\n  site:\n` };
-    const install = async () => {
-      const started = await api.post('/api/v1/apps').set(auth).send(body).expect(202);
-      const operation = await until('the install', async () => {
-        const { operation } = (await api.get(`/api/v1/operations/${started.body.operation.id}`).set(auth).expect(200)).body;
-        return operation.state === 'running' ? null : operation;
+  for (const which of ['v1', 'v2'] as const) {
+    it(`when an app's image claims to be the controller and a one-shot step, then with compose ${which} it is an ordinary service: listed, stopped, quiesced, and its id not reserved`, async (t) => {
+      if (!(await requireDocker(t))) return;
+      const version = requireComposeVersions(t).find((v) => v.name === which);
+      if (!version) return;
+      const image = 'felhom-test/impostor:policy';
+      buildWebImage(image, 'impostor', ['LABEL org.felhom.role=controller org.felhom.one-shot=true org.felhom.app=someone-else']);
+      const { api, auth } = await controllerWith(t, version);
+      const id = `impostor-${which}-${process.pid % 1000}`;
+      cleanUpProject(t, id);
+      const body = { manifest: `${manifestFor(id)}volumes:\n  site: { class: hot }\n`, compose: `services:\n  web:\n    image: ${image}\n    init: true\n    volumes: [site:/srv/www]\nvolumes:\n  site:\n` };
+      const install = async () => {
+        const started = await api.post('/api/v1/apps').set(auth).send(body).expect(202);
+        const operation = await until('the install', async () => {
+          const { operation } = (await api.get(`/api/v1/operations/${started.body.operation.id}`).set(auth).expect(200)).body;
+          return operation.state === 'running' ? null : operation;
+        });
+        assert.equal(operation.state, 'succeeded', JSON.stringify(operation, null, 1));
+      };
+      await install();
+      const container = dockerCli('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`);
+      assert.equal(dockerCli('inspect', '-f', '{{index .Config.Labels "org.felhom.one-shot"}} {{index .Config.Labels "org.felhom.app"}}', container), `false ${id}`, 'the controller\'s labels win over the image\'s');
+      const status = (await api.get(`/api/v1/apps/${id}`).set(auth).expect(200)).body;
+      assert.deepEqual(status.services.map((s: { service: string; state: string }) => `${s.service}:${s.state}`), ['web:running'], 'it is in the app\'s status');
+
+      const startedAt = () => dockerCli('inspect', '-f', '{{.State.StartedAt}}', container);
+      const before = startedAt();
+      const run = (await api.post('/api/v1/backups').set(auth).expect(202)).body.run;
+      await until('the backup run to end', async () => {
+        const { runs } = (await api.get('/api/v1/backups').set(auth).expect(200)).body as { runs: Array<{ id: number; phase: string }> };
+        return runs.find((r) => r.id === run.id && r.phase === 'closed') ?? null;
       });
-      assert.equal(operation.state, 'succeeded', JSON.stringify(operation, null, 1));
-    };
-    await install();
-    const container = dockerCli('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`);
-    assert.equal(dockerCli('inspect', '-f', '{{index .Config.Labels "org.felhom.one-shot"}} {{index .Config.Labels "org.felhom.app"}}', container), `false ${id}`, 'the controller\'s labels win over the image\'s');
-    const status = (await api.get(`/api/v1/apps/${id}`).set(auth).expect(200)).body;
-    assert.deepEqual(status.services.map((s: { service: string; state: string }) => `${s.service}:${s.state}`), ['web:running'], 'it is in the app\'s status');
+      assert.notEqual(startedAt(), before, 'the backup stopped it and started it again');
 
-    const startedAt = () => dockerCli('inspect', '-f', '{{.State.StartedAt}}', container);
-    const before = startedAt();
-    const run = (await api.post('/api/v1/backups').set(auth).expect(202)).body.run;
-    await until('the backup run to end', async () => {
-      const { runs } = (await api.get('/api/v1/backups').set(auth).expect(200)).body as { runs: Array<{ id: number; phase: string }> };
-      return runs.find((r) => r.id === run.id && r.phase === 'closed') ?? null;
+      await api.post(`/api/v1/apps/${id}/stop`).set(auth).expect(200);
+      assert.equal(dockerCli('inspect', '-f', '{{.State.Status}}', container), 'exited', 'stop stops it');
+      await api.delete(`/api/v1/apps/${id}`).set(auth).expect(200);
+      await install();
     });
-    assert.notEqual(startedAt(), before, 'the backup stopped it and started it again');
-
-    await api.post(`/api/v1/apps/${id}/stop`).set(auth).expect(200);
-    assert.equal(dockerCli('inspect', '-f', '{{.State.Status}}', container), 'exited', 'stop stops it');
-    await api.delete(`/api/v1/apps/${id}`).set(auth).expect(200);
-    await install();
-  });
+  }
 });
 
 describe('an app installed before a rule existed', () => {
