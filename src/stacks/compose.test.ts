@@ -90,11 +90,11 @@ test('when config runs, then its YAML output comes back as an object', async (t)
 });
 
 test('when compose refuses the app\'s file in config, then it is a validation error in compose\'s words, without the app folder\'s path', async (t) => {
-  const fake = fakeCompose(t, 'echo "validating $PWD/compose.yml: services.web.ports must be a list" >&2\necho "in $PWD" >&2\nexit 15');
+  const fake = fakeCompose(t, 'echo "validating $PWD/compose.yml: services.web.ports must be a list" >&2\necho "in $PWD" >&2\necho "beside $(dirname "$PWD")/other" >&2\nexit 15');
   const error = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir)).catch((e: unknown) => e);
   assert.ok(error instanceof AppError);
   assert.equal(error.code, 'validation');
-  assert.equal(error.message, 'compose refused the compose file: validating compose.yml: services.web.ports must be a list\nin .');
+  assert.equal(error.message, 'compose refused the compose file: validating compose.yml: services.web.ports must be a list\nin .\nbeside (the apps folder)/other');
 });
 
 test('when config would cost more than its bound, then it is stopped and the file is refused', async (t) => {

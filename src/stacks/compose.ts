@@ -152,10 +152,12 @@ function configRefused(spec: ComposeSpec, stopped: StopReason | null, timeoutMs:
   if (stopped === 'timeout') {
     return new AppError('policy', `compose took longer than ${timeoutMs / 1000} s to read the compose file and was stopped; the file is refused`);
   }
+  // The app's folder, and the folder of all apps beside it, are the controller's business.
   const words = stderr
     .join('\n')
     .replaceAll(`${spec.dir}${path.sep}`, '')
     .replaceAll(spec.dir, '.')
+    .replaceAll(path.dirname(spec.dir), '(the apps folder)')
     .trim();
   return new AppError('validation', `compose refused the compose file: ${words || '(it gave no reason)'}`);
 }
