@@ -60,6 +60,8 @@ interface Attack {
   refused: RegExp;
   /** Versions that refuse the file themselves (an unknown key, or what is left once the trick is undone): the answer is compose's words. */
   composeRefuses?: Array<ComposeVersion['name']>;
+  /** Versions whose output the controller will not read as it stands (the answer is a 400 saying so). */
+  unreadableWith?: Array<ComposeVersion['name']>;
 }
 
 const service = (body: string) => `services:\n  web:\n    image: felhom-test/busybox:latest\n${body}`;
@@ -130,6 +132,30 @@ const attacks: Attack[] = [
   { name: 'thousands of replicas, each with engine processes', compose: () => service('    scale: 5000\n'), live: ['v1', 'v2'], proof: { prints: /scale: 5000/ }, refused: /scale: 5000 containers of one service/ },
   { name: 'an AppArmor profile that confines nothing', compose: () => service('    security_opt: ["apparmor=runc"]\n'), live: ['v1', 'v2'], proof: { prints: /apparmor=runc/ }, refused: /apparmor=runc names an AppArmor profile other than docker-default/ },
   { name: 'an SELinux type of the engine itself', compose: () => service('    security_opt: ["label=type:container_runtime_t"]\n'), live: ['v1', 'v2'], proof: { prints: /container_runtime_t/ }, refused: /runs the container as an unconfined SELinux type/ },
+  {
+    name: 'a variable around a seccomp option hides from the check the profile compose v1 opens',
+    compose: (s) => service(`    security_opt: ["\${NOPE:-seccomp=${s.json}}"]\n`),
+    live: ['v1'],
+    proof: { oracle: true },
+    refused: /security_opt: .* is judged before compose runs, so it must be plain text without variables/,
+  },
+  {
+    name: 'one limit named in two cases: the check saw rtprio 0, the engine applies RTPRIO 99',
+    compose: () => service('    ulimits: { rtprio: 0, RTPRIO: 99 }\n'),
+    live: ['v1', 'v2'],
+    proof: { prints: /RTPRIO: 99/ },
+    refused: /named once/,
+    unreadableWith: ['v1', 'v2'],
+  },
+  { name: 'pull_policy always makes compose up download, past FELHOM_PULL=never', compose: () => service('    pull_policy: always\n'), live: ['v1', 'v2'], proof: { prints: /pull_policy: always/ }, refused: /pull_policy: "always" makes compose up download images by itself/ },
+  {
+    name: 'compose v1 prints the names 1e3 unquoted, which a YAML 1.2 reader takes for 1000 (an image, a container name)',
+    compose: () => service('    container_name: "1e3"\n').replace('felhom-test/busybox:latest', '"1e3"'),
+    live: ['v1'],
+    proof: { prints: /container_name: 1e3\n/ },
+    refused: /container_name: "1e3" is a name for the whole Docker engine/,
+    unreadableWith: ['v1'],
+  },
   {
     name: 'a chain of extends makes compose print megabytes from a file within every size bound',
     compose: () => extendsChain(),
@@ -223,7 +249,13 @@ describe('the app policy against a hostile app folder', () => {
           const started = Date.now();
           const plan = await api.post('/api/v1/apps/plan').set(auth).send(body);
           const install = await api.post('/api/v1/apps').set(auth).send(body);
-          if (attack.composeRefuses?.includes(which)) {
+          if (attack.unreadableWith?.includes(which)) {
+            for (const response of [plan, install]) {
+              assert.equal(response.status, 400, JSON.stringify(response.body));
+              assert.match(response.body.error.message, /^the compose configuration cannot be checked/);
+              if (attack.unreadableWith.length === 2) assert.match(response.body.error.message, attack.refused);
+            }
+          } else if (attack.composeRefuses?.includes(which)) {
             for (const response of [plan, install]) {
               assert.equal(response.status, 400, JSON.stringify(response.body));
               assert.match(response.body.error.message, /^compose refused the compose file/);

@@ -14,7 +14,7 @@
  * (`published` as a string), adds `name: <project>_<key>` to every volume and network
  * and a top-level `name`.
  */
-import { absent, byteSize, durationSeconds, entries, integer, isRecord, keyValues, list, scalar, stringList, stringMap, truthy, unreadable } from './compose-readers.ts';
+import { absent, byteSize, durationSeconds, entries, integer, isRecord, keyValues, list, stringList, stringMap, text, truthy, unreadable } from './compose-readers.ts';
 import { readPort, type PortMapping } from './compose-ports.ts';
 
 export type { PortMapping, Protocol } from './compose-ports.ts';
@@ -191,20 +191,20 @@ function readService(name: string, raw: unknown): ComposeService {
   const limits = isRecord(resources.limits) ? resources.limits : {};
   return {
     name,
-    image: typeof raw.image === 'string' ? raw.image : null,
+    image: text(raw.image, `${at}.image`),
     privileged: truthy(raw.privileged),
     capAdd: stringList(raw.cap_add, `${at}.cap_add`),
     devices: list(raw.devices, `${at}.devices`).map((device, i) => deviceText(device, `${at}.devices[${i}]`)),
     deviceCgroupRules: stringList(raw.device_cgroup_rules, `${at}.device_cgroup_rules`),
     deviceReservations: list(reservations.devices, `${at}.deploy.resources.reservations.devices`),
     gpus: absent(raw.gpus) ? null : raw.gpus,
-    networkMode: scalar(raw.network_mode, `${at}.network_mode`),
-    pid: scalar(raw.pid, `${at}.pid`),
-    ipc: scalar(raw.ipc, `${at}.ipc`),
-    usernsMode: scalar(raw.userns_mode, `${at}.userns_mode`),
-    uts: scalar(raw.uts, `${at}.uts`),
-    cgroup: scalar(raw.cgroup, `${at}.cgroup`),
-    cgroupParent: scalar(raw.cgroup_parent, `${at}.cgroup_parent`),
+    networkMode: text(raw.network_mode, `${at}.network_mode`),
+    pid: text(raw.pid, `${at}.pid`),
+    ipc: text(raw.ipc, `${at}.ipc`),
+    usernsMode: text(raw.userns_mode, `${at}.userns_mode`),
+    uts: text(raw.uts, `${at}.uts`),
+    cgroup: text(raw.cgroup, `${at}.cgroup`),
+    cgroupParent: text(raw.cgroup_parent, `${at}.cgroup_parent`),
     securityOpt: stringList(raw.security_opt, `${at}.security_opt`),
     build: absent(raw.build) ? null : raw.build,
     volumesFrom: stringList(raw.volumes_from, `${at}.volumes_from`),
@@ -219,7 +219,7 @@ function readService(name: string, raw: unknown): ComposeService {
     ulimits: readUlimits(raw.ulimits, `${at}.ulimits`),
     oomScoreAdj: absent(raw.oom_score_adj) ? null : integer(raw.oom_score_adj, `${at}.oom_score_adj`),
     stopGraceSeconds: absent(raw.stop_grace_period) ? null : durationSeconds(raw.stop_grace_period, `${at}.stop_grace_period`),
-    containerName: scalar(raw.container_name, `${at}.container_name`),
+    containerName: text(raw.container_name, `${at}.container_name`),
     cpuShares: absent(raw.cpu_shares) ? null : integer(raw.cpu_shares, `${at}.cpu_shares`),
     memLimitBytes: largest([raw.mem_limit, limits.memory], `${at}.mem_limit`),
     memReservationBytes: largest([raw.mem_reservation, reservations.memory], `${at}.mem_reservation`),
@@ -240,7 +240,7 @@ export function readMount(raw: unknown, at = 'volume'): ServiceMount {
   if (typeof target !== 'string' || target === '') unreadable(`${at}.target`, 'a container path');
   const source = typeof raw.source === 'string' && raw.source !== '' ? raw.source : null;
   const readOnly = truthy(raw.read_only);
-  const subpath = isRecord(raw.volume) ? scalar(raw.volume.subpath, `${at}.volume.subpath`) : null;
+  const subpath = isRecord(raw.volume) ? text(raw.volume.subpath, `${at}.volume.subpath`) : null;
   switch (raw.type) {
     case 'volume':
       return { type: 'volume', source, target, readOnly, subpath };
@@ -283,10 +283,10 @@ function readVolumeDefinition(key: string, raw: unknown): VolumeDefinition {
   if (!isRecord(raw)) unreadable(at, 'a mapping');
   return {
     key,
-    driver: scalar(raw.driver, `${at}.driver`),
+    driver: text(raw.driver, `${at}.driver`),
     driverOpts: absent(raw.driver_opts) ? null : stringMap(raw.driver_opts, `${at}.driver_opts`),
     external: externalFlag(raw.external),
-    name: externalName(raw) ?? scalar(raw.name, `${at}.name`),
+    name: externalName(raw) ?? text(raw.name, `${at}.name`),
   };
 }
 
@@ -297,9 +297,9 @@ function readNetworkDefinition(key: string, raw: unknown): NetworkDefinition {
   const { driver, external, name, labels: rawLabels, ...options } = raw;
   return {
     key,
-    driver: scalar(driver, `${at}.driver`),
+    driver: text(driver, `${at}.driver`),
     external: externalFlag(external),
-    name: externalName(raw) ?? scalar(name, `${at}.name`),
+    name: externalName(raw) ?? text(name, `${at}.name`),
     labels: keyValues(rawLabels, `${at}.labels`),
     options: Object.fromEntries(Object.entries(options).filter(([, value]) => !absent(value))),
   };
@@ -327,7 +327,7 @@ function externalName(raw: Record<string, unknown>): string | null {
 function readFileObject(kind: string, key: string, raw: unknown): FileObject {
   if (absent(raw)) return { key, file: null, environment: null };
   if (!isRecord(raw)) unreadable(`${kind}.${key}`, 'a mapping');
-  return { key, file: scalar(raw.file, `${kind}.${key}.file`), environment: scalar(raw.environment, `${kind}.${key}.environment`) };
+  return { key, file: text(raw.file, `${kind}.${key}.file`), environment: text(raw.environment, `${kind}.${key}.environment`) };
 }
 
 // ---- readers of single service keys --------------------------------------------------
@@ -359,6 +359,8 @@ function readUlimits(raw: unknown, at: string): Record<string, { soft: number; h
   const result: Record<string, { soft: number; hard: number }> = {};
   for (const [name, value] of entries(raw, at)) {
     const key = name.trim().toLowerCase();
+    // The engine keeps both RTPRIO and rtprio and applies the last; the check must not pick one.
+    if (Object.hasOwn(result, key)) unreadable(`${at}.${name}`, `a limit named once (it is also given as another spelling of ${key})`);
     result[key] = isRecord(value) ? { soft: limit(value.soft, `${at}.${name}.soft`), hard: limit(value.hard, `${at}.${name}.hard`) } : { soft: limit(value, `${at}.${name}`), hard: limit(value, `${at}.${name}`) };
   }
   return result;

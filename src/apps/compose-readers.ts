@@ -31,10 +31,15 @@ export function stringList(raw: unknown, at: string): string[] {
   });
 }
 
-export function scalar(raw: unknown, at: string): string | null {
+/**
+ * A value that must be text (a name, a mode, a path). A number or boolean here is not
+ * taken for its digits: compose v1 prints the text `1e3` unquoted, which a YAML 1.2
+ * reader makes the number 1000, and the check would then judge another name.
+ */
+export function text(raw: unknown, at: string): string | null {
   if (absent(raw)) return null;
-  if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
-  unreadable(at, 'a string');
+  if (typeof raw === 'string') return raw;
+  unreadable(at, 'text');
 }
 
 export function entries(raw: unknown, at: string): Array<[string, unknown]> {

@@ -71,6 +71,10 @@ configs:
     );
   });
 
+  it('when a security option holds a variable (compose v1 would open the seccomp profile it expands to), then it is refused', () => {
+    assert.deepEqual(keys('services:\n  web:\n    image: x\n    security_opt: ["${NOPE:-seccomp=/etc/shadow}", "no-new-privileges:true", "x seccomp:/etc/passwd"]\n'), ['web security_opt', 'web security_opt']);
+  });
+
   it('when a secret or config takes its value from the environment, then it is refused (it would be the controller\'s)', () => {
     assert.deepEqual(keys('services:\n  a: { image: x }\nsecrets:\n  s: { environment: HOME }\n'), ['- secrets.s.environment']);
   });

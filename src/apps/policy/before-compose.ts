@@ -65,7 +65,13 @@ export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[]
     if (service.build !== undefined) add(name, 'build', BUILD_REFUSED);
     if (service.credential_spec !== undefined) add(name, 'credential_spec', refusedKey('credential_spec'));
     for (const option of asList(service.security_opt)) {
-      const profile = typeof option === 'string' ? /^\s*seccomp\s*[:=](.*)$/i.exec(option)?.[1]?.trim() : undefined;
+      // compose v1 opens a seccomp profile during config, after interpolating: the value
+      // judged here must be the one it opens, so options hold no variables.
+      if (typeof option !== 'string' || option.includes('$')) {
+        add(name, 'security_opt', `${JSON.stringify(option)} is judged before compose runs, so it must be plain text without variables`);
+        continue;
+      }
+      const profile = /seccomp\s*[:=](.*)$/i.exec(option)?.[1]?.trim();
       if (profile !== undefined && !SECCOMP_BUILTIN.has(profile.toLowerCase())) {
         add(name, 'security_opt', `seccomp=${profile} names a custom seccomp profile, which compose v1 opens as a file; apps use Docker's default profile`);
       }

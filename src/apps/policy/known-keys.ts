@@ -38,6 +38,8 @@ export function refusedKey(key: string): string {
   return `${REFUSED[key] ?? 'is refused'}; not allowed for apps`;
 }
 
+const PASSIVE_PULL_POLICIES = new Set(['missing', 'never', 'if_not_present']);
+
 const SAFE_LOG_DRIVERS = new Set(['json-file', 'local', 'none']);
 
 
@@ -54,6 +56,11 @@ export function checkKnownKeys(compose: unknown): PolicyViolation[] {
     }
     if (service.runtime !== undefined && service.runtime !== 'runc') {
       add('runtime', `runtime "${String(service.runtime)}" is not allowed; apps run with Docker's default runtime`);
+    }
+    // The controller decides when images are downloaded (FELHOM_PULL, an update);
+    // compose up must only use what the deploy checked is in the engine.
+    if (service.pull_policy !== undefined && !PASSIVE_PULL_POLICIES.has(String(service.pull_policy))) {
+      add('pull_policy', `"${String(service.pull_policy)}" makes compose up download images by itself; the controller downloads them (use missing or never, or leave it out)`);
     }
     const driver = isRecord(service.logging) ? service.logging.driver : undefined;
     if (driver !== undefined && !SAFE_LOG_DRIVERS.has(String(driver))) {

@@ -46,6 +46,7 @@ export function checkLimits(service: ComposeService, add: Add): void {
   if (nice && Math.max(nice.soft, nice.hard) > MAX_NICE_LIMIT) {
     add('ulimits.nice', `lets the app raise its priority above the guest's own processes without any capability; at most ${MAX_NICE_LIMIT} is allowed`);
   }
+  if (service.cpuShares !== null && service.cpuShares < 0) add('cpu_shares', `${service.cpuShares} is not a CPU weight (compose prints a number too large for it as negative)`);
   if (service.cpuShares !== null && service.cpuShares > DEFAULT_CPU_SHARES) {
     add('cpu_shares', `${service.cpuShares} weighs the app above the guest's own services and the controller (${DEFAULT_CPU_SHARES} each); at most ${DEFAULT_CPU_SHARES} is allowed`);
   }

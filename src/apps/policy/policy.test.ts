@@ -409,7 +409,23 @@ describe('what an app may take from the engine and the guest', () => {
     assert.deepEqual(check(web({ ulimits: { nice: 20, rtprio: { soft: 0, hard: 0 }, NOFILE: 1024 } })), []);
   });
 
-  it('when cpu_shares weighs the app above the default, then it is refused', () => {
+  it('when ulimits name one limit twice in different cases, then the file cannot be checked (the engine applies the last of both)', () => {
+    assert.throws(() => check(web({ ulimits: { rtprio: 0, RTPRIO: 99 } })), (e: unknown) => e instanceof AppError && e.code === 'validation' && /named once/.test(e.message));
+  });
+
+  it('when pull_policy would make compose up download by itself, then it is refused; missing and never are fine', () => {
+    for (const policy of ['always', 'daily', 'build', 'every_12h']) refusedOnce(check(web({ pull_policy: policy })), 'web', 'pull_policy', /download images by itself/);
+    for (const policy of ['missing', 'never', 'if_not_present']) assert.deepEqual(check(web({ pull_policy: policy })), [], policy);
+  });
+
+  it('when a name or mode is printed as a number (compose v1 leaves 1e3 unquoted), then the file cannot be checked', () => {
+    for (const service of [{ image: 1000 }, { image: 'x', container_name: 1000 }, { image: 'x', network_mode: 1000 }]) {
+      assert.throws(() => check({ name: 'hostile', services: { web: service } }), (e: unknown) => e instanceof AppError && e.code === 'validation' && /is not text/.test(e.message), JSON.stringify(service));
+    }
+  });
+
+  it('when cpu_shares weighs the app above the default, or is negative (v2 prints an overflow so), then it is refused', () => {
+    refusedOnce(check(web({ cpu_shares: -9223372036854775808 })), 'web', 'cpu_shares', /is not a CPU weight/);
     refusedOnce(check(web({ cpu_shares: 262144 })), 'web', 'cpu_shares', /262144 weighs the app above the guest's own services/);
     assert.deepEqual(check(web({ cpu_shares: 512, cpus: 2 })), []);
   });
