@@ -24,6 +24,8 @@ const milliseconds = (min: number, max: number) =>
     .min(min, `must be at least ${min} ms`)
     .max(max, `must be at most ${max} ms`);
 
+const cron = z.string().refine((value) => validate(value), 'must be a cron expression, e.g. "0 3 * * *"');
+
 const environmentSchema = z.object({
   FELHOM_DATA_DIR: z.string().min(1).default('./data'),
   FELHOM_BOOTSTRAP_PATH: z.string().min(1).default('/etc/felhom/bootstrap.json'),
@@ -40,6 +42,15 @@ const environmentSchema = z.object({
   FELHOM_MAX_QUIESCE_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int().min(10).max(86_400).default(600),
   FELHOM_QUIESCE_POLL_MS: milliseconds(50, 60_000).default(2_000),
   FELHOM_BACKUP_CHECK_CRON: z.string().refine((value) => validate(value), 'must be a cron expression, e.g. "* * * * *"').default('* * * * *'),
+  FELHOM_BULK_BACKUP_CRON: cron.default('0 3 * * *'),
+  FELHOM_BULK_PRUNE_CRON: cron.default('30 4 * * 0'),
+  FELHOM_RESTORE_TEST_CRON: cron.default('0 5 * * 0'),
+  FELHOM_BULK_KEEP: z
+    .string()
+    .regex(/^(last|daily|weekly|monthly)=\d{1,3}(,(last|daily|weekly|monthly)=\d{1,3}){0,3}$/, 'must be like daily=7,weekly=4,monthly=6 (also last=N)')
+    .default('daily=7,weekly=4,monthly=6'),
+  FELHOM_RESTORE_TEST_READ_DATA: z.string().regex(/^(100|[1-9]?\d(\.\d+)?)%$/, 'must be a percentage of the data, e.g. 5%').default('5%'),
+  FELHOM_RESTIC: z.string().regex(/^\S+$/, 'must be the restic command, e.g. restic or /usr/bin/restic').default('restic'),
   FELHOM_PULL: z.enum(['always', 'never'], { error: 'must be always or never' }).default('always'),
   FELHOM_REGISTRIES: z
     .string()
@@ -84,6 +95,19 @@ export interface Config {
   controllerProject: string;
   /** Registries on the guest or its network that apps may take images from (host[:port]). */
   allowedRegistries: string[];
+  bulk: BulkBackupConfig;
+}
+
+/** The controller's own restic backups of bulk volumes (docs/backups.md). */
+export interface BulkBackupConfig {
+  restic: string;
+  backupCron: string;
+  pruneCron: string;
+  restoreTestCron: string;
+  /** restic forget --keep-*: the newest `last`, and one per day, week and month. */
+  keep: { last: number; daily: number; weekly: number; monthly: number };
+  /** restic check --read-data-subset during a restore test, e.g. "5%". */
+  readDataSubset: string;
 }
 
 export class ConfigError extends Error {
@@ -146,5 +170,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     backupCheckCron: env.FELHOM_BACKUP_CHECK_CRON,
     hostSampleMs: env.FELHOM_HOST_SAMPLE_MS,
     setupCodeValidMs: env.FELHOM_SETUP_CODE_MINUTES * 60_000,
+    bulk: {
+      restic: env.FELHOM_RESTIC,
+      backupCron: env.FELHOM_BULK_BACKUP_CRON,
+      pruneCron: env.FELHOM_BULK_PRUNE_CRON,
+      restoreTestCron: env.FELHOM_RESTORE_TEST_CRON,
+      keep: { last: 0, daily: 0, weekly: 0, monthly: 0, ...Object.fromEntries(env.FELHOM_BULK_KEEP.split(',').map((rule) => [rule.split('=')[0], Number(rule.split('=')[1])])) },
+      readDataSubset: env.FELHOM_RESTORE_TEST_READ_DATA,
+    },
   };
 }

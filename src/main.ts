@@ -10,7 +10,7 @@ import path from 'node:path';
 import { AgentClient } from './agent/index.ts';
 import { createAuditLog } from './audit/index.ts';
 import { createAccount, createApiTokens, createSessions, issueSetupCode, removeSetupCodeFile, type SetupCode } from './auth/index.ts';
-import { createBackups } from './backups/index.ts';
+import { createBackups, type Backups } from './backups/index.ts';
 import { createHost, type Host } from './host/index.ts';
 import { BootstrapService } from './bootstrap/index.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -40,6 +40,7 @@ export interface RunningController {
   status: StatusService;
   apps: Apps;
   quiesce: Quiesce;
+  backups: Backups;
   host: Host;
   /** The first-run setup code while no account exists. */
   setupCode(): SetupCode | null;
@@ -118,6 +119,18 @@ export async function startController(
     schedule: config.backupCheckCron,
     dockerHost: config.dockerHost,
   });
+  const backups = createBackups({
+    db,
+    clock,
+    logger,
+    audit,
+    agent,
+    quiesce,
+    apps,
+    config: config.bulk,
+    dataDir: config.dataDir,
+    storageCheckMs: config.storageCheckMs,
+  });
   // Before serving, first: start again the stacks a quiesce run left stopped when the
   // controller died. Only the first attempt is awaited: a stack that cannot start yet
   // (its disk gone) is retried in the background, and the run may go on tracking its
@@ -127,6 +140,8 @@ export async function startController(
   // that vanished). A Docker engine that is down is reported, not fatal.
   await apps.reconcile().catch((error: unknown) => logger.error({ err: error }, 'could not reconcile apps with Docker at start'));
   apps.watchStorage(config.storageCheckMs);
+  // Jobs a crash cut short are closed first; new ones queue behind (the agent may be slow).
+  void backups.bulk.recover();
   const host = createHost({ db, clock, logger, agent });
   const account = createAccount(db, clock);
   // No account yet: only someone who can read the log or the data folder may create it.
@@ -148,7 +163,7 @@ export async function startController(
       agent,
       audit,
       quiesce,
-      backups: createBackups({ agent, clock }),
+      backups,
       host,
       ...(options.signInAttempts ? { signInAttempts: options.signInAttempts } : {}),
     }),
@@ -161,6 +176,7 @@ export async function startController(
   } catch (error) {
     bootstrap.stopWatching();
     await quiesce.close();
+    await backups.bulk.close();
     await apps.close();
     await agent.close();
     db.close();
@@ -178,6 +194,7 @@ export async function startController(
     );
   }
   quiesce.startSchedule();
+  backups.bulk.startSchedule();
   host.sampler.start(config.hostSampleMs);
 
   return {
@@ -189,6 +206,7 @@ export async function startController(
     status,
     apps,
     quiesce,
+    backups,
     host,
     setupCode: () => (setupCode && !account.exists() ? setupCode : null),
     async close() {
@@ -196,6 +214,8 @@ export async function startController(
       await host.sampler.stop();
       // First, so that a backup in progress has its apps started again (SIGTERM).
       await quiesce.close();
+      // A bulk backup in progress is cancelled: restic removes its lock; the run is recorded as cancelled.
+      await backups.bulk.close();
       await apps.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -42,6 +42,7 @@ export class AppsService {
   readonly #deps: AppsServiceDeps;
   /** Deploys running in this process, so tests and shutdown can wait for them. */
   readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #restoring = new Set<string>();
   #installs: Promise<void> = Promise.resolve();
 
   constructor(deps: AppsServiceDeps) {
@@ -235,6 +236,43 @@ export class AppsService {
     await agent.rollback(snapshot);
   }
 
+  /** Why the app's volumes must not be read or replaced now, or null. */
+  busy(id: string): string | null {
+    const app = this.#deps.store.get(id);
+    if (!app) return `no app "${id}" is installed`;
+    if (this.#restoring.has(id)) return `"${app.name}" is being restored`;
+    if (this.#inFlight.has(id) || app.status === 'installing') return `"${app.name}" is being installed, updated or removed`;
+    return null;
+  }
+
+  /**
+   * Stops the app, runs `work` (a restore replacing a volume), and starts the app again
+   * if it is meant to run. Meanwhile the app is busy: no install, update, start or stop.
+   */
+  async whileStopped<T>(id: string, actor: string, work: () => Promise<T>): Promise<T> {
+    const app = this.#require(id);
+    this.#assertIdle(id);
+    const done = Promise.withResolvers<void>();
+    this.#inFlight.set(id, done.promise);
+    this.#restoring.add(id);
+    try {
+      await this.#simple(id, 'stop', actor, async () => void (await this.#deps.docker.stopProject(id)));
+      return await work();
+    } finally {
+      this.#restoring.delete(id);
+      this.#inFlight.delete(id);
+      done.resolve();
+      await this.startIfWanted(app.id, actor).catch((error: unknown) => this.#deps.logger.error({ err: error, app: id }, 'could not start the app again after a restore'));
+    }
+  }
+
+  /** Starts the app when it is meant to run and its storage is there. */
+  async startIfWanted(id: string, actor = 'controller'): Promise<void> {
+    const app = this.#deps.store.get(id);
+    if (!app || app.desired !== 'running' || app.stoppedForStorage || app.status !== 'installed') return;
+    await this.#simple(id, 'start', actor, async () => void (await this.#deps.docker.startProject(id)));
+  }
+
   /** Waits for deploys started in this process (tests, shutdown). */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.#inFlight.values()]);
@@ -392,6 +430,7 @@ export class AppsService {
   }
 
   #assertIdle(id: string): void {
+    if (this.#restoring.has(id)) throw new AppError('conflict', `"${id}" is being restored from a backup; wait until that has finished`);
     if (this.#inFlight.has(id)) throw new AppError('conflict', `"${id}" is being installed, updated or removed; wait until that has finished`);
   }
 

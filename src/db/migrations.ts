@@ -210,4 +210,76 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE quiesce_runs ADD COLUMN failed_restarts TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'bulk volume backups with restic',
+    sql: `
+      -- A restic repository: on another disk (a mount of the agent's storage) or a REST server.
+      -- The repository password is the customer's recovery code, kept for unattended runs.
+      CREATE TABLE backup_targets (
+        id               TEXT PRIMARY KEY,
+        kind             TEXT NOT NULL CHECK (kind IN ('disk', 'rest')),
+        label            TEXT NOT NULL,
+        mount_id         TEXT,
+        url              TEXT,
+        username         TEXT,
+        rest_password    TEXT,
+        repo_password    TEXT NOT NULL,
+        adopted          INTEGER NOT NULL DEFAULT 0,
+        acknowledged_at  TEXT,
+        created_at       TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX backup_targets_disk ON backup_targets (mount_id) WHERE kind = 'disk';
+      -- Which target each bulk volume marked "own" goes to.
+      CREATE TABLE volume_targets (
+        app_id     TEXT NOT NULL,
+        volume     TEXT NOT NULL,
+        target_id  TEXT NOT NULL REFERENCES backup_targets (id),
+        chosen_by  TEXT NOT NULL CHECK (chosen_by IN ('default', 'customer')),
+        PRIMARY KEY (app_id, volume)
+      );
+      -- Every restic job: backups, restores, restore tests, prunes. One runs at a time; a
+      -- job still marked running at start was cut short by a crash.
+      CREATE TABLE bulk_jobs (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL CHECK (kind IN ('backup', 'restore', 'check', 'prune')),
+        actor        TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'interrupted', 'cancelled')),
+        request      TEXT NOT NULL,
+        result       TEXT,
+        error        TEXT,
+        hostname     TEXT,
+        restic_pid   INTEGER,
+        target_id    TEXT,
+        created_at   TEXT NOT NULL,
+        started_at   TEXT,
+        finished_at  TEXT
+      );
+      CREATE UNIQUE INDEX bulk_jobs_single_flight ON bulk_jobs ((1)) WHERE state = 'running';
+      CREATE INDEX bulk_jobs_created ON bulk_jobs (created_at);
+      -- One volume backed up (or skipped) by a backup job.
+      CREATE TABLE volume_backup_runs (
+        id             INTEGER PRIMARY KEY,
+        job_id         TEXT NOT NULL REFERENCES bulk_jobs (id),
+        app_id         TEXT NOT NULL,
+        volume         TEXT NOT NULL,
+        target_id      TEXT,
+        outcome        TEXT NOT NULL CHECK (outcome IN ('running', 'succeeded', 'partial', 'failed', 'skipped', 'interrupted', 'cancelled')),
+        reason         TEXT,
+        -- The reason as a message key and its parameters, so each page words it in its language.
+        reason_key     TEXT,
+        reason_params  TEXT,
+        snapshot_id    TEXT,
+        files_new      INTEGER,
+        files_changed  INTEGER,
+        files_total    INTEGER,
+        bytes_added    INTEGER,
+        bytes_total    INTEGER,
+        duration_ms    INTEGER,
+        started_at     TEXT NOT NULL,
+        finished_at    TEXT
+      );
+      CREATE INDEX volume_backup_runs_volume ON volume_backup_runs (app_id, volume, id);
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { diskAssignRequestSchema, diskFormatRequestSchema, type AgentClient, type DiskAssignRequest, type DiskFormatRequest } from '../agent/index.ts';
 import type { Apps } from '../apps/index.ts';
 import type { AuditLog } from '../audit/index.ts';
+import type { BulkBackups } from '../backups/index.ts';
 import { AppError, errorMessage } from '../errors.ts';
 
 export { diskPages } from './pages.ts';
@@ -15,17 +16,22 @@ export { diskPages } from './pages.ts';
 export interface DisksDeps {
   agent: Pick<AgentClient, 'listDisks' | 'ejectDisk' | 'assignDisk' | 'formatDisk'>;
   apps: Pick<Apps, 'whileMountHeld'>;
+  bulk: Pick<BulkBackups, 'whileMountHeld'>;
   audit: AuditLog;
 }
 
 export async function ejectDisk(deps: DisksDeps, diskId: string, actor: string) {
   const disk = (await deps.agent.listDisks()).find((candidate) => candidate.id === diskId);
   if (!disk) throw new AppError('not_found', `the agent lists no drive "${diskId}"`);
-  const eject = async (stoppedApps: string[]) => ({
-    ...(await audited(deps, actor, 'disk.eject', diskId, { stopped_apps: stoppedApps }, () => deps.agent.ejectDisk(diskId))),
+  const eject = async (stoppedApps: string[], cancelledBackups: string[]) => ({
+    ...(await audited(deps, actor, 'disk.eject', diskId, { stopped_apps: stoppedApps, cancelled_backups: cancelledBackups }, () => deps.agent.ejectDisk(diskId))),
     stopped_apps: stoppedApps,
+    // A backup reading or writing this disk is cancelled cleanly (restic removes its lock) before the eject.
+    cancelled_backups: cancelledBackups,
   });
-  return disk.mount ? deps.apps.whileMountHeld(disk.mount.id, actor, eject) : eject([]);
+  const mountId = disk.mount?.id;
+  if (!mountId) return eject([], []);
+  return deps.bulk.whileMountHeld(mountId, (cancelled) => deps.apps.whileMountHeld(mountId, actor, (stopped) => eject(stopped, cancelled)));
 }
 
 /** Runs an agent call on a drive and records it in the audit log, however it ends. */

@@ -16,7 +16,6 @@ import { connectEngine, unless } from '../stacks/engine.ts';
 import { QuiesceRunner, type BackupPort, type StackPort } from './runner.ts';
 import { createRunStore, type RunStore } from './store.ts';
 
-export { quiesceApi } from './routes.ts';
 
 export interface QuiesceDeps {
   db: Db;

@@ -20,7 +20,7 @@ export interface ChildResult {
   stderrTail: string[];
 }
 
-export type StopReason = 'timeout' | 'memory' | 'output';
+export type StopReason = 'timeout' | 'memory' | 'output' | 'cancelled';
 
 export interface ChildOptions {
   cwd: string;
@@ -31,6 +31,12 @@ export interface ChildOptions {
   /** The most the child may print on stdout, which is kept in memory for the caller. */
   maxOutputBytes?: number | undefined;
   onLine?: ((line: string) => void) | undefined;
+  /** Whether stdout is also kept whole for the result; a long stream (restic's progress) is only read line by line. */
+  keepStdout?: boolean | undefined;
+  /** Aborting stops the child with SIGINT (restic then removes its lock), SIGKILL after a grace. */
+  cancel?: AbortSignal | undefined;
+  /** Called once the child runs, with its pid (recorded so a crash can tell its leftovers). */
+  onSpawn?: ((pid: number) => void) | undefined;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -63,7 +69,7 @@ export function runChild(argv: string[], options: ChildOptions): Promise<ChildRe
     });
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       if (stopped) return;
-      stdout += chunk;
+      if (options.keepStdout !== false) stdout += chunk;
       if (options.maxOutputBytes !== undefined && stdout.length > options.maxOutputBytes) return stop('output');
       outLines.push(chunk);
     });
@@ -74,10 +80,14 @@ export function runChild(argv: string[], options: ChildOptions): Promise<ChildRe
     const stop = (why: StopReason) => {
       if (stopped) return;
       stopped = why;
-      killGroup(why === 'timeout' ? 'SIGTERM' : 'SIGKILL');
+      killGroup(why === 'timeout' ? 'SIGTERM' : why === 'cancelled' ? 'SIGINT' : 'SIGKILL');
       killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
     };
     const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
+    const onCancel = () => stop('cancelled');
+    if (options.cancel?.aborted) onCancel();
+    else options.cancel?.addEventListener('abort', onCancel, { once: true });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     const { maxRssBytes } = options;
     const memoryWatch =
       maxRssBytes === undefined || child.pid === undefined
@@ -89,6 +99,7 @@ export function runChild(argv: string[], options: ChildOptions): Promise<ChildRe
       clearTimeout(timer);
       clearTimeout(killTimer);
       clearInterval(memoryWatch);
+      options.cancel?.removeEventListener('abort', onCancel);
     };
 
     child.on('error', (error) => {

@@ -15,3 +15,4 @@ export type { ProjectEvent, ProjectEventAction, ProjectEventHandler } from './ev
 export { parseComposeOutput } from './compose-output.ts';
 export { createCompose, type Compose, type ComposeOptions, type ComposeSpec, type OnLine } from './compose.ts';
 export { createVolumes, volumeName, seedSentinel, type SeedRequest, type SeedResult, type VolumeRef, type Volumes } from './volumes.ts';
+export { runChild, type ChildResult, type ChildOptions } from './child.ts';

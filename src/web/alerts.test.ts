@@ -19,6 +19,9 @@ const input = (change: Partial<AlertInput> = {}): AlertInput => ({
   lastRun: null,
   agentBackup: { status: { ok: false, error: 'x' }, due: { ok: false, error: 'x' }, restoreTest: { ok: false, error: 'x' } },
   bulkWithoutBackup: [],
+  ownVolumes: [],
+  bulkUnavailable: null,
+  bulkRestoreTestFailed: null,
   ...change,
 });
 const messages = (change: Partial<AlertInput>) => collectAlerts(input(change)).map((a) => a.message);

@@ -3,7 +3,7 @@
  * every alert can be tested without a box in a hallway.
  */
 import type { Mount } from '../agent/index.ts';
-import type { AgentBackupView } from '../backups/index.ts';
+import type { AgentBackupView, VolumeCoverage } from '../backups/index.ts';
 import type { MessageKey, Params } from '../i18n/index.ts';
 import type { StoredRun } from '../quiesce/store.ts';
 import type { ControllerStatus } from '../status/index.ts';
@@ -24,6 +24,12 @@ export interface AlertInput {
   lastRun: StoredRun | null;
   agentBackup: AgentBackupView;
   bulkWithoutBackup: Array<{ app: string; appName: string; volume: string }>;
+  /** The bulk volumes the controller backs up itself (`own`), with how their backups stand. */
+  ownVolumes: VolumeCoverage[];
+  /** Why bulk backups cannot run (restic missing), or null. */
+  bulkUnavailable: string | null;
+  /** The latest restore test of the bulk backups failed (until a later one passes). */
+  bulkRestoreTestFailed: string | null;
 }
 
 export function collectAlerts(input: AlertInput): Alert[] {
@@ -45,5 +51,13 @@ export function collectAlerts(input: AlertInput): Alert[] {
   for (const { app, appName, volume } of input.bulkWithoutBackup) {
     add('warning', 'alert.bulk_no_backup', { app: appName, volume }, `/apps/${app}`, `${app}/${volume}`);
   }
+  if (input.bulkUnavailable && input.ownVolumes.length > 0) add('error', 'alert.bulk_unavailable', { reason: input.bulkUnavailable }, '/backups');
+  for (const v of input.ownVolumes) {
+    const params = { app: v.appName, volume: v.volume };
+    if (!v.target) add('warning', 'alert.bulk_no_target', params, '/backups');
+    else if (v.lastRun && ['failed', 'partial', 'interrupted'].includes(v.lastRun.outcome)) add('error', 'alert.bulk_run_failed', { ...params, reason: v.lastRun.reason ?? '' }, '/backups');
+    else if (v.late) add('warning', 'alert.bulk_late', params, '/backups');
+  }
+  if (input.bulkRestoreTestFailed) add('error', 'alert.bulk_restore_test_failed', { reason: input.bulkRestoreTestFailed }, '/backups');
   return alerts;
 }

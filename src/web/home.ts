@@ -56,7 +56,7 @@ export function homePage(deps: HomeDeps): Router {
       deps.apps.docker.allContainers().catch(() => null),
       deps.status.get(),
       mounts(),
-      deps.backups.agentView(),
+      deps.backups.guest.agentView(),
     ]);
     const records = store.list();
     const apps = records.map((app) => {
@@ -70,13 +70,26 @@ export function homePage(deps: HomeDeps): Router {
         .map((p) => ({ app: app.id, appName: app.name, volume: p.volume })),
     );
     const lastRun = deps.quiesce.store.list(1)[0] ?? null;
+    const ownVolumes = await deps.backups.coverage(deps.backups.placedVolumes().filter((v) => v.class === 'bulk' && v.backup === 'own' && !v.inGuestBackup));
+    const availability = ownVolumes.length > 0 ? await deps.backups.bulk.availability() : null;
+    const restoreTest = deps.backups.bulk.jobs({ kind: 'check', limit: 5 }).find((job) => job.state === 'succeeded' || job.state === 'failed') ?? null;
     return {
       apps,
       dockerDown: containers === null,
       host: deps.host.latest(),
       lastRun,
       agentBackup,
-      alerts: collectAlerts({ status, apps, mounts: storage, lastRun, agentBackup, bulkWithoutBackup }),
+      alerts: collectAlerts({
+        status,
+        apps,
+        mounts: storage,
+        lastRun,
+        agentBackup,
+        bulkWithoutBackup,
+        ownVolumes,
+        bulkUnavailable: availability && !availability.available ? availability.reason : null,
+        bulkRestoreTestFailed: restoreTest?.state === 'failed' ? (restoreTest.error ?? '') : null,
+      }),
     };
   }
 

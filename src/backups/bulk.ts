@@ -1,0 +1,488 @@
+/**
+ * The controller's own backups of bulk volumes marked `own` (docs/backups.md): targets,
+ * which target each volume goes to, and the restic jobs. Jobs run one at a time, in the
+ * order asked, each persisted before it starts, so a job a crash cut short is closed as
+ * interrupted at the next start and only this controller's own stale lock is removed.
+ */
+import os from 'node:os';
+import { createTask, schedule, type ScheduledTask } from 'node-cron';
+import type { Mount } from '../agent/index.ts';
+import type { AuditLog } from '../audit/index.ts';
+import type { Clock } from '../clock.ts';
+import { AppError, errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { Cancelled, type BulkApps, type JobContext, type JobSettings, type LiveProgress, type OwnVolume } from './jobs.ts';
+import { deleteKeptFolder, keptFolders, recoverReplace, restoreFolders, runRestoreJob, type RestoreMode, type RestoreRequest } from './restore.ts';
+import { runRestoreTest } from './restore-test.ts';
+import type { Repository, Restic, Snapshot } from './restic.ts';
+import type { BulkStore, Job, JobKind, Target } from './store.ts';
+import { createTarget, locate, parseCreateTarget } from './targets.ts';
+import { runBackupJob, volumeTags, type BackupJobRequest } from './volume-backup.ts';
+
+export interface BulkDeps {
+  store: BulkStore;
+  restic: Restic;
+  apps: BulkApps;
+  storage: () => Promise<Mount[] | null>;
+  audit: AuditLog;
+  logger: Logger;
+  clock: Clock;
+  settings: JobSettings;
+  schedules: { backup: string; prune: string; restoreTest: string };
+}
+
+export type Availability = { available: true; version: string } | { available: false; reason: string };
+
+export interface SnapshotView {
+  id: string;
+  shortId: string;
+  time: string;
+  files: number | null;
+  bytes: number | null;
+}
+
+export class BulkBackups {
+  readonly #deps: BulkDeps;
+  readonly #held = new Set<string>();
+  /** The step running now and the mounts it uses, so an eject can cancel exactly it. */
+  #step: { mounts: string[]; abort: AbortController; reason: string | null; failed: boolean; done: Promise<unknown> } | null = null;
+  #queue: Promise<void> = Promise.resolve();
+  #live = new Map<string, LiveProgress>();
+  #availability: Promise<Availability> | null = null;
+  #tasks: ScheduledTask[] = [];
+  #closing = false;
+  #intervalMs: number | null = null;
+  readonly hostname = os.hostname();
+
+  constructor(deps: BulkDeps) {
+    this.#deps = deps;
+  }
+
+  /** Whether restic is here and recent enough; asked once. */
+  availability(): Promise<Availability> {
+    this.#availability ??= this.#deps.restic.probe().then((probe) => ('version' in probe ? { available: true, version: probe.version } : { available: false, reason: probe.reason }));
+    return this.#availability;
+  }
+
+  async #requireRestic(): Promise<void> {
+    const availability = await this.availability();
+    if (!availability.available) throw new AppError('conflict', `bulk backups are disabled: ${availability.reason}`);
+  }
+
+  // Targets.
+
+  /** The agent's mounts, or null when it does not answer. */
+  mounts(): Promise<Mount[] | null> {
+    return this.#deps.storage();
+  }
+
+  targets(): Target[] {
+    return this.#deps.store.targets();
+  }
+
+  async createTarget(input: unknown, actor: string, options: { acknowledged: boolean }) {
+    await this.#requireRestic();
+    const request = parseCreateTarget(input);
+    const mounts = request.kind === 'disk' ? await this.#deps.storage() : [];
+    if (mounts === null) throw new AppError('agent_unreachable', 'the host agent did not answer, so its disks cannot be listed; try again');
+    const details = request.kind === 'disk' ? { kind: 'disk', mount: request.mount } : { kind: 'rest', url: request.url };
+    try {
+      const created = await createTarget(this.#deps, request, mounts);
+      if (options.acknowledged) this.#deps.store.acknowledge(created.target.id);
+      this.#deps.audit.record({ actor, action: 'backup_target.create', target: created.target.id, outcome: 'ok', details: { ...details, adopted: created.target.adopted } });
+      this.#assignDefaults();
+      return created;
+    } catch (error) {
+      this.#deps.audit.record({ actor, action: 'backup_target.create', target: null, outcome: error instanceof AppError && error.code !== 'upstream' ? 'refused' : 'failed', details: { ...details, reason: errorMessage(error) } });
+      throw error;
+    }
+  }
+
+  acknowledge(id: string, actor: string): void {
+    this.#requireTarget(id);
+    this.#deps.store.acknowledge(id);
+    this.#deps.audit.record({ actor, action: 'backup_target.acknowledge', target: id, outcome: 'ok' });
+    this.#assignDefaults();
+  }
+
+  deleteTarget(id: string, actor: string): void {
+    const target = this.#requireTarget(id);
+    const users = this.#deps.store.assignments().filter((a) => a.targetId === id && this.#ownVolumes().some((v) => v.appId === a.appId && v.volume === a.volume));
+    if (users.length > 0) {
+      const names = users.map((u) => `${u.appId}/${u.volume}`).join(', ');
+      this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'refused', details: { reason: `used by ${names}` } });
+      throw new AppError('conflict', `the target is used by ${names}; choose another target for them first`);
+    }
+    for (const a of this.#deps.store.assignments().filter((a) => a.targetId === id)) this.#deps.store.unassign(a.appId, a.volume);
+    this.#deps.store.removeTarget(id);
+    this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'ok', details: { label: target.label, note: 'the repository itself is kept where it is' } });
+  }
+
+  // Volumes.
+
+  #ownVolumes(): OwnVolume[] {
+    return this.#deps.apps.ownVolumes();
+  }
+
+  /** The volume's target: the customer's choice, or the default persisted the first time there is one. */
+  targetOf(volume: Pick<OwnVolume, 'appId' | 'volume'>): string | null {
+    return this.#deps.store.assignments().find((a) => a.appId === volume.appId && a.volume === volume.volume)?.targetId ?? null;
+  }
+
+  /**
+   * Gives each own volume without a target the sensible default: the only usable target,
+   * else the first on another disk. Targets whose recovery code was not acknowledged are
+   * not used: the customer may not have the code yet.
+   */
+  #assignDefaults(): void {
+    const usable = this.#deps.store.targets().filter((t) => t.acknowledgedAt !== null);
+    for (const volume of this.#ownVolumes()) {
+      if (this.targetOf(volume)) continue;
+      const candidates = usable.filter((t) => !(t.kind === 'disk' && t.mountId === volume.mountId));
+      const chosen = candidates.length === 1 ? candidates[0] : (candidates.find((t) => t.kind === 'disk') ?? candidates[0]);
+      if (chosen) this.#deps.store.assign(volume.appId, volume.volume, chosen.id, 'default');
+    }
+  }
+
+  chooseTarget(appId: string, volume: string, targetId: string, actor: string): void {
+    const own = this.#requireVolume(appId, volume);
+    const target = this.#requireTarget(targetId);
+    if (target.kind === 'disk' && target.mountId === own.mountId) throw new AppError('validation', `${target.label} is the disk the volume lives on; a backup there would be lost with it`);
+    if (!target.acknowledgedAt) throw new AppError('conflict', 'acknowledge the recovery code of this target first');
+    this.#deps.store.assign(appId, volume, targetId, 'customer');
+    this.#deps.audit.record({ actor, action: 'volume_backup.target', target: `${appId}/${volume}`, outcome: 'ok', details: { target: targetId } });
+  }
+
+  volumes(): Array<OwnVolume & { targetId: string | null }> {
+    this.#assignDefaults();
+    return this.#ownVolumes().map((v) => ({ ...v, targetId: this.targetOf(v) }));
+  }
+
+  #requireVolume(appId: string, volume: string): OwnVolume {
+    const own = this.#ownVolumes().find((v) => v.appId === appId && v.volume === volume);
+    if (!own) throw new AppError('not_found', `app "${appId}" has no bulk volume "${volume}" marked backup: own`);
+    return own;
+  }
+
+  #requireTarget(id: string): Target {
+    const target = this.#deps.store.target(id);
+    if (!target) throw new AppError('not_found', `there is no backup target "${id}"`);
+    return target;
+  }
+
+  // Snapshots and restores.
+
+  async snapshots(appId: string, volume: string): Promise<SnapshotView[]> {
+    await this.#requireRestic();
+    const own = this.#requireVolume(appId, volume);
+    const targetId = this.targetOf(own);
+    if (!targetId) return [];
+    const located = locate(this.#requireTarget(targetId), await this.#deps.storage());
+    if (!located.ok) throw new AppError('conflict', located.reason);
+    const list = await this.#deps.restic.snapshots(located.repo, volumeTags(appId, volume));
+    return list.map((s: Snapshot) => {
+      const run = this.#deps.store.runBySnapshot(s.shortId) ?? this.#deps.store.runBySnapshot(s.id);
+      return { id: s.id, shortId: s.shortId, time: s.time, files: run?.filesTotal ?? null, bytes: run?.bytesTotal ?? null };
+    });
+  }
+
+  async restore(appId: string, volume: string, input: { snapshot: unknown; mode: unknown }, actor: string): Promise<Job> {
+    await this.#requireRestic();
+    const own = this.#requireVolume(appId, volume);
+    if (typeof input.snapshot !== 'string' || !/^[0-9a-f]{8,64}$/.test(input.snapshot)) throw new AppError('validation', 'snapshot: must be a snapshot id (8 to 64 hex digits)');
+    if (input.mode !== 'copy' && input.mode !== 'replace') throw new AppError('validation', 'mode: must be "copy" or "replace"');
+    const targetId = this.targetOf(own);
+    if (!targetId) throw new AppError('conflict', 'the volume has no backup target, so it has no snapshots');
+    const snapshots = await this.snapshots(appId, volume);
+    const snapshot = snapshots.find((s) => s.id === input.snapshot || s.shortId === input.snapshot || s.id.startsWith(input.snapshot as string));
+    if (!snapshot) throw new AppError('not_found', `the volume has no snapshot "${input.snapshot}"`);
+    const mode = input.mode as RestoreMode;
+    if (mode === 'replace' && this.#deps.apps.busy(appId)) throw new AppError('conflict', this.#deps.apps.busy(appId)!);
+    const request: RestoreRequest = { app: appId, volume, snapshot: snapshot.id, mode, ...restoreFolders(own, snapshot.id, mode, this.#deps.clock.now()) };
+    return this.#enqueue('restore', actor, request as unknown as Record<string, unknown>, targetId, async (ctx) => runRestoreJob(ctx, request, own, targetId));
+  }
+
+  /** Every snapshot this controller made in the repository. */
+  listSnapshots(repo: Repository): Promise<Snapshot[]> {
+    return this.#deps.restic.snapshots(repo, ['felhom']);
+  }
+
+  async keptFolders(appId: string, volume: string) {
+    return keptFolders(this.#requireVolume(appId, volume));
+  }
+
+  async deleteKeptFolder(appId: string, volume: string, name: string, actor: string): Promise<void> {
+    const own = this.#requireVolume(appId, volume);
+    const deleted = await deleteKeptFolder(own, name);
+    this.#deps.audit.record({ actor, action: 'volume_backup.delete_kept', target: `${appId}/${volume}`, outcome: 'ok', details: { folder: deleted } });
+  }
+
+  // Jobs.
+
+  async backUp(request: Omit<BackupJobRequest, 'trigger'>, actor: string, trigger: BackupJobRequest['trigger'] = 'manual'): Promise<Job> {
+    await this.#requireRestic();
+    if (request.app !== undefined || request.volume !== undefined) {
+      const matching = this.#ownVolumes().filter((v) => v.appId === request.app && (request.volume === undefined || v.volume === request.volume));
+      if (matching.length === 0) {
+        throw new AppError('not_found', request.volume ? `app "${request.app}" has no bulk volume "${request.volume}" marked backup: own` : `app "${request.app}" has no bulk volume marked backup: own`);
+      }
+    }
+    this.#assignDefaults();
+    return this.#enqueue('backup', actor, { ...request, trigger }, null, async (ctx) => {
+      const counts = await runBackupJob(ctx, { ...request, trigger }, (v) => this.targetOf(v));
+      if (counts.failed > 0) throw new AppError('upstream', `${counts.failed} volume backup(s) failed; see the runs`, { details: counts });
+      return counts;
+    });
+  }
+
+  async restoreTest(actor: string): Promise<Job> {
+    await this.#requireRestic();
+    return this.#enqueue('check', actor, {}, null, async (ctx) => {
+      const result = await runRestoreTest(ctx, (v) => this.targetOf(v));
+      if (!result.ok) throw new AppError('upstream', 'the restore test found a problem', { details: result as unknown as Record<string, unknown> });
+      return result as unknown as Record<string, unknown>;
+    });
+  }
+
+  async prune(actor: string): Promise<Job> {
+    await this.#requireRestic();
+    return this.#enqueue('prune', actor, {}, null, async (ctx) => {
+      const mounts = await ctx.mounts();
+      const pruned: string[] = [];
+      for (const target of this.#deps.store.targets()) {
+        const located = locate(target, mounts);
+        if (!located.ok) continue;
+        ctx.store.setJobTarget(ctx.job.id, target.id);
+        ctx.progress({ step: 'prune' });
+        await ctx.guard(target.mountId ? [target.mountId] : [], ({ cancel, onSpawn }) => this.#deps.restic.prune(located.repo, { cancel, onSpawn }));
+        pruned.push(target.id);
+      }
+      return { pruned };
+    });
+  }
+
+  job(id: string): Job | null {
+    return this.#deps.store.job(id);
+  }
+
+  jobs(filter: { kind?: JobKind; limit?: number } = {}): Job[] {
+    return this.#deps.store.jobs(filter);
+  }
+
+  /** What the job is doing right now (files and bytes), while it runs. */
+  live(jobId: string): LiveProgress | null {
+    return this.#live.get(jobId) ?? null;
+  }
+
+  #enqueue(kind: JobKind, actor: string, request: Record<string, unknown>, targetId: string | null, work: (ctx: JobContext) => Promise<Record<string, unknown>>): Job {
+    if (this.#closing) throw new AppError('unavailable', 'the controller is stopping');
+    const job = this.#deps.store.addJob(kind, actor, request, targetId);
+    this.#deps.audit.record({ actor, action: `volume_backup.${kind}`, target: job.id, outcome: 'ok', details: { request: summarize(request) } });
+    this.#queue = this.#queue.then(() => this.#run(job, work));
+    return job;
+  }
+
+  async #run(queued: Job, work: (ctx: JobContext) => Promise<Record<string, unknown>>): Promise<void> {
+    const { store, audit, logger } = this.#deps;
+    if (this.#closing) {
+      store.finishJob(queued.id, 'cancelled', null, 'the controller was stopping');
+      return;
+    }
+    store.startJob(queued.id, this.hostname);
+    const job = store.job(queued.id)!;
+    let state: 'succeeded' | 'failed' | 'cancelled' = 'succeeded';
+    let result: Record<string, unknown> | null = null;
+    let error: string | null = null;
+    try {
+      result = await work(this.#context(job));
+    } catch (caught) {
+      state = caught instanceof Cancelled ? caught.outcome : 'failed';
+      error = errorMessage(caught);
+      const details = caught instanceof AppError ? caught.details : undefined;
+      result = details ?? null;
+      logger.warn({ job: job.id, kind: job.kind, reason: error }, 'a backup job did not succeed');
+    } finally {
+      this.#live.delete(job.id);
+    }
+    store.finishJob(job.id, state, result, error);
+    audit.record({ actor: job.actor, action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: state === 'succeeded' ? 'ok' : 'failed', details: error ? { reason: error } : {} });
+  }
+
+  #context(job: Job): JobContext {
+    const deps = this.#deps;
+    return {
+      job,
+      store: deps.store,
+      restic: deps.restic,
+      apps: deps.apps,
+      audit: deps.audit,
+      logger: deps.logger,
+      clock: deps.clock,
+      settings: deps.settings,
+      mounts: deps.storage,
+      heldMounts: this.#held,
+      progress: (progress) => (progress ? this.#live.set(job.id, progress) : this.#live.delete(job.id)),
+      guard: (mounts, step) => this.#guard(job, mounts, step),
+    };
+  }
+
+  async #guard<T>(job: Job, mounts: string[], step: (options: { cancel: AbortSignal; onSpawn: (pid: number) => void }) => Promise<T>): Promise<T> {
+    const abort = new AbortController();
+    const running = { mounts, abort, reason: null as string | null, failed: false, done: Promise.resolve() as Promise<unknown> };
+    const failedBecause = (reason: string) => {
+      if (running.reason === null) {
+        running.reason = reason;
+        running.failed = true;
+      }
+      abort.abort();
+    };
+    if (this.#closing) throw new Cancelled('the controller was stopping');
+    const blocked = mounts.find((m) => this.#held.has(m));
+    if (blocked) throw new Cancelled(`the disk ${blocked} is being ejected`);
+    // A disk pulled while restic works on it: restic would see an empty mount point.
+    const watch = setInterval(() => {
+      void this.#deps.storage().then((now) => {
+        if (!now) return;
+        const gone = mounts.find((id) => now.find((m) => m.id === id)?.state !== 'attached');
+        if (gone) failedBecause(`the disk ${gone} was disconnected while the job ran`);
+      });
+    }, this.#deps.settings.storageCheckMs);
+    watch.unref();
+    const promise = step({ cancel: abort.signal, onSpawn: (pid) => this.#deps.store.recordPid(job.id, pid) });
+    running.done = promise.catch(() => undefined);
+    this.#step = running;
+    try {
+      return await promise;
+    } catch (error) {
+      if (abort.signal.aborted) throw new Cancelled(running.reason ?? 'it was cancelled', running.failed ? 'failed' : 'cancelled');
+      throw error;
+    } finally {
+      clearInterval(watch);
+      if (this.#step === running) this.#step = null;
+    }
+  }
+
+  /**
+   * Holds a mount for an eject: nothing new starts on it, and the step using it now is
+   * cancelled and awaited (restic removes its lock). Returns what was cancelled.
+   */
+  async whileMountHeld<T>(mountId: string, work: (cancelled: string[]) => Promise<T>): Promise<T> {
+    this.#held.add(mountId);
+    try {
+      const cancelled: string[] = [];
+      const step = this.#step;
+      if (step && step.mounts.includes(mountId)) {
+        step.reason ??= 'the disk is being ejected';
+        step.abort.abort();
+        await step.done;
+        cancelled.push(...[...this.#live.values()].map((p) => [p.app, p.volume].filter(Boolean).join('/') || p.step));
+        if (cancelled.length === 0) cancelled.push('a backup job');
+      }
+      return await work(cancelled);
+    } finally {
+      this.#held.delete(mountId);
+    }
+  }
+
+  // Start, schedule and stop.
+
+  /**
+   * At start: jobs a crash cut short are closed as interrupted; a replace is rolled back
+   * to the live folder; and a lock the killed restic left is removed, only when the
+   * lock is this controller's own (its host name, the pid it recorded, no such process).
+   * Runs before any new job.
+   */
+  recover(): Promise<void> {
+    const done = (async () => {
+      for (const job of this.#deps.store.unfinishedJobs()) {
+        const reason = job.state === 'running' ? 'the controller stopped while it ran' : 'the controller stopped before it ran';
+        this.#deps.store.interruptRuns(job.id, reason);
+        let note: string | null = null;
+        if (job.kind === 'restore') {
+          note = await recoverReplace(job.request as unknown as RestoreRequest).catch((error: unknown) => `could not tidy the restore: ${errorMessage(error)}`);
+          const app = String(job.request.app);
+          if (job.state === 'running' && job.request.mode === 'replace') await this.#deps.apps.startIfWanted(app).catch(() => undefined);
+        }
+        this.#deps.store.finishJob(job.id, 'interrupted', note ? { recovered: note } : null, reason);
+        this.#deps.audit.record({ actor: 'controller', action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: 'failed', details: { reason, ...(note ? { recovered: note } : {}) } });
+        if (job.state === 'running') await this.#removeOwnLock(job);
+      }
+    })().catch((error: unknown) => this.#deps.logger.error({ err: error }, 'could not close the backup jobs a crash left open'));
+    this.#queue = this.#queue.then(() => done);
+    return done;
+  }
+
+  async #removeOwnLock(job: Job): Promise<void> {
+    if (!job.targetId || !job.resticPid || job.hostname !== this.hostname) return;
+    const target = this.#deps.store.target(job.targetId);
+    if (!target || !(await this.availability()).available) return;
+    const located = locate(target, await this.#deps.storage());
+    if (!located.ok) return;
+    try {
+      const locks = await this.#deps.restic.locks(located.repo);
+      const ours = locks.filter((lock) => lock.hostname === this.hostname && lock.pid === job.resticPid && !processAlive(lock.pid));
+      if (ours.length === 0) return;
+      // `restic unlock` removes stale locks only: ours is (this host, a dead pid); a live lock of anyone is left.
+      await this.#deps.restic.unlock(located.repo);
+      this.#deps.audit.record({ actor: 'controller', action: 'volume_backup.unlock', target: target.id, outcome: 'ok', details: { job: job.id, locks: ours.map((l) => l.id.slice(0, 8)) } });
+    } catch (error) {
+      this.#deps.logger.warn({ err: error, target: target.id }, 'could not remove the lock an interrupted backup left');
+    }
+  }
+
+  startSchedule(): void {
+    if (this.#tasks.length > 0) return;
+    const { schedules } = this.#deps;
+    const quietly = (what: string, start: () => Promise<unknown>) => async () => {
+      if (this.#deps.store.targets().length === 0) return;
+      await start().catch((error: unknown) => this.#deps.logger.warn({ err: error }, `could not start the scheduled ${what}`));
+    };
+    this.#tasks = [
+      schedule(schedules.backup, quietly('bulk backup', () => this.backUp({}, 'controller', 'scheduled')), { noOverlap: true }),
+      schedule(schedules.prune, quietly('prune', () => this.prune('controller')), { noOverlap: true }),
+      schedule(schedules.restoreTest, quietly('restore test', () => this.restoreTest('controller')), { noOverlap: true }),
+    ];
+  }
+
+  /** The time between two scheduled backups: a last success older than twice this is late. */
+  backupIntervalMs(): number {
+    if (this.#intervalMs === null) {
+      const probe = createTask(this.#deps.schedules.backup, () => undefined);
+      const [a, b] = probe.getNextRuns(2);
+      void probe.destroy();
+      this.#intervalMs = a && b ? b.getTime() - a.getTime() : 24 * 3_600_000;
+    }
+    return this.#intervalMs;
+  }
+
+  /** Cancels the step running now (restic removes its lock) and waits for the queue. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all(this.#tasks.map((task) => task.stop()));
+    this.#tasks = [];
+    if (this.#step) {
+      this.#step.reason ??= 'the controller was stopping';
+      this.#step.abort.abort();
+    }
+    await this.#queue;
+  }
+
+  /** Waits for the jobs queued now (tests). */
+  async settled(): Promise<void> {
+    await this.#queue;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function summarize(request: Record<string, unknown>): Record<string, unknown> {
+  const { folder: _folder, staging: _staging, kept: _kept, ...rest } = request;
+  return rest;
+}

@@ -1,0 +1,125 @@
+/**
+ * Backup targets: restic repositories on another disk (`<mount>/felhom/backups`) or on a
+ * REST server. A new repository gets a generated password, which is the customer's
+ * recovery code; an existing one is adopted with the code they type, so a replaced
+ * server continues the same repository (context/004 §9).
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Mount } from '../agent/index.ts';
+import { AppError } from '../errors.ts';
+import { Secret } from '../secret.ts';
+import { restLocation, type Repository, type Restic } from './restic.ts';
+import type { BulkStore, Target } from './store.ts';
+
+/** Crockford's base32 without I, L, O, U: nothing to misread when typed from paper. */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** 160 random bits as 32 characters in groups of four: XXXX-XXXX-...; restic's password is exactly this text. */
+export function newRecoveryCode(): Secret {
+  const bytes = randomBytes(20);
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return new Secret(out.match(/.{4}/g)!.join('-'));
+}
+
+/** What a customer may have typed for one of our codes: spaces, lower case, no dashes, O for 0. */
+export function normalizeRecoveryCode(typed: string): string {
+  const plain = typed.trim().toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  return /^[0-9A-HJKMNP-TV-Z]{32}$/.test(plain) ? plain.match(/.{4}/g)!.join('-') : typed.trim();
+}
+
+export const repositoryFolder = (mount: Pick<Mount, 'path'>) => path.posix.join(mount.path, 'felhom', 'backups');
+
+const createBody = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({
+      kind: z.literal('disk'),
+      mount: z.string().min(1, 'must name a mount'),
+      recovery_code: z.string().trim().min(1).max(200).optional(),
+    }),
+    z.object({
+      kind: z.literal('rest'),
+      url: z
+        .string()
+        .max(2000)
+        .refine((value) => {
+          try {
+            const url = new URL(value);
+            return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.search && !url.hash;
+          } catch {
+            return false;
+          }
+        }, 'must be an http:// or https:// URL of a restic REST server, without a user or password in it (use username and password)'),
+      username: z.string().max(200).optional(),
+      password: z.string().max(500).optional(),
+      recovery_code: z.string().trim().min(1).max(200).optional(),
+    }),
+  ],
+  { error: 'kind must be "disk" or "rest"' },
+);
+
+export type CreateTargetRequest = z.infer<typeof createBody>;
+
+export function parseCreateTarget(input: unknown): CreateTargetRequest {
+  const parsed = createBody.safeParse(input);
+  if (!parsed.success) throw new AppError('validation', parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+export type Located = { ok: true; repo: Repository; mount: Mount | null } | { ok: false; reason: string };
+
+/** Where the target's repository is now: a disk target needs its mount attached. */
+export function locate(target: Target, mounts: Mount[] | null): Located {
+  if (target.kind === 'rest') return { ok: true, repo: { location: restLocation(target.url!, target.username, target.restPassword), password: target.repoPassword }, mount: null };
+  if (mounts === null) return { ok: false, reason: 'the host agent did not answer, so the target disk cannot be found' };
+  const mount = mounts.find((m) => m.id === target.mountId);
+  if (!mount) return { ok: false, reason: `the target disk ${target.label} is not connected` };
+  if (mount.state !== 'attached') return { ok: false, reason: `the target disk ${target.label} is ${mount.state}` };
+  return { ok: true, repo: { location: new Secret(repositoryFolder(mount)), password: target.repoPassword }, mount };
+}
+
+/** Creates the target: initialises a new repository, or opens an existing one with its code. */
+export async function createTarget(
+  deps: { restic: Restic; store: BulkStore },
+  request: CreateTargetRequest,
+  mounts: Mount[],
+): Promise<{ target: Target; recoveryCode: Secret | null }> {
+  const adopting = request.recovery_code !== undefined;
+  let draft: Omit<Target, 'id' | 'createdAt' | 'acknowledgedAt'>;
+  let repo: Repository;
+  const password = adopting ? new Secret(normalizeRecoveryCode(request.recovery_code!)) : newRecoveryCode();
+  if (request.kind === 'disk') {
+    const mount = mounts.find((m) => m.id === request.mount);
+    if (!mount) throw new AppError('validation', `mount: the agent lists no mount "${request.mount}"`);
+    if (mount.state !== 'attached') throw new AppError('conflict', `mount: ${mount.label} is ${mount.state}; connect it first`);
+    if (deps.store.targets().some((t) => t.kind === 'disk' && t.mountId === mount.id)) throw new AppError('conflict', `${mount.label} is already a backup target`);
+    draft = { kind: 'disk', label: mount.label, mountId: mount.id, url: null, username: null, restPassword: null, repoPassword: password, adopted: adopting };
+    repo = { location: new Secret(repositoryFolder(mount)), password };
+    const exists = await fs.access(path.join(repositoryFolder(mount), 'config')).then(() => true, () => false);
+    if (exists && !adopting) throw new AppError('conflict', `${mount.label} already holds a Felhom backup repository; add it with its recovery code`);
+    if (!exists && adopting) throw new AppError('validation', `${mount.label} holds no backup repository to add; leave the recovery code empty to create one`);
+    if (!adopting) await fs.mkdir(path.dirname(repositoryFolder(mount)), { recursive: true });
+  } else {
+    const url = new URL(request.url);
+    const restPassword = request.password ? new Secret(request.password) : null;
+    draft = { kind: 'rest', label: url.host + (url.pathname === '/' ? '' : url.pathname), mountId: null, url: url.toString(), username: request.username || null, restPassword, repoPassword: password, adopted: adopting };
+    repo = { location: restLocation(url.toString(), draft.username, restPassword), password };
+  }
+  if (adopting) await deps.restic.verify(repo);
+  else await deps.restic.init(repo);
+  const target = deps.store.addTarget(draft);
+  return { target, recoveryCode: adopting ? null : password };
+}
