@@ -7,10 +7,13 @@
 ARG NODE_VERSION=24.9.0
 ARG DOCKER_VERSION=26.1.5
 ARG COMPOSE_VERSION=2.26.1
+ARG RESTIC_VERSION=0.18.0
 
-# The docker CLI and the compose v2 plugin: single binaries from the official images.
+# The docker CLI, the compose v2 plugin and restic (bulk volume backups,
+# src/backups/restic.ts): single binaries from the official images.
 FROM docker:${DOCKER_VERSION}-cli AS docker-cli
 FROM docker/compose-bin:v${COMPOSE_VERSION} AS compose
+FROM restic/restic:${RESTIC_VERSION} AS restic
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
@@ -33,16 +36,18 @@ RUN npm run build \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.cts' -o -name '*.d.mts' -o -name '*.ts' -o -name '*.map' -o -name '*.md' \
     -o -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.gyp' -o -name '*.gypi' \) -delete
 
-# The final image's root filesystem: the Node binary, the shared libraries it and
-# better-sqlite3 load (found with ldd, so any architecture works) with their licences,
-# and the node user. Nothing else: no shell, no package manager, no npm. That keeps the
-# image under 250 MB with the docker CLI and compose, and leaves an intruder no tools.
+# The final image's root filesystem: the Node binary, the shared libraries it,
+# better-sqlite3 and restic load (found with ldd, so any architecture works; the official
+# restic is static and needs none, the offline stand-in's links glibc only) with their
+# licences, and the node user. Nothing else: no shell, no package manager, no npm. That
+# keeps the image small (docs/operations.md, Figures) and leaves an intruder no tools.
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 COPY --from=build /app/node_modules/better-sqlite3/prebuilds /tmp/prebuilds
+COPY --from=restic /usr/bin/restic /tmp/restic
 RUN set -eu; \
     mkdir -p /rootfs/usr/local/bin /rootfs/etc /rootfs/tmp /rootfs/data; \
     cp /usr/local/bin/node /rootfs/usr/local/bin/node; \
-    libraries=$(ldd /usr/local/bin/node /tmp/prebuilds/*.node \
+    libraries=$(ldd /usr/local/bin/node /tmp/prebuilds/*.node /tmp/restic \
       | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $2 ~ /^\(/ { print $1 }' | sort -u); \
     for library in $libraries; do \
       cp -L --parents "$library" /rootfs; \
@@ -67,6 +72,7 @@ ENV NODE_ENV=production \
     DOCKER_CONFIG=/tmp/docker
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
 COPY --from=compose /docker-compose /usr/local/lib/docker/cli-plugins/docker-compose
+COPY --from=restic /usr/bin/restic /usr/local/bin/restic
 WORKDIR /app
 COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules

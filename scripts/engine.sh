@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers, on a fresh machine of our kind too: installs
-# Debian's docker.io and docker-compose when missing, starts dockerd when it is not
-# running (its PID goes to .dev/dockerd.pid, so whoever started it can stop it), and
-# builds the local test images (no registry is reachable here).
+# Debian's docker.io and docker-compose when missing, and restic and rclone, which the
+# bulk backup tests drive (`rclone serve restic` is their REST server); starts dockerd
+# when it is not running (its PID goes to .dev/dockerd.pid, so whoever started it can
+# stop it), and builds the local test images (no registry is reachable here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,17 @@ if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || 
   if [ "$(id -u)" != 0 ]; then echo "engine: Docker is missing and installing it needs root" >&2; exit 1; fi
   echo "engine: installing docker.io, docker-compose and busybox-static from Debian" >&2
   apt_install docker.io docker-compose busybox-static file
+fi
+
+if ! command -v restic >/dev/null || ! command -v rclone >/dev/null; then
+  # Without them only the bulk backup tests skip (or fail under CI=true), so a user who
+  # is not root is told and goes on.
+  if [ "$(id -u)" != 0 ]; then
+    echo "engine: restic or rclone is missing and installing them needs root; the bulk backup tests will skip" >&2
+  else
+    echo "engine: installing restic and rclone from Debian" >&2
+    apt_install restic rclone
+  fi
 fi
 
 if ! docker info >/dev/null 2>&1; then

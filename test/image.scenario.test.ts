@@ -51,6 +51,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.deepEqual(inspect.HostConfig.GroupAdd, [d.env.DOCKER_GID]);
     assert.ok(inspect.HostConfig.Memory > 0 && inspect.HostConfig.PidsLimit > 0);
     assert.equal(inspect.Config.Labels['org.felhom.role'], 'controller');
+    assert.equal((inspect.Config as { Hostname?: string }).Hostname, 'felhom-controller', 'a host name restic’s locks keep across a recreate');
     assert.ok(inspect.HostConfig.Binds.some((b: string) => new RegExp(`^${mountRoot}:${mountRoot}:(rw,)?rslave$`).test(b)), inspect.HostConfig.Binds.join(' '));
     assert.equal((inspect.Config as { StopTimeout?: number }).StopTimeout, 120, 'docker stop waits the grace period the quiesce guarantee needs');
     assert.ok(inspect.HostConfig.Binds.some((b: string) => b.startsWith(`${dataDir}:${dataDir}`)));
@@ -127,7 +128,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.equal(agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 2, 'no backup was requested twice');
   });
 
-  it('when the image runs, then its clock follows the guest timezone it is given, compose v2 works, and it holds no shell or package manager', async (t) => {
+  it('when the image runs, then its clock follows the guest timezone it is given, compose v2 and restic work, and it holds no shell or package manager', async (t) => {
     if (!(await requireDocker(t)) || !requireDeployment(t)) return;
     // The deployment gives the container the guest's /etc/localtime and zoneinfo, as here:
     // times on the pages are the family's, also where a zone's short name is ambiguous.
@@ -142,6 +143,11 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.match(deployment, /^\s+- \/etc\/localtime:\/etc\/localtime:ro$/m);
     assert.match(deployment, /^\s+- \/usr\/share\/zoneinfo:\/usr\/share\/zoneinfo:ro$/m);
     assert.match(docker('run', '--rm', DEFAULT_IMAGE, 'docker', 'compose', 'version'), /Docker Compose version v?2\./);
+    // Bulk backups run restic as the controller's user on the read-only root; they use only what 0.14 has.
+    const restic = docker('run', '--rm', '--read-only', '--user', `${CONTROLLER_UID}:${CONTROLLER_UID}`, DEFAULT_IMAGE, 'restic', 'version');
+    const [major, minor] = (/^restic (\d+)\.(\d+)\.\d+ /.exec(restic) ?? assert.fail(`not a restic version: ${restic}`)).slice(1).map(Number);
+    assert.ok(major! > 0 || minor! >= 14, `${restic}: the controller needs restic 0.14 or later`);
+    t.diagnostic(restic);
     for (const tool of ['sh', 'bash', 'apt-get', 'npm']) {
       const run = spawnSync('docker', ['run', '--rm', DEFAULT_IMAGE, tool, '--version'], { encoding: 'utf8' });
       assert.notEqual(run.status, 0, `${tool} is in the image`);

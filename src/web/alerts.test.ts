@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Mount } from '../agent/index.ts';
+import type { VolumeCoverage } from '../backups/index.ts';
+import type { VolumeRun } from '../backups/store.ts';
 import type { StoredRun } from '../quiesce/store.ts';
 import type { ControllerStatus } from '../status/index.ts';
 import { collectAlerts, type AlertInput } from './alerts.ts';
@@ -64,4 +66,36 @@ test('when a bulk volume has no backup, then the alert can be acknowledged', () 
   const [alert] = collectAlerts(input({ bulkWithoutBackup: [{ app: 'jellyfin', appName: 'Jellyfin', volume: 'media' }] }));
   assert.equal(alert?.acknowledge, 'jellyfin/media');
   assert.equal(alert?.params.app, 'Jellyfin', 'the customer reads the name, not the id');
+});
+
+test('a bulk volume the controller backs up: no target, a failed last run, or a late last success is each an alert; a sound one is none', () => {
+  const own = (change: Partial<VolumeCoverage>): VolumeCoverage => ({
+    app: 'photos',
+    appName: 'Photos',
+    volume: 'library',
+    coverage: 'own',
+    target: { id: 't-1', label: 'Backup disk', kind: 'disk' },
+    lastSuccess: null,
+    lastRun: null,
+    snapshotCount: 3,
+    targetFreeBytes: 1,
+    late: false,
+    ageMs: 1,
+    ...change,
+  });
+  const run = (outcome: VolumeRun['outcome']) => ({ outcome, reason: 'the disk was disconnected' }) as VolumeRun;
+  assert.deepEqual(messages({ ownVolumes: [own({})] }), []);
+  assert.deepEqual(messages({ ownVolumes: [own({ target: null })] }), ['alert.bulk_no_target']);
+  assert.deepEqual(messages({ ownVolumes: [own({ lastRun: run('failed') })] }), ['alert.bulk_run_failed']);
+  assert.deepEqual(messages({ ownVolumes: [own({ lastRun: run('partial') })] }), ['alert.bulk_run_failed']);
+  assert.deepEqual(messages({ ownVolumes: [own({ lastRun: run('interrupted') })] }), ['alert.bulk_run_failed']);
+  assert.deepEqual(messages({ ownVolumes: [own({ lastRun: run('skipped'), late: true })] }), ['alert.bulk_late']);
+  assert.deepEqual(messages({ ownVolumes: [own({ lastRun: run('succeeded') })] }), []);
+});
+
+test('bulk backups that cannot run, and a failed restore test of them, are alerts', () => {
+  const volume = { app: 'p', appName: 'P', volume: 'v', coverage: 'own', target: { id: 't', label: 'T', kind: 'disk' }, lastSuccess: null, lastRun: null, snapshotCount: null, targetFreeBytes: null, late: false, ageMs: null } as VolumeCoverage;
+  assert.deepEqual(messages({ bulkUnavailable: 'restic is not installed', ownVolumes: [volume] }), ['alert.bulk_unavailable']);
+  assert.deepEqual(messages({ bulkUnavailable: 'restic is not installed' }), [], 'nothing to back up: nothing to warn about');
+  assert.deepEqual(messages({ bulkRestoreTestFailed: 'a pack is damaged' }), ['alert.bulk_restore_test_failed']);
 });
