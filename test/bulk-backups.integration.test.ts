@@ -206,6 +206,16 @@ describe('bulk backups with restic', () => {
     assert.equal((await request('GET', '/api/v1/backups')).status, 200);
   });
 
+  it('"back up now" of the guest backup through the API is audited with the token that asked', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const { request, c } = await setup(t, 'guestactor');
+    const started = await request('POST', '/api/v1/backups');
+    assert.equal(started.status, 202);
+    const entry = c.controller.db.prepare("SELECT actor FROM audit_log WHERE action = 'backup.request'").get() as { actor: string };
+    assert.match(entry.actor, /^api-token:test-/);
+    await until('the run to close', async () => (await request('GET', '/api/v1/backups/current')).body.run === null, 30_000);
+  });
+
   it('a restore test passes on a sound repository and catches a damaged pack file; a damaged repository is a clear error', async (t) => {
     if (!(await requireDocker(t)) || !requireRestic(t)) return;
     const { request, id } = await setup(t, 'bulkcheck', { FELHOM_RESTORE_TEST_READ_DATA: '100%' });

@@ -57,7 +57,7 @@ const messages = {
   id: 'must be 1-31 characters: lower-case letters, digits, dashes, starting with a letter or digit',
   volumeName: 'must be a volume name: letters, digits, "_" and "-", starting with a letter or digit',
   bulkBackup:
-    'a bulk volume must say how it is backed up: "backup: own" (it has its own backup target) or "backup: none" ' +
+    'a bulk volume must say how it is backed up: "backup: own" (the controller backs it up to a target of its own) or "backup: none" ' +
     '(the data can be re-created or downloaded again), because bulk volumes are excluded from the guest backup',
   hotBackup: 'a hot volume must not set backup: it is always covered by the guest backup (remove the field, or make the volume bulk)',
   compose: 'must be a relative path inside the app folder, without ".." segments (e.g. compose.yml)',

@@ -42,8 +42,8 @@ export function diskPages(deps: DisksDeps & { apps: Pick<Apps, 'whileMountHeld' 
     ui.page(res, 'disks/eject', { title: res.locals.ui.t('disks.eject_title'), disk, apps: appsOn(disk) });
   });
   router.post('/disks/:id/eject', async (req, res) => {
-    await ejectDisk(deps, req.params.id, ACTOR);
-    res.redirect(303, '/disks?done=ejected');
+    const ejected = await ejectDisk(deps, req.params.id, ACTOR);
+    res.redirect(303, ejected.cancelled_backups.length > 0 ? '/disks?done=ejected_backup_cancelled' : '/disks?done=ejected');
   });
 
   router.get('/disks/:id/format', async (req, res) => {

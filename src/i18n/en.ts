@@ -465,6 +465,8 @@ export const en = {
   'bulk.app_backups_title': "Backups of its folders",
   'bulk.success_age': "{when} ({age} ago)",
   'bulk.backup_app': "Back up its media folders now",
+  'disks.eject_backups': "A media backup that is reading or writing this disk is stopped cleanly first; it runs again at its next time.",
+  'disks.done_ejected_backup_cancelled': "The disk was ejected: you can unplug it now. A media backup that was using it was stopped first; it runs again at its next time.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -467,4 +467,6 @@ export const hu: Record<MessageKey, string> = {
   'bulk.app_backups_title': "A mappái mentése",
   'bulk.success_age': "{when} ({age} ezelőtt)",
   'bulk.backup_app': "A médiamappái mentése most",
+  'disks.eject_backups': "Ha éppen médiamentés olvassa vagy írja ezt a lemezt, az előbb szabályosan leáll; a következő alkalommal újra lefut.",
+  'disks.done_ejected_backup_cancelled': "A lemez ki lett adva: most már kihúzhatod. Egy médiamentés éppen használta, ezért előbb leállt; a következő alkalommal újra lefut.",
 };
