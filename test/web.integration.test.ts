@@ -417,7 +417,9 @@ describe('the customer UI', () => {
     const home = (await agent.get('/').expect(200)).text;
     assert.ok(home.includes(warning), home);
     assert.ok(home.includes(form), 'the alert offers the acknowledgement');
-    assert.ok(!home.includes('“films”'), 'a bulk volume the app backs up itself is no alert');
+    assert.ok(!home.includes('The media folder “films”'), 'a bulk volume the controller backs up itself is not "backed up by anyone"');
+    assert.ok(home.includes('The folder “films” of Ack test should be backed up, but no backup target is chosen for it.'), 'it is an alert until it has a target');
+    assert.ok(!home.includes(`value="${id}/films"`), 'which cannot be acknowledged away');
     assert.ok(!home.includes('“data”'), 'nor is a hot volume');
     assert.ok((await agent.get('/home/live').set('HX-Request', 'true').expect(200)).text.includes(warning), 'the live fragment too');
 

@@ -121,7 +121,7 @@ export function backupsApi(backups: Backups): Router {
   const { guest, bulk } = backups;
 
   router.get('/backups', async (_req, res) => {
-    const view = await guest.agentView();
+    const view = await guest.agentNow();
     const fromAgent = <T>(a: { ok: true; value: T } | { ok: false; error: string }) => (a.ok ? a.value : { error: a.error });
     res.json({ current: presentRun(guest.current()), runs: guest.runs().map(presentRun), agent: { status: fromAgent(view.status), restore_test: fromAgent(view.restoreTest) } });
   });

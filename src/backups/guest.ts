@@ -21,7 +21,10 @@ export interface AgentBackupView {
 }
 
 export interface GuestBackups {
+  /** For pages: cached for a few seconds, so a page load waits on the agent at most once. */
   agentView(): Promise<AgentBackupView>;
+  /** For the API: asked now. */
+  agentNow(): Promise<AgentBackupView>;
   current(): StoredRun | null;
   runs(limit?: number): StoredRun[];
   /** Starts a run with the apps stopped; null when one is already in progress. */
@@ -43,16 +46,17 @@ export function createGuestBackups(deps: {
   clock: Clock;
   maxAgeMs?: number;
 }): GuestBackups {
-  const agentView = cachedProbe(deps.clock, deps.maxAgeMs ?? 3_000, () => '', async () => {
+  const agentNow = async (): Promise<AgentBackupView> => {
     const [status, due, restoreTest] = await Promise.all([
       answer(() => deps.agent.getBackupStatus()),
       answer(() => deps.agent.getBackupDue()),
       answer(() => deps.agent.getRestoreTestStatus()),
     ]);
     return { status, due, restoreTest };
-  });
+  };
   return {
-    agentView,
+    agentView: cachedProbe(deps.clock, deps.maxAgeMs ?? 3_000, () => '', agentNow),
+    agentNow,
     current: () => deps.quiesce.store.open(),
     runs: (limit) => deps.quiesce.store.list(limit),
     async trigger(actor) {

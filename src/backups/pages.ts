@@ -121,8 +121,12 @@ export function backupPages(deps: { backups: Backups; ui: Ui }): Router {
   };
   router.get('/backups/volumes/:app/:volume', volumePage);
   router.get('/backups/volumes/:app/:volume/live', async (req, res) => {
-    const jobs = bulk.jobs({ kind: 'restore', limit: 20 }).filter((j) => j.request.app === req.params.app && j.request.volume === req.params.volume);
-    ui.fragment(res, 'backups/restores', { restores: jobs.slice(0, 5).map((j) => jobView(backups, j)) });
+    const { app, volume } = req.params;
+    const jobs = bulk.jobs({ kind: 'restore', limit: 20 }).filter((j) => j.request.app === app && j.request.volume === volume);
+    // The folders a restore leaves beside the volume come with it (out of band), so the list is not stale after it.
+    const own = bulk.volumes().find((v) => v.appId === app && v.volume === volume) ?? null;
+    const kept = own ? await bulk.keptFolders(app, volume) : [];
+    ui.fragment(res, 'backups/restores', { restores: jobs.slice(0, 5).map((j) => jobView(backups, j)), own, kept, outOfBandAt: Date.now() });
   });
   router.post('/backups/volumes/:app/:volume/restore', async (req, res) => {
     const { app, volume } = req.params;
