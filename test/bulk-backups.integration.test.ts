@@ -12,6 +12,7 @@ import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { until } from './helpers/deployment.ts';
 import { recordingLogger } from './helpers/log.ts';
+import { signUp } from './helpers/ui.ts';
 import {
   api,
   assignBackupDisk,
@@ -124,17 +125,28 @@ describe('bulk backups with restic', () => {
 
   it('applies the retention policy after each run: the newest snapshots stay, the oldest are forgotten', async (t) => {
     if (!(await requireDocker(t)) || !requireRestic(t)) return;
-    const { request, id } = await setup(t, 'bulkkeep', { FELHOM_BULK_KEEP: 'last=2' });
+    const { request, id, c } = await setup(t, 'bulkkeep', { FELHOM_BULK_KEEP: 'last=2' });
     const disk = await assignBackupDisk(request);
     const folder = await installPhotoApp(request, id);
     await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id });
     const made: string[] = [];
     for (let i = 0; i < 3; i++) {
-      writeFiles(folder, 1, 4096, `round${i}`);
+      // Each round replaces the folder's content: what only the first snapshot holds can be pruned.
+      for (const file of fs.readdirSync(folder)) fs.rmSync(path.join(folder, file), { recursive: true });
+      writeFiles(folder, 4, 512 * 1024, `round${i}`);
       made.push((await backUp(request)).runs[0].snapshot);
     }
     const left = (await request('GET', `/api/v1/apps/${id}/volumes/photos/snapshots`)).body.snapshots.map((s: { short_id: string }) => s.short_id);
     assert.deepEqual(left.sort(), made.slice(1).map((s) => s.slice(0, 8)).sort(), 'keep last=2: the first snapshot was forgotten');
+
+    // Prune (on its slower schedule) frees what only forgotten snapshots held.
+    const repo = path.join(disk.path, 'felhom', 'backups');
+    const size = () => fs.readdirSync(path.join(repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).reduce((sum, e) => sum + fs.statSync(path.join(e.parentPath, e.name)).size, 0);
+    const before = size();
+    const pruned = await finishedJob(request, (await c.controller.backups.bulk.prune('test')).id);
+    assert.equal(pruned.state, 'succeeded', JSON.stringify(pruned));
+    assert.ok(size() < before - 1024 * 1024, `pruned ${before} to ${size()} bytes`);
+    assert.equal((await request('GET', `/api/v1/apps/${id}/volumes/photos/snapshots`)).body.snapshots.length, 2);
   });
 
   it('backs up through a restic REST server with basic auth, adopts the repository with its code, refuses a wrong code, and never shows a secret again', async (t) => {
@@ -194,7 +206,7 @@ describe('bulk backups with restic', () => {
 
   it('when restic is missing, bulk backups are off with the reason, and everything else works', async (t) => {
     if (!(await requireDocker(t))) return;
-    const { request } = await setup(t, 'bulknone', { FELHOM_RESTIC: '/nonexistent/restic' });
+    const { request, c } = await setup(t, 'bulknone', { FELHOM_RESTIC: '/nonexistent/restic' });
     const view = (await request('GET', '/api/v1/volume-backups')).body;
     assert.equal(view.available, false);
     assert.match(view.reason, /restic is not installed/);
@@ -204,6 +216,10 @@ describe('bulk backups with restic', () => {
     assert.equal((await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: BACKUP_DISK })).status, 409);
     assert.equal((await request('GET', '/api/v1/apps')).status, 200);
     assert.equal((await request('GET', '/api/v1/backups')).status, 200);
+    const { agent } = await signUp(c.controller.url, c.dataDir);
+    const page = (await agent.get('/backups').expect(200)).text;
+    assert.match(page, /Media backups are turned off: restic is not installed or cannot be run \(\/nonexistent\/restic\)/);
+    assert.ok(!page.includes('action="/backups/targets"'), 'no form that could only fail');
   });
 
   it('"back up now" of the guest backup through the API is audited with the token that asked', async (t) => {
@@ -246,6 +262,16 @@ describe('bulk backups with restic', () => {
     assert.equal(failed.state, 'failed');
     assert.equal(failed.result.targets[0].ok, false);
     assert.match(failed.result.targets[0].output.join('\n'), /pack|hash|error/i);
+
+    // A replace that fails half-way (restic cannot read the damaged pack) leaves the live folder as it was, and the app running.
+    const live = checksums(folder);
+    const snapshot = (await request('GET', `/api/v1/apps/${id}/volumes/photos/snapshots`)).body.snapshots[0].id;
+    const replace = await request('POST', `/api/v1/apps/${id}/volumes/photos/restore`, { snapshot, mode: 'replace' });
+    const replaceFailed = await finishedJob(request, replace.body.job.id);
+    assert.equal(replaceFailed.state, 'failed', JSON.stringify(replaceFailed));
+    assert.deepEqual(checksums(folder), live, 'the live folder is as it was');
+    assert.deepEqual(fs.readdirSync(path.dirname(folder)).filter((n) => n.startsWith('photos.')).filter((n) => n !== 'photos.seeded'), [], 'no staging or kept folder is left');
+    await until('the app to run again', () => running(request, id), 30_000);
 
     // A repository whose config is gone: a clear error, not a crash.
     fs.renameSync(path.join(repo, 'config'), path.join(repo, 'config.moved'));
