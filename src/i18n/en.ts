@@ -355,7 +355,7 @@ export const en = {
   'bulk.added_value': "{files} files, {bytes}",
   'bulk.back_to_backups': "← Back to backups",
   'bulk.backup_all': "Back up all media folders now",
-  'bulk.backup_volume': "Back up {volume} now",
+  'bulk.backup_volume': "Back up now: {volume}",
   'bulk.check_read': "repository checked, {subset} of the data read",
   'bulk.choose_target': "Where this folder is backed up",
   'bulk.code_acknowledge': "I have stored the recovery code",

@@ -357,7 +357,7 @@ export const hu: Record<MessageKey, string> = {
   'bulk.added_value': "{files} fájl, {bytes}",
   'bulk.back_to_backups': "← Vissza a mentésekhez",
   'bulk.backup_all': "Minden médiamappa mentése most",
-  'bulk.backup_volume': "{volume} mentése most",
+  'bulk.backup_volume': "Mentés most: {volume}",
   'bulk.check_read': "tároló ellenőrizve, az adatok {subset}-a beolvasva",
   'bulk.choose_target': "Hová mentődik ez a mappa",
   'bulk.code_acknowledge': "Eltettem a helyreállító kódot",
