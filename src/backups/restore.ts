@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { syncDir } from '../durable.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import { Cancelled, type JobContext, type OwnVolume } from './jobs.ts';
 import type { Repository } from './restic.ts';
@@ -119,13 +120,4 @@ export async function recoverReplace(request: RestoreRequest): Promise<string | 
     done ??= 'the unfinished restore was removed; the live folder is as it was';
   }
   return done;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

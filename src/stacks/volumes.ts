@@ -15,6 +15,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { syncDir } from '../durable.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { connectEngine, statusOf, unless, upstream } from './engine.ts';
@@ -182,14 +183,4 @@ const exists = (file: string) => fs.access(file).then(() => true, () => false);
 async function writeSentinel(file: string, content: Record<string, unknown>): Promise<void> {
   await fs.writeFile(file, `${JSON.stringify({ ...content, at: new Date().toISOString() })}\n`);
   await syncDir(path.dirname(file));
-}
-
-/** Makes the entries of a directory (a rename, a new file) survive a power cut. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
