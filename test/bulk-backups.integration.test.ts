@@ -322,7 +322,7 @@ describe('bulk backups with restic', () => {
 
   it('refuses what it cannot do with a clear 4xx', async (t) => {
     if (!(await requireDocker(t)) || !requireRestic(t)) return;
-    const { request, id } = await setup(t, 'bulkbad');
+    const { request, id, c } = await setup(t, 'bulkbad');
     await installPhotoApp(request, id);
     const cases: Array<[string, string, unknown, number]> = [
       ['POST', '/api/v1/backup-targets', { kind: 'tape' }, 400],
@@ -356,5 +356,16 @@ describe('bulk backups with restic', () => {
     assert.equal((await request('GET', '/api/v1/volume-backups')).body.volumes[0].target.id, other.body.target.id);
     assert.equal((await request('DELETE', `/api/v1/backup-targets/${other.body.target.id}`)).status, 409);
     assert.equal((await request('DELETE', `/api/v1/backup-targets/${own.body.target.id}`)).status, 204);
+    assert.ok(fs.existsSync(path.join(disk.path, '..', 'usb-9f3a27c1', 'felhom', 'backups', 'config')), 'an acknowledged repository is kept when its target goes');
+
+    // A target made on the page whose code was never acknowledged was never used: removing it
+    // removes its empty repository, so the disk can be added again (the code may be lost).
+    await c.controller.backups.bulk.createTarget({ kind: 'disk', mount: 'local-fast' }, 'customer', { acknowledged: false });
+    const unacknowledged = (await request('GET', '/api/v1/backup-targets')).body.targets.find((x: { mount: string }) => x.mount === 'local-fast');
+    assert.equal(unacknowledged.recovery_code_acknowledged, false);
+    assert.equal((await request('GET', '/api/v1/volume-backups')).body.volumes[0].target.id, other.body.target.id, 'an unacknowledged target is never chosen');
+    assert.equal((await request('DELETE', `/api/v1/backup-targets/${unacknowledged.id}`)).status, 204);
+    const again = await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: 'local-fast' });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
   });
 });

@@ -142,8 +142,8 @@ export function backupsApi(backups: Backups): Router {
     const { target, recoveryCode } = await bulk.createTarget(req.body ?? {}, actorOf(res), { acknowledged: true });
     res.status(201).json({ target: presentTarget(target), ...(recoveryCode ? { recovery_code: recoveryCode.reveal() } : {}) });
   });
-  router.delete('/backup-targets/:id', (req, res) => {
-    bulk.deleteTarget(req.params.id, actorOf(res));
+  router.delete('/backup-targets/:id', async (req, res) => {
+    await bulk.deleteTarget(req.params.id, actorOf(res));
     res.status(204).end();
   });
 

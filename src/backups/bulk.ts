@@ -4,7 +4,9 @@
  * order asked, each persisted before it starts, so a job a crash cut short is closed as
  * interrupted at the next start and only this controller's own stale lock is removed.
  */
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { createTask, schedule, type ScheduledTask } from 'node-cron';
 import type { Mount } from '../agent/index.ts';
 import type { AuditLog } from '../audit/index.ts';
@@ -105,17 +107,35 @@ export class BulkBackups {
     this.#assignDefaults();
   }
 
-  deleteTarget(id: string, actor: string): void {
+  async deleteTarget(id: string, actor: string): Promise<void> {
     const target = this.#requireTarget(id);
     const users = this.#deps.store.assignments().filter((a) => a.targetId === id && this.#ownVolumes().some((v) => v.appId === a.appId && v.volume === a.volume));
-    if (users.length > 0) {
-      const names = users.map((u) => `${u.appId}/${u.volume}`).join(', ');
-      this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'refused', details: { reason: `used by ${names}` } });
-      throw new AppError('conflict', `the target is used by ${names}; choose another target for them first`);
+    const busy = this.#deps.store.jobs({ limit: 20 }).some((job) => job.state === 'running' && job.targetId === id);
+    if (users.length > 0 || busy) {
+      const reason = busy ? 'a backup job is using it; try again when it has finished' : `the target is used by ${users.map((u) => `${u.appId}/${u.volume}`).join(', ')}; choose another target for them first`;
+      this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'refused', details: { reason } });
+      throw new AppError('conflict', reason);
     }
     for (const a of this.#deps.store.assignments().filter((a) => a.targetId === id)) this.#deps.store.unassign(a.appId, a.volume);
     this.#deps.store.removeTarget(id);
-    this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'ok', details: { label: target.label, note: 'the repository itself is kept where it is' } });
+    const removed = await this.#removeUnusedRepository(target);
+    this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'ok', details: { label: target.label, repository: removed ? 'removed: it was never used' : 'kept where it is' } });
+  }
+
+  /**
+   * A new disk repository whose recovery code was never acknowledged was never used, and
+   * its code may be lost with the page that showed it: removed with the target, so the
+   * disk can be added again. Any other repository is kept.
+   */
+  async #removeUnusedRepository(target: Target): Promise<boolean> {
+    if (target.kind !== 'disk' || target.adopted || target.acknowledgedAt !== null) return false;
+    const located = locate(target, await this.#deps.storage());
+    if (!located.ok) return false;
+    const folder = located.repo.location.reveal();
+    const snapshots = await fs.readdir(path.join(folder, 'snapshots')).catch(() => ['unknown']);
+    if (snapshots.length > 0) return false;
+    await fs.rm(folder, { recursive: true, force: true });
+    return true;
   }
 
   // Volumes.
@@ -372,11 +392,12 @@ export class BulkBackups {
       const cancelled: string[] = [];
       const step = this.#step;
       if (step && step.mounts.includes(mountId)) {
+        // Named before it stops: its progress goes with it.
+        cancelled.push(...[...this.#live.values()].map((p) => [p.app, p.volume].filter(Boolean).join('/') || p.step));
+        if (cancelled.length === 0) cancelled.push('a backup job');
         step.reason ??= 'the disk is being ejected';
         step.abort.abort();
         await step.done;
-        cancelled.push(...[...this.#live.values()].map((p) => [p.app, p.volume].filter(Boolean).join('/') || p.step));
-        if (cancelled.length === 0) cancelled.push('a backup job');
       }
       return await work(cancelled);
     } finally {

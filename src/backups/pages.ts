@@ -76,8 +76,8 @@ export function backupPages(deps: { backups: Backups; ui: Ui }): Router {
     bulk.acknowledge(req.params.id, ACTOR);
     res.redirect(303, '/backups?notice=target_added');
   });
-  router.post('/backups/targets/:id/delete', (req, res) => {
-    bulk.deleteTarget(req.params.id, ACTOR);
+  router.post('/backups/targets/:id/delete', async (req, res) => {
+    await bulk.deleteTarget(req.params.id, ACTOR);
     res.redirect(303, '/backups?notice=target_removed');
   });
 
