@@ -168,9 +168,12 @@ describe('bulk backups with restic', () => {
     const withCreds = await request('POST', '/api/v1/backup-targets', { kind: 'rest', url: `http://${rest.user}:${rest.pass}@127.0.0.1/` });
     assert.equal(withCreds.status, 400, 'credentials go in their own fields, never in the URL');
 
-    const created = await request('POST', '/api/v1/backup-targets', { kind: 'rest', url: rest.url, username: rest.user, password: rest.pass });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
+    // Two creations at once (a double click): one target, and the code it shows opens the repository.
+    const both = await Promise.all([0, 1].map(() => request('POST', '/api/v1/backup-targets', { kind: 'rest', url: rest.url, username: rest.user, password: rest.pass })));
+    assert.deepEqual(both.map((r) => r.status).sort(), [201, 409], JSON.stringify(both.map((r) => r.body)));
+    const created = both.find((r) => r.status === 201)!;
     const code: string = created.body.recovery_code;
+    assert.equal((await request('GET', '/api/v1/backup-targets')).body.targets.length, 1);
     const done = await backUp(request);
     assert.equal(done.state, 'succeeded', JSON.stringify(done));
     const snapshot = done.runs[0].snapshot;
@@ -237,7 +240,10 @@ describe('bulk backups with restic', () => {
     const { request, id } = await setup(t, 'bulkcheck', { FELHOM_RESTORE_TEST_READ_DATA: '100%' });
     const disk = await assignBackupDisk(request);
     const folder = await installPhotoApp(request, id);
-    writeFiles(folder, 10, 128 * 1024);
+    const nothing = await request('POST', '/api/v1/volume-backups/check', {});
+    assert.equal(nothing.status, 409, 'a test that would check nothing is not run (it would read as a pass)');
+    // Names restic would read as glob patterns: the sample must restore exactly these files.
+    writeFiles(folder, 10, 128 * 1024, 'IMG_0 [edited]*?');
     await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id });
     assert.equal((await backUp(request)).state, 'succeeded');
 
@@ -320,6 +326,36 @@ describe('bulk backups with restic', () => {
     assert.deepEqual(fs.readdirSync(path.join(disk.path, 'felhom', 'backups', 'locks')), []);
   });
 
+  it('an update of the app stops its running backup first; deleting its data also deletes the restored copies beside it', async (t) => {
+    if (!(await requireDocker(t)) || !requireRestic(t)) return;
+    const { request, id } = await setup(t, 'bulkupd');
+    const disk = await assignBackupDisk(request);
+    const folder = await installPhotoApp(request, id);
+    writeFiles(folder, 4, 64 * 1024);
+    await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id });
+    const first = await backUp(request);
+    const copy = await request('POST', `/api/v1/apps/${id}/volumes/photos/restore`, { snapshot: first.runs[0].snapshot, mode: 'copy' });
+    const copied = await finishedJob(request, copy.body.job.id);
+
+    writeFiles(folder, 30, 8 * 1024 * 1024, 'big');
+    const running = await request('POST', '/api/v1/volume-backups/run', {});
+    await until('the backup to make progress', async () => (await request('GET', `/api/v1/volume-backups/jobs/${running.body.job.id}`)).body.job.progress?.step === 'backup', 30_000, 20);
+    const update = await request('POST', `/api/v1/apps/${id}/update`);
+    assert.equal(update.status, 202, JSON.stringify(update.body));
+    const stopped = await finishedJob(request, running.body.job.id);
+    assert.equal(stopped.runs[0].outcome, 'cancelled');
+    assert.match(stopped.runs[0].reason, /the app is being updated/);
+    assert.deepEqual(fs.readdirSync(path.join(disk.path, 'felhom', 'backups', 'locks')), [], 'restic stopped cleanly');
+    await until('the update to finish', async () => (await request('GET', `/api/v1/operations/${update.body.operation.id}`)).body.operation.state !== 'running', 120_000, 250);
+
+    const refused = await request('DELETE', `/api/v1/apps/${id}?delete_data=true`);
+    const confirm = /confirm=([0-9a-f]+)/.exec(refused.body.error.message)![1]!;
+    const removed = await request('DELETE', `/api/v1/apps/${id}?delete_data=true&confirm=${confirm}`);
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.equal(fs.existsSync(copied.result.folder), false, 'the restored copy went with the data');
+    assert.ok(removed.body.deleted_paths.includes(copied.result.folder), 'and the answer names it');
+  });
+
   it('refuses what it cannot do with a clear 4xx', async (t) => {
     if (!(await requireDocker(t)) || !requireRestic(t)) return;
     const { request, id, c } = await setup(t, 'bulkbad');
@@ -338,6 +374,9 @@ describe('bulk backups with restic', () => {
       ['GET', `/api/v1/apps/${id}/volumes/nope/snapshots`, undefined, 404],
       ['DELETE', '/api/v1/backup-targets/t-nope', undefined, 404],
       ['GET', '/api/v1/volume-backups/jobs/nope', undefined, 404],
+      ['POST', '/api/v1/volume-backups/check', { now: true }, 400],
+      ['POST', '/api/v1/backup-targets', { kind: 'rest', url: 'http://127.0.0.1:1/', recovery_code: 'AAAA\u0000' }, 400],
+      ['POST', '/api/v1/backup-targets', { kind: 'rest', url: 'http://127.0.0.1:1/', password: 'a\nb' }, 400],
     ];
     for (const [method, route, body, status] of cases) {
       const answer = await request(method, route, body);

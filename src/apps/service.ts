@@ -43,6 +43,7 @@ export class AppsService {
   /** Deploys running in this process, so tests and shutdown can wait for them. */
   readonly #inFlight = new Map<string, Promise<void>>();
   readonly #restoring = new Set<string>();
+  readonly #readers = new Map<string, (reason: string) => Promise<void>>();
   #installs: Promise<void> = Promise.resolve();
 
   constructor(deps: AppsServiceDeps) {
@@ -127,6 +128,7 @@ export class AppsService {
       this.#deps.audit.record({ actor: options.actor, action: 'app.update', target: id, outcome: refusedOrFailed(error), details: { reason: errorMessage(error) } });
       throw error;
     }
+    await this.#stopReaders(id, 'updated');
     return this.#runDeploy(id, 'update', options.actor);
   }
 
@@ -172,6 +174,7 @@ export class AppsService {
     if (options.deleteData) this.#assertDeletionConfirmed(id, placements.map((p) => p.path), options.confirm);
     this.#assertIdle(id);
     if (app) {
+      await this.#stopReaders(id, 'removed');
       const operation = this.#deps.operations.start(id, 'uninstall');
       let done!: () => void;
       this.#inFlight.set(id, new Promise<void>((resolve) => (done = resolve)));
@@ -200,7 +203,7 @@ export class AppsService {
       for (const placement of placements) {
         await fs.rm(placement.path, { recursive: true, force: true });
         await fs.rm(seedSentinel(placement.path), { force: true });
-        deletedPaths.push(placement.path);
+        deletedPaths.push(placement.path, ...(await removeNamedAfter(placement.path)));
       }
       store.forgetPlacements(id);
     }
@@ -264,6 +267,21 @@ export class AppsService {
       done.resolve();
       await this.startIfWanted(app.id, actor).catch((error: unknown) => this.#deps.logger.error({ err: error, app: id }, 'could not start the app again after a restore'));
     }
+  }
+
+  /**
+   * A backup reading the app's volumes registers here; an update or an uninstall first
+   * asks it to stop (the backup run is recorded as cancelled, with the reason).
+   */
+  whileReading(id: string, stop: (reason: string) => Promise<void>): () => void {
+    this.#readers.set(id, stop);
+    return () => {
+      if (this.#readers.get(id) === stop) this.#readers.delete(id);
+    };
+  }
+
+  async #stopReaders(id: string, what: string): Promise<void> {
+    await this.#readers.get(id)?.(`the app is being ${what}; its folders are backed up at the next run`);
   }
 
   /** Starts the app when it is meant to run and its storage is there. */
@@ -461,6 +479,18 @@ function violationsOf(error: AppError): PolicyViolation[] {
 
 function refusedOrFailed(error: unknown): 'refused' | 'failed' {
   return error instanceof AppError && ['validation', 'policy', 'conflict', 'not_found'].includes(error.code) ? 'refused' : 'failed';
+}
+
+/**
+ * Removes what lives beside a volume under its name: copies and kept data of its
+ * restores (`<volume>.restore-…`, `<volume>.before-restore-…`) and seeding leftovers.
+ */
+async function removeNamedAfter(volumePath: string): Promise<string[]> {
+  const dir = path.dirname(volumePath);
+  const prefix = `${path.basename(volumePath)}.`;
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => name.startsWith(prefix));
+  for (const name of names) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+  return names.map((name) => path.join(dir, name));
 }
 
 function confirmationCode(id: string, paths: string[]): string {

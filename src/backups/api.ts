@@ -172,7 +172,8 @@ export function backupsApi(backups: Backups): Router {
     const job = await bulk.backUp(parseBody(runBody, req), actorOf(res));
     res.status(202).location(jobLocation(job)).json({ job: presentJob(bulk, job) });
   });
-  router.post('/volume-backups/check', async (_req, res) => {
+  router.post('/volume-backups/check', async (req, res) => {
+    parseBody(z.object({}).strict(), req);
     const job = await bulk.restoreTest(actorOf(res));
     res.status(202).location(jobLocation(job)).json({ job: presentJob(bulk, job) });
   });

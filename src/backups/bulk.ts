@@ -25,7 +25,10 @@ export interface BulkDeps {
   store: BulkStore;
   restic: Restic;
   apps: BulkApps;
+  /** The agent's mounts now (jobs), or null when it does not answer. */
   storage: () => Promise<Mount[] | null>;
+  /** The same for a request: recent, and never waiting long. */
+  storageSoon: () => Promise<Mount[] | null>;
   audit: AuditLog;
   logger: Logger;
   clock: Clock;
@@ -54,6 +57,10 @@ export class BulkBackups {
   #tasks: ScheduledTask[] = [];
   #closing = false;
   #intervalMs: number | null = null;
+  #unavailableSince: number | null = null;
+  #pendingTimer: NodeJS.Timeout | null = null;
+  /** Target creations, one at a time: two at once would initialise one repository twice. */
+  #creating: Promise<unknown> = Promise.resolve();
   readonly hostname = os.hostname();
 
   constructor(deps: BulkDeps) {
@@ -62,7 +69,15 @@ export class BulkBackups {
 
   /** Whether restic is here and recent enough; asked once. */
   availability(): Promise<Availability> {
-    this.#availability ??= this.#deps.restic.probe().then((probe) => ('version' in probe ? { available: true, version: probe.version } : { available: false, reason: probe.reason }));
+    // Asked once when it works; when it does not, asked again a minute later (restic may be installed meanwhile).
+    if (this.#availability === null || (this.#unavailableSince !== null && this.#deps.clock.now().getTime() - this.#unavailableSince > 60_000)) {
+      this.#unavailableSince = null;
+      this.#availability = this.#deps.restic.probe().then((probe) => {
+        if ('version' in probe) return { available: true, version: probe.version };
+        this.#unavailableSince = this.#deps.clock.now().getTime();
+        return { available: false, reason: probe.reason };
+      });
+    }
     return this.#availability;
   }
 
@@ -75,7 +90,7 @@ export class BulkBackups {
 
   /** The agent's mounts, or null when it does not answer. */
   mounts(): Promise<Mount[] | null> {
-    return this.#deps.storage();
+    return this.#deps.storageSoon();
   }
 
   targets(): Target[] {
@@ -85,11 +100,14 @@ export class BulkBackups {
   async createTarget(input: unknown, actor: string, options: { acknowledged: boolean }) {
     await this.#requireRestic();
     const request = parseCreateTarget(input);
+    // Asked now: the disk may have been assigned a moment ago.
     const mounts = request.kind === 'disk' ? await this.#deps.storage() : [];
     if (mounts === null) throw new AppError('agent_unreachable', 'the host agent did not answer, so its disks cannot be listed; try again');
     const details = request.kind === 'disk' ? { kind: 'disk', mount: request.mount } : { kind: 'rest', url: request.url };
+    const creation = this.#creating.then(() => createTarget(this.#deps, request, mounts));
+    this.#creating = creation.catch(() => undefined);
     try {
-      const created = await createTarget(this.#deps, request, mounts);
+      const created = await creation;
       if (options.acknowledged) this.#deps.store.acknowledge(created.target.id);
       this.#deps.audit.record({ actor, action: 'backup_target.create', target: created.target.id, outcome: 'ok', details: { ...details, adopted: created.target.adopted } });
       this.#assignDefaults();
@@ -129,7 +147,7 @@ export class BulkBackups {
    */
   async #removeUnusedRepository(target: Target): Promise<boolean> {
     if (target.kind !== 'disk' || target.adopted || target.acknowledgedAt !== null) return false;
-    const located = locate(target, await this.#deps.storage());
+    const located = locate(target, await this.#deps.storageSoon());
     if (!located.ok) return false;
     const folder = located.repo.location.reveal();
     const snapshots = await fs.readdir(path.join(folder, 'snapshots')).catch(() => ['unknown']);
@@ -197,7 +215,7 @@ export class BulkBackups {
     const own = this.#requireVolume(appId, volume);
     const targetId = this.targetOf(own);
     if (!targetId) return [];
-    const located = locate(this.#requireTarget(targetId), await this.#deps.storage());
+    const located = locate(this.#requireTarget(targetId), await this.#deps.storageSoon());
     if (!located.ok) throw new AppError('conflict', located.reason);
     const list = await this.#deps.restic.snapshots(located.repo, volumeTags(appId, volume));
     return list.map((s: Snapshot) => {
@@ -218,6 +236,10 @@ export class BulkBackups {
     if (!snapshot) throw new AppError('not_found', `the volume has no snapshot "${input.snapshot}"`);
     const mode = input.mode as RestoreMode;
     if (mode === 'replace' && this.#deps.apps.busy(appId)) throw new AppError('conflict', this.#deps.apps.busy(appId)!);
+    const free = (await this.#deps.storageSoon())?.find((m) => m.id === own.mountId)?.free_bytes;
+    if (snapshot.bytes !== null && free !== undefined && snapshot.bytes > free) {
+      throw new AppError('conflict', `the restore needs ${snapshot.bytes} bytes beside the folder, and its disk has ${free} free; free some space first`);
+    }
     const request: RestoreRequest = { app: appId, volume, snapshot: snapshot.id, mode, ...restoreFolders(own, snapshot.id, mode, this.#deps.clock.now()) };
     return this.#enqueue('restore', actor, request as unknown as Record<string, unknown>, targetId, async (ctx) => runRestoreJob(ctx, request, own, targetId));
   }
@@ -228,11 +250,14 @@ export class BulkBackups {
   }
 
   async keptFolders(appId: string, volume: string) {
+    await this.#finishPendingReplaces();
     return keptFolders(this.#requireVolume(appId, volume));
   }
 
   async deleteKeptFolder(appId: string, volume: string, name: string, actor: string): Promise<void> {
     const own = this.#requireVolume(appId, volume);
+    // A kept folder may still be the live data of a replace a crash cut short: put back first.
+    await this.#finishPendingReplaces();
     const deleted = await deleteKeptFolder(own, name);
     this.#deps.audit.record({ actor, action: 'volume_backup.delete_kept', target: `${appId}/${volume}`, outcome: 'ok', details: { folder: deleted } });
   }
@@ -257,8 +282,11 @@ export class BulkBackups {
 
   async restoreTest(actor: string): Promise<Job> {
     await this.#requireRestic();
+    // A test that checks nothing must not read as a pass (nor clear an earlier failure).
+    if (!this.volumes().some((v) => v.targetId !== null)) throw new AppError('conflict', 'there is nothing to test yet: no media folder has a backup target');
     return this.#enqueue('check', actor, {}, null, async (ctx) => {
       const result = await runRestoreTest(ctx, (v) => this.targetOf(v));
+      if (result.targets.length === 0) throw new AppError('conflict', 'nothing was tested: no media folder has a backup target any more', { details: result as unknown as Record<string, unknown> });
       if (!result.ok) throw new AppError('upstream', 'the restore test found a problem', { details: result as unknown as Record<string, unknown> });
       return result as unknown as Record<string, unknown>;
     });
@@ -274,7 +302,7 @@ export class BulkBackups {
         if (!located.ok) continue;
         ctx.store.setJobTarget(ctx.job.id, target.id);
         ctx.progress({ step: 'prune' });
-        await ctx.guard(target.mountId ? [target.mountId] : [], ({ cancel, onSpawn }) => this.#deps.restic.prune(located.repo, { cancel, onSpawn }));
+        await ctx.guard(target.mountId ? [target.mountId] : [], {}, ({ cancel, onSpawn }) => this.#deps.restic.prune(located.repo, { cancel, onSpawn }));
         pruned.push(target.id);
       }
       return { pruned };
@@ -308,6 +336,7 @@ export class BulkBackups {
       store.finishJob(queued.id, 'cancelled', null, 'the controller was stopping');
       return;
     }
+    await this.#finishPendingReplaces();
     store.startJob(queued.id, this.hostname);
     const job = store.job(queued.id)!;
     let state: 'succeeded' | 'failed' | 'cancelled' = 'succeeded';
@@ -342,11 +371,11 @@ export class BulkBackups {
       mounts: deps.storage,
       heldMounts: this.#held,
       progress: (progress) => (progress ? this.#live.set(job.id, progress) : this.#live.delete(job.id)),
-      guard: (mounts, step) => this.#guard(job, mounts, step),
+      guard: (mounts, reading, step) => this.#guard(job, mounts, reading, step),
     };
   }
 
-  async #guard<T>(job: Job, mounts: string[], step: (options: { cancel: AbortSignal; onSpawn: (pid: number) => void }) => Promise<T>): Promise<T> {
+  async #guard<T>(job: Job, mounts: string[], reading: { app?: string }, step: (options: { cancel: AbortSignal; onSpawn: (pid: number) => void }) => Promise<T>): Promise<T> {
     const abort = new AbortController();
     const running = { mounts, abort, reason: null as string | null, failed: false, done: Promise.resolve() as Promise<unknown> };
     const failedBecause = (reason: string) => {
@@ -371,12 +400,21 @@ export class BulkBackups {
     const promise = step({ cancel: abort.signal, onSpawn: (pid) => this.#deps.store.recordPid(job.id, pid) });
     running.done = promise.catch(() => undefined);
     this.#step = running;
+    // An update or uninstall of the app waits for this step to stop, instead of changing the data under it.
+    const release = reading.app
+      ? this.#deps.apps.whileReading(reading.app, async (reason) => {
+          running.reason ??= reason;
+          abort.abort();
+          await running.done;
+        })
+      : () => undefined;
     try {
       return await promise;
     } catch (error) {
       if (abort.signal.aborted) throw new Cancelled(running.reason ?? 'it was cancelled', running.failed ? 'failed' : 'cancelled');
       throw error;
     } finally {
+      release();
       clearInterval(watch);
       if (this.#step === running) this.#step = null;
     }
@@ -418,19 +456,35 @@ export class BulkBackups {
       for (const job of this.#deps.store.unfinishedJobs()) {
         const reason = job.state === 'running' ? 'the controller stopped while it ran' : 'the controller stopped before it ran';
         this.#deps.store.interruptRuns(job.id, reason);
-        let note: string | null = null;
-        if (job.kind === 'restore') {
-          note = await recoverReplace(job.request as unknown as RestoreRequest).catch((error: unknown) => `could not tidy the restore: ${errorMessage(error)}`);
-          const app = String(job.request.app);
-          if (job.state === 'running' && job.request.mode === 'replace') await this.#deps.apps.startIfWanted(app).catch(() => undefined);
-        }
-        this.#deps.store.finishJob(job.id, 'interrupted', note ? { recovered: note } : null, reason);
-        this.#deps.audit.record({ actor: 'controller', action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: 'failed', details: { reason, ...(note ? { recovered: note } : {}) } });
+        const replace = job.kind === 'restore' && job.state === 'running' && job.request.mode === 'replace';
+        // A copy cut short is incomplete: it must not be taken for the snapshot.
+        if (job.kind === 'restore' && job.state === 'running' && job.request.mode === 'copy') await fs.rm(String(job.request.folder), { recursive: true, force: true });
+        this.#deps.store.finishJob(job.id, 'interrupted', replace ? { recovery: 'pending' } : null, reason);
+        this.#deps.audit.record({ actor: 'controller', action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: 'failed', details: { reason } });
         if (job.state === 'running') await this.#removeOwnLock(job);
       }
+      await this.#finishPendingReplaces();
     })().catch((error: unknown) => this.#deps.logger.error({ err: error }, 'could not close the backup jobs a crash left open'));
     this.#queue = this.#queue.then(() => done);
+    // A replace cut short on a disk that is not back yet is finished when it is.
+    this.#pendingTimer ??= setInterval(() => void this.#finishPendingReplaces(), this.#deps.settings.storageCheckMs).unref();
     return done;
+  }
+
+  /**
+   * Replaces a crash cut short between their two renames: the live folder is put back and
+   * the app started. One whose disk is not there yet stays pending (its folder cannot be
+   * seen) and is tried again on every storage check and before every job.
+   */
+  async #finishPendingReplaces(): Promise<void> {
+    for (const job of this.#deps.store.jobs({ kind: 'restore', limit: 50 }).filter((j) => j.result?.recovery === 'pending')) {
+      const request = job.request as unknown as RestoreRequest;
+      if (!(await fs.access(path.dirname(request.folder)).then(() => true, () => false))) continue;
+      const note = await recoverReplace(request).catch((error: unknown) => `could not tidy the restore: ${errorMessage(error)}`);
+      this.#deps.store.finishJob(job.id, 'interrupted', { recovery: 'done', ...(note ? { recovered: note } : {}) }, job.error);
+      this.#deps.audit.record({ actor: 'controller', action: 'volume_backup.restore.recover', target: job.id, outcome: 'ok', details: { recovered: note ?? 'nothing to undo' } });
+      await this.#deps.apps.startIfWanted(request.app).catch(() => undefined);
+    }
   }
 
   async #removeOwnLock(job: Job): Promise<void> {
@@ -479,6 +533,8 @@ export class BulkBackups {
   /** Cancels the step running now (restic removes its lock) and waits for the queue. */
   async close(): Promise<void> {
     this.#closing = true;
+    if (this.#pendingTimer) clearInterval(this.#pendingTimer);
+    this.#pendingTimer = null;
     await Promise.all(this.#tasks.map((task) => task.stop()));
     this.#tasks = [];
     if (this.#step) {

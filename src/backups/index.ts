@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { AgentClient, Mount } from '../agent/index.ts';
 import type { Apps } from '../apps/index.ts';
 import type { AuditLog } from '../audit/index.ts';
+import { cachedProbe } from '../cached.ts';
 import type { Clock } from '../clock.ts';
 import type { BulkBackupConfig } from '../config.ts';
 import type { Db } from '../db/index.ts';
@@ -65,6 +66,7 @@ function bulkApps(apps: BackupsDeps['apps']): BulkApps {
     busy: (appId) => apps.service.busy(appId),
     whileStopped: (appId, actor, work) => apps.service.whileStopped(appId, actor, work),
     startIfWanted: (appId) => apps.service.startIfWanted(appId),
+    whileReading: (appId, stop) => apps.service.whileReading(appId, stop),
   };
 }
 
@@ -72,12 +74,17 @@ export function createBackups(deps: BackupsDeps): Backups {
   const store = createBulkStore(deps.db, deps.clock);
   const cacheDir = path.join(deps.dataDir, 'cache', 'restic');
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  // Jobs ask the agent each time; what a request shows comes from a short cache and waits
+  // at most 3 s, so an agent that hangs never holds a page or an API answer.
   const storage = () => deps.agent.getStorage().then((s): Mount[] | null => s.mounts, () => null);
+  const cached = cachedProbe(deps.clock, 5_000, () => '', storage);
+  const storageSoon = () => Promise.race([cached(), new Promise<null>((resolve) => setTimeout(resolve, 3_000, null).unref())]);
   const bulk = new BulkBackups({
     store,
     restic: createRestic({ command: deps.config.restic, cacheDir }),
     apps: bulkApps(deps.apps),
     storage,
+    storageSoon,
     audit: deps.audit,
     logger: deps.logger.child({ component: 'backups' }),
     clock: deps.clock,
@@ -87,7 +94,7 @@ export function createBackups(deps: BackupsDeps): Backups {
   return {
     guest: createGuestBackups({ agent: deps.agent, quiesce: deps.quiesce, audit: deps.audit, clock: deps.clock }),
     bulk,
-    coverage: createCoverage({ bulk, store, storage, clock: deps.clock }),
+    coverage: createCoverage({ bulk, store, storage: storageSoon, clock: deps.clock }),
     runsOfJob: (jobId) => store.runs({ jobId }),
     runsOfRecent: (limit) => store.runs({ limit }),
     placedVolumes: (appId) =>

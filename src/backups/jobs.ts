@@ -32,6 +32,11 @@ export interface BulkApps {
   whileStopped<T>(appId: string, actor: string, work: () => Promise<T>): Promise<T>;
   /** Starts the app if it is meant to run (after a crash cut a replace short). */
   startIfWanted(appId: string): Promise<void>;
+  /**
+   * Registers a backup reading the app's volumes: an update or uninstall calls `stop`
+   * (and waits for it) before it touches them. Returns the release.
+   */
+  whileReading(appId: string, stop: (reason: string) => Promise<void>): () => void;
 }
 
 export interface LiveProgress {
@@ -69,10 +74,11 @@ export interface JobContext {
   progress(progress: LiveProgress | null): void;
   /**
    * Runs `step` while these mounts are in use. It is cancelled (the signal aborts) when
-   * one of them is ejected or found disconnected; the promise then rejects with `cancelled`
-   * saying why. Records restic's pid for crash recovery.
+   * one of them is ejected or found disconnected, or when `reading.app` is about to be
+   * updated or removed; the promise then rejects with `Cancelled` saying why. Records
+   * restic's pid for crash recovery.
    */
-  guard<T>(mountIds: string[], step: (options: { cancel: AbortSignal; onSpawn: (pid: number) => void }) => Promise<T>): Promise<T>;
+  guard<T>(mountIds: string[], reading: { app?: string }, step: (options: { cancel: AbortSignal; onSpawn: (pid: number) => void }) => Promise<T>): Promise<T>;
 }
 
 /**

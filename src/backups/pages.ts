@@ -103,7 +103,10 @@ export function backupPages(deps: { backups: Backups; ui: Ui }): Router {
     let snapshots: Awaited<ReturnType<typeof bulk.snapshots>> = [];
     let problem: string | null = null;
     try {
-      snapshots = await bulk.snapshots(app, volume);
+      // A target that does not answer shows as a problem on the page after a few seconds, not as a page that hangs.
+      const listed = await Promise.race([bulk.snapshots(app, volume), new Promise<null>((resolve) => setTimeout(resolve, 5_000, null).unref())]);
+      if (listed === null) problem = res.locals.ui.t('bulk.target_slow');
+      else snapshots = listed;
     } catch (error) {
       problem = (error as Error).message;
     }

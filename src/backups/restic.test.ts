@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Secret } from '../secret.ts';
-import { classifyFailure, createRestic, parseVersion, restLocation, ResticError } from './restic.ts';
+import { classifyFailure, createRestic, literalPattern, parseVersion, restLocation, ResticError } from './restic.ts';
 
 describe('the restic CLI module', () => {
   it('accepts restic 0.14 and later, and says why an older or unknown one is refused', () => {
@@ -59,5 +59,32 @@ describe('the restic CLI module', () => {
   it('reports a missing restic as a reason, not a crash', async () => {
     const probe = await createRestic({ command: '/nonexistent/restic', cacheDir: os.tmpdir() }).probe();
     assert.match((probe as { reason: string }).reason, /not installed or cannot be run/);
+  });
+});
+
+describe('include patterns', () => {
+  it('match exactly the file named, whatever characters its name holds', () => {
+    assert.equal(literalPattern('/IMG_0 [edited].jpg'), '/IMG_0 \\[edited\\].jpg');
+    assert.equal(literalPattern('/a*b?c\\d'), '/a\\*b\\?c\\\\d');
+    assert.equal(literalPattern('/plain/name.jpg'), '/plain/name.jpg');
+  });
+});
+
+describe('a backup whose target stops answering', () => {
+  it('is stopped when nothing moves for the stall bound, with a reason that says so', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'felhom-stall-'));
+    // restic's way of waiting on a server that hangs: the same status line, every tick, forever.
+    const fake = path.join(dir, 'restic');
+    fs.writeFileSync(fake, '#!/bin/sh\nwhile true; do echo \'{"message_type":"status","files_done":3,"bytes_done":100,"total_files":9}\'; sleep 0.05; done\n', { mode: 0o755 });
+    const restic = createRestic({ command: fake, cacheDir: dir, stallMs: 400 });
+    const started = Date.now();
+    const error = await restic
+      .backup({ location: new Secret('/x'), password: new Secret('p') }, { dir, host: 'felhom', tags: ['felhom'] }, () => undefined)
+      .then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof ResticError);
+    assert.equal(error.failure, 'unreachable');
+    assert.match(error.message, /nothing moved .*the target stopped answering/);
+    assert.ok(Date.now() - started < 10_000, 'stopped soon after the bound, not at the 24-hour limit');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

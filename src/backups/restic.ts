@@ -107,8 +107,14 @@ export interface Restic {
 }
 
 const MINUTE = 60_000;
+/** What a person waits for (open, list, init): a REST server that stops answering must not hold a page. */
+const ASKED_MS = MINUTE;
+/** Maintenance steps that read the index (forget, unlock). */
 const QUICK_MS = 10 * MINUTE;
+/** Backups, restores, checks, prunes: bounded by progress instead (a backup that moves nothing is stopped). */
 const LONG_MS = 24 * 60 * MINUTE;
+/** A backup whose files and bytes do not move for this long is stalled: its target stopped answering. */
+const STALL_MS = 10 * MINUTE;
 const OLDEST = [0, 14];
 
 export function parseVersion(output: string): { version: string } | { reason: string } {
@@ -144,7 +150,7 @@ const FAILURE_WORDS: Record<ResticFailure, string> = {
   failed: 'restic failed',
 };
 
-export function createRestic(options: { command: string; cacheDir: string }): Restic {
+export function createRestic(options: { command: string; cacheDir: string; stallMs?: number }): Restic {
   const environment = (repo: Repository | null): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: options.cacheDir,
@@ -177,7 +183,8 @@ export function createRestic(options: { command: string; cacheDir: string }): Re
       cancel: how.cancel,
       onSpawn: how.onSpawn,
     }).catch((error: unknown) => {
-      throw new ResticError('failed', `restic could not be run (${options.command}): ${(error as Error).message}`);
+      // Node's refusal may quote the environment (a NUL in a password): scrubbed like restic's own words.
+      throw new ResticError('failed', scrub(repo, `restic could not be run (${options.command}): ${(error as Error).message}`).slice(0, 400));
     });
     return { ...result, stderrTail: result.stderrTail.map((line) => scrub(repo, line)) };
   }
@@ -216,21 +223,29 @@ export function createRestic(options: { command: string; cacheDir: string }): Re
     },
 
     async init(repo) {
-      await simple(repo, ['init'], 'init');
+      await simple(repo, ['init'], 'init', { timeoutMs: ASKED_MS });
     },
 
     async verify(repo) {
-      await simple(repo, ['cat', 'config', '--no-lock'], 'open');
+      await simple(repo, ['cat', 'config', '--no-lock'], 'open', { timeoutMs: ASKED_MS });
     },
 
     async backup(repo, source, onProgress, how = {}) {
       let summary: Record<string, unknown> | null = null;
       const unreadable: string[] = [];
+      // restic prints its status every second even when nothing moves: a target that hangs shows as no change.
+      const stall = new AbortController();
+      let moved = Date.now();
+      let last = '';
+      const stallWatch = setInterval(() => {
+        if (Date.now() - moved > (options.stallMs ?? STALL_MS)) stall.abort();
+      }, Math.min(30_000, options.stallMs ?? STALL_MS)).unref();
+      const cancel = how.cancel ? AbortSignal.any([how.cancel, stall.signal]) : stall.signal;
       const result = await run(repo, ['backup', '--json', '--host', source.host, ...source.tags.flatMap((tag) => ['--tag', tag]), '.'], {
         cwd: source.dir,
         timeoutMs: LONG_MS,
         keepStdout: false,
-        cancel: how.cancel,
+        cancel,
         onSpawn: how.onSpawn,
         onLine(line) {
           if (!line.startsWith('{')) return;
@@ -240,11 +255,17 @@ export function createRestic(options: { command: string; cacheDir: string }): Re
           } catch {
             return;
           }
-          if (message.message_type === 'status') onProgress(progressOf(message));
-          else if (message.message_type === 'summary') summary = message;
+          if (message.message_type === 'status') {
+            const now = `${String(message.files_done)}/${String(message.bytes_done)}/${String(message.total_files)}`;
+            if (now !== last) [last, moved] = [now, Date.now()];
+            onProgress(progressOf(message));
+          } else if (message.message_type === 'summary') summary = message;
           else if (message.message_type === 'error' && typeof message.item === 'string') unreadable.push(message.item);
         },
-      });
+      }).finally(() => clearInterval(stallWatch));
+      if (stall.signal.aborted && !how.cancel?.aborted) {
+        throw new ResticError('unreachable', `restic backup: nothing moved for ${Math.round((options.stallMs ?? STALL_MS) / 60_000)} minutes, so it was stopped: the target stopped answering`);
+      }
       // 3: the snapshot was written, but some files could not be read.
       if ((result.code !== 0 && result.code !== 3) || summary === null) fail(repo, 'backup', result);
       if (result.code === 3 && unreadable.length === 0) unreadable.push(...result.stderrTail.filter((l) => /^error: /i.test(l)).map((l) => l.replace(/^error: /i, '')));
@@ -262,7 +283,7 @@ export function createRestic(options: { command: string; cacheDir: string }): Re
     },
 
     async snapshots(repo, tags) {
-      const output = await simple(repo, ['snapshots', '--json', '--no-lock', ...(tags.length ? ['--tag', tags.join(',')] : [])], 'snapshots');
+      const output = await simple(repo, ['snapshots', '--json', '--no-lock', ...(tags.length ? ['--tag', tags.join(',')] : [])], 'snapshots', { timeoutMs: ASKED_MS });
       const list = json<Array<Record<string, unknown>>>(repo, output.trim() || '[]', 'snapshots') ?? [];
       return list
         .map((s) => ({ id: String(s.id), shortId: String(s.short_id ?? String(s.id).slice(0, 8)), time: String(s.time), tags: (s.tags as string[] | undefined) ?? [], paths: (s.paths as string[] | undefined) ?? [] }))
@@ -304,21 +325,21 @@ export function createRestic(options: { command: string; cacheDir: string }): Re
     },
 
     async restore(repo, snapshotId, target, include = [], how = {}) {
-      await simple(repo, ['restore', snapshotId, '--target', target, ...include.flatMap((path) => ['--include', path])], 'restore', { timeoutMs: LONG_MS, ...how });
+      await simple(repo, ['restore', snapshotId, '--target', target, ...include.flatMap((path) => ['--include', literalPattern(path)])], 'restore', { timeoutMs: LONG_MS, ...how });
     },
 
     async stats(repo, snapshotId) {
-      const output = await simple(repo, ['stats', '--json', '--no-lock', '--mode', 'restore-size', snapshotId], 'stats');
+      const output = await simple(repo, ['stats', '--json', '--no-lock', '--mode', 'restore-size', snapshotId], 'stats', { timeoutMs: ASKED_MS });
       const stats = json<{ total_size?: number; total_file_count?: number }>(repo, output, 'stats');
       return { files: stats.total_file_count ?? 0, bytes: stats.total_size ?? 0 };
     },
 
     async locks(repo) {
-      const ids = (await simple(repo, ['list', 'locks', '--no-lock'], 'list locks')).split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
+      const ids = (await simple(repo, ['list', 'locks', '--no-lock'], 'list locks', { timeoutMs: ASKED_MS })).split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
       const locks: Lock[] = [];
       for (const id of ids) {
         // A lock may go away between the list and the read: its owner finished.
-        const result = await run(repo, ['cat', 'lock', id, '--no-lock'], { timeoutMs: QUICK_MS });
+        const result = await run(repo, ['cat', 'lock', id, '--no-lock'], { timeoutMs: ASKED_MS });
         if (result.code !== 0) continue;
         const lock = json<{ hostname?: string; pid?: number; time?: string; exclusive?: boolean }>(repo, result.stdout, 'cat lock');
         locks.push({ id, hostname: lock.hostname ?? '', pid: lock.pid ?? 0, time: lock.time ?? '', exclusive: lock.exclusive ?? false });
@@ -343,6 +364,14 @@ function progressOf(message: Record<string, unknown>): BackupProgress {
     secondsElapsed: n('seconds_elapsed'),
     secondsRemaining: typeof message.seconds_remaining === 'number' ? message.seconds_remaining : null,
   };
+}
+
+/**
+ * An include pattern that matches exactly this path: restic reads `--include` as a glob
+ * (`[`, `]`, `*`, `?`, and `\\` escaping), and a photo may be called `IMG_0 [edited].jpg`.
+ */
+export function literalPattern(path: string): string {
+  return path.replace(/[[\]*?\\]/g, (c) => `\\${c}`);
 }
 
 /** The user and password in a REST URL, so they can be scrubbed too. */

@@ -54,7 +54,7 @@ export async function runRestoreTest(ctx: JobContext, targetOf: (v: OwnVolume) =
     ctx.store.setJobTarget(ctx.job.id, target.id);
     ctx.progress({ step: 'check' });
     try {
-      const check = await ctx.guard(target.mountId ? [target.mountId] : [], ({ cancel, onSpawn }) => ctx.restic.check(located.repo, ctx.settings.readDataSubset, { cancel, onSpawn }));
+      const check = await ctx.guard(target.mountId ? [target.mountId] : [], {}, ({ cancel, onSpawn }) => ctx.restic.check(located.repo, ctx.settings.readDataSubset, { cancel, onSpawn }));
       result.targets.push({ target: target.id, label: target.label, ok: check.ok, output: check.output });
     } catch (error) {
       if (error instanceof Cancelled) throw error;
@@ -91,7 +91,7 @@ async function sampleVolume(ctx: JobContext, volume: OwnVolume, repo: Parameters
     }
     await fs.rm(scratch, { recursive: true, force: true });
     await fs.mkdir(scratch, { recursive: true });
-    await ctx.guard(mountIds, ({ cancel, onSpawn }) => ctx.restic.restore(repo, latest.id, scratch, chosen.map((f) => f.path), { cancel, onSpawn }));
+    await ctx.guard(mountIds, {}, ({ cancel, onSpawn }) => ctx.restic.restore(repo, latest.id, scratch, chosen.map((f) => f.path), { cancel, onSpawn }));
     for (const file of chosen) {
       const restoredSize = await fs.stat(path.join(scratch, file.path)).then((s) => s.size, () => null);
       sample.files.push({ path: file.path, size: file.size, restoredSize, ok: restoredSize === file.size });

@@ -59,6 +59,10 @@ export async function deleteKeptFolder(volume: Pick<OwnVolume, 'path'>, name: st
 }
 
 export async function runRestoreJob(ctx: JobContext, request: RestoreRequest, volume: OwnVolume, targetId: string): Promise<Record<string, unknown>> {
+  // Queued behind other jobs: the app may have been removed since.
+  if (!ctx.apps.ownVolumes().some((v) => v.appId === volume.appId && v.volume === volume.volume)) {
+    throw new AppError('conflict', `${volume.appId}/${volume.volume} is no longer installed; nothing was restored`);
+  }
   const target = ctx.store.target(targetId);
   if (!target) throw new AppError('conflict', 'the volume has no backup target any more');
   const mounts = await ctx.mounts();
@@ -71,7 +75,7 @@ export async function runRestoreJob(ctx: JobContext, request: RestoreRequest, vo
     await fs.rm(folder, { recursive: true, force: true });
     await fs.mkdir(folder, { recursive: true });
     ctx.progress({ app: volume.appId, volume: volume.volume, step: `restore-${request.mode}` });
-    await ctx.guard(mountIds, ({ cancel, onSpawn }) => ctx.restic.restore(repo, request.snapshot, folder, [], { cancel, onSpawn }));
+    await ctx.guard(mountIds, {}, ({ cancel, onSpawn }) => ctx.restic.restore(repo, request.snapshot, folder, [], { cancel, onSpawn }));
   };
   try {
     if (request.mode === 'copy') {

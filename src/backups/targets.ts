@@ -42,13 +42,16 @@ export function normalizeRecoveryCode(typed: string): string {
 
 export const repositoryFolder = (mount: Pick<Mount, 'path'>) => path.posix.join(mount.path, 'felhom', 'backups');
 
+/** Text without control characters: restic takes secrets from the environment, which cannot hold a NUL. */
+const plain = (max: number) => z.string().max(max).refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+
 const createBody = z.discriminatedUnion(
   'kind',
   [
     z.object({
       kind: z.literal('disk'),
       mount: z.string().min(1, 'must name a mount'),
-      recovery_code: z.string().trim().min(1).max(200).optional(),
+      recovery_code: plain(200).pipe(z.string().trim().min(1)).optional(),
     }),
     z.object({
       kind: z.literal('rest'),
@@ -63,9 +66,9 @@ const createBody = z.discriminatedUnion(
             return false;
           }
         }, 'must be an http:// or https:// URL of a restic REST server, without a user or password in it (use username and password)'),
-      username: z.string().max(200).optional(),
-      password: z.string().max(500).optional(),
-      recovery_code: z.string().trim().min(1).max(200).optional(),
+      username: plain(200).optional(),
+      password: plain(500).optional(),
+      recovery_code: plain(200).pipe(z.string().trim().min(1)).optional(),
     }),
   ],
   { error: 'kind must be "disk" or "rest"' },
@@ -114,12 +117,16 @@ export async function createTarget(
     if (!adopting) await fs.mkdir(path.dirname(repositoryFolder(mount)), { recursive: true });
   } else {
     const url = new URL(request.url);
+    if (deps.store.targets().some((t) => t.kind === 'rest' && t.url === url.toString() && t.username === (request.username || null))) {
+      throw new AppError('conflict', `${url.host} with this repository path is already a backup target`);
+    }
     const restPassword = request.password ? new Secret(request.password) : null;
     draft = { kind: 'rest', label: url.host + (url.pathname === '/' ? '' : url.pathname), mountId: null, url: url.toString(), username: request.username || null, restPassword, repoPassword: password, adopted: adopting };
     repo = { location: restLocation(url.toString(), draft.username, restPassword), password };
   }
-  if (adopting) await deps.restic.verify(repo);
-  else await deps.restic.init(repo);
+  if (!adopting) await deps.restic.init(repo);
+  // Opened with the code before it is kept or shown: a code that does not open the repository is worse than none.
+  await deps.restic.verify(repo);
   const target = deps.store.addTarget(draft);
   return { target, recoveryCode: adopting ? null : password };
 }

@@ -44,7 +44,7 @@ function harness(options: { mounts?: Mount[] | null; busy?: string | null; held?
     job,
     store,
     restic,
-    apps: { ownVolumes: () => [volume], busy: () => options.busy ?? null, whileStopped: async (_a, _b, work) => work(), startIfWanted: async () => undefined },
+    apps: { ownVolumes: () => [volume], busy: () => options.busy ?? null, whileStopped: async (_a, _b, work) => work(), startIfWanted: async () => undefined, whileReading: () => () => undefined },
     audit: { record: (entry: AuditEntry) => void audit.push(entry), list: () => [] } as unknown as JobContext['audit'],
     logger: silentLogger(),
     clock: systemClock,
@@ -52,7 +52,7 @@ function harness(options: { mounts?: Mount[] | null; busy?: string | null; held?
     mounts: async () => (options.mounts === undefined ? [mount('media'), mount('backup')] : options.mounts),
     heldMounts: new Set(options.held ?? []),
     progress: () => undefined,
-    guard: async (_mounts, step) => step({ cancel: new AbortController().signal, onSpawn: () => undefined }),
+    guard: async (_mounts, _reading, step) => step({ cancel: new AbortController().signal, onSpawn: () => undefined }),
   };
   const diskTarget = (mountId: string) => store.addTarget({ kind: 'disk', label: mountId, mountId, url: null, username: null, restPassword: null, repoPassword: new Secret('x'), adopted: false }).id;
   return { ctx, store, backups, audit, diskTarget, volume };

@@ -64,7 +64,7 @@ async function backUpVolume(ctx: JobContext, volume: OwnVolume, targetId: string
 
   ctx.store.setJobTarget(ctx.job.id, target.id);
   try {
-    const summary = await ctx.guard([volume.mountId, ...(target.mountId ? [target.mountId] : [])], ({ cancel, onSpawn }) =>
+    const summary = await ctx.guard([volume.mountId, ...(target.mountId ? [target.mountId] : [])], { app: volume.appId }, ({ cancel, onSpawn }) =>
       restic.backup(
         located.repo,
         { dir: volume.path, host: SNAPSHOT_HOST, tags: volumeTags(volume.appId, volume.volume) },
@@ -87,11 +87,14 @@ async function backUpVolume(ctx: JobContext, volume: OwnVolume, targetId: string
     const reason = partial ? `${summary.unreadable.length} file(s) could not be read and are not in this snapshot: ${summary.unreadable.slice(0, 5).join(', ')}` : null;
     let forgotten: string[] = [];
     let retentionError: string | null = null;
-    try {
-      ctx.progress({ app: volume.appId, volume: volume.volume, step: 'retention' });
-      forgotten = await ctx.guard(target.mountId ? [target.mountId] : [], () => restic.forget(located.repo, volumeTags(volume.appId, volume.volume), ctx.settings.keep));
-    } catch (error) {
-      retentionError = `the retention policy could not be applied: ${errorMessage(error)}`;
+    // Only after a complete snapshot: one with files missing must not push a complete one out of the day.
+    if (!partial) {
+      try {
+        ctx.progress({ app: volume.appId, volume: volume.volume, step: 'retention' });
+        forgotten = await ctx.guard(target.mountId ? [target.mountId] : [], {}, () => restic.forget(located.repo, volumeTags(volume.appId, volume.volume), ctx.settings.keep));
+      } catch (error) {
+        retentionError = `the retention policy could not be applied: ${errorMessage(error)}`;
+      }
     }
     store.finishRun(runId, partial ? 'partial' : 'succeeded', {
       reason: [reason, retentionError].filter(Boolean).join('; ') || null,
