@@ -116,6 +116,14 @@ describe('bulk backups with restic', () => {
     assert.equal(fs.existsSync(replaced.result.kept), false);
     assert.equal((await request('DELETE', `/api/v1/apps/${id}/volumes/photos/kept/..%2F..%2Fetc`)).status, 404);
 
+    // The app page says which backup covers the folder and how it stands.
+    const { agent: browser } = await signUp(c.controller.url, c.dataDir);
+    const fragment = (await browser.get(`/backups/apps/${id}`).expect(200)).text;
+    assert.match(fragment, /data-volume="photos" data-coverage="own"/);
+    assert.match(fragment, /Backed up to Backup disk/);
+    assert.match(fragment, /ago\)/, 'the last success with its age');
+    assert.match(fragment, /<td>2<\/td>/, 'two snapshots kept');
+
     // Every run and restore is audited with who asked.
     const audit = c.controller.db.prepare('SELECT actor, action FROM audit_log').all() as Array<{ action: string; actor: string }>;
     for (const action of ['backup_target.create', 'volume_backup.backup', 'volume_backup.run', 'volume_backup.restore', 'volume_backup.delete_kept']) {
@@ -406,5 +414,26 @@ describe('bulk backups with restic', () => {
     assert.equal((await request('DELETE', `/api/v1/backup-targets/${unacknowledged.id}`)).status, 204);
     const again = await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: 'local-fast' });
     assert.equal(again.status, 201, JSON.stringify(again.body));
+
+    // The customer's choice of target is kept, and the runs follow it.
+    const moved = await request('PUT', `/api/v1/apps/${id}/volumes/photos/backup-target`, { target: again.body.target.id });
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.equal((await request('GET', '/api/v1/volume-backups')).body.volumes[0].target.id, again.body.target.id);
+    const run = await backUp(request);
+    assert.equal(run.runs[0].target, again.body.target.id);
+    assert.equal(run.runs[0].outcome, 'succeeded', JSON.stringify(run.runs));
+    assert.equal((await request('DELETE', `/api/v1/backup-targets/${other.body.target.id}`)).status, 204, 'no longer in use');
+
+    // The removed target's repository stayed on its disk: it is added back only with its code (a replaced server).
+    const bare = await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id });
+    assert.equal(bare.status, 409);
+    assert.match(bare.body.error.message, /already holds a Felhom backup repository; add it with its recovery code/);
+    const wrong = await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id, recovery_code: 'AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH' });
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.body.error.message, /recovery code does not open this repository/);
+    const adopted = await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id, recovery_code: other.body.recovery_code });
+    assert.equal(adopted.status, 201, JSON.stringify(adopted.body));
+    assert.equal(adopted.body.target.adopted, true);
+    assert.equal(adopted.body.recovery_code, undefined);
   });
 });

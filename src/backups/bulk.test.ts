@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { systemClock } from '../clock.ts';
+import { Secret } from '../secret.ts';
 import { openDatabase } from '../db/index.ts';
 import { silentLogger } from '../log.ts';
 import { BulkBackups } from './bulk.ts';
@@ -99,5 +100,21 @@ describe('the schedule', () => {
     assert.equal(harness('0 3 * * *').bulk.backupIntervalMs(), 24 * 3_600_000);
     assert.equal(harness('0 3 * * 0').bulk.backupIntervalMs(), 7 * 24 * 3_600_000);
     assert.equal(harness('0 */6 * * *').bulk.backupIntervalMs(), 6 * 3_600_000);
+  });
+});
+
+describe('the schedules', () => {
+  it('start a backup of every folder as the controller, once there is a target', async () => {
+    const h = harness('* * * * * *');
+    h.bulk.startSchedule();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.deepEqual(h.store.jobs(), [], 'no target yet: nothing to do');
+    h.store.addTarget({ kind: 'rest', label: 'nas', mountId: null, url: 'http://nas.local/', username: null, restPassword: null, repoPassword: new Secret('x'), adopted: false });
+    const deadline = Date.now() + 5_000;
+    while (!h.store.jobs({ kind: 'backup' }).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const [job] = h.store.jobs({ kind: 'backup' });
+    assert.equal(job?.actor, 'controller');
+    assert.equal(job?.request.trigger, 'scheduled');
+    await h.bulk.close();
   });
 });

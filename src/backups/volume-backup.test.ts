@@ -26,7 +26,10 @@ function harness(options: { mounts?: Mount[] | null; busy?: string | null; held?
   const db = openDatabase(path.join(dir, 'c.db'), { logger: silentLogger() });
   const store = createBulkStore(db, systemClock);
   const folder = path.join(dir, 'photos');
-  if (options.folderExists !== false) fs.mkdirSync(folder);
+  if (options.folderExists !== false) {
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'photo.jpg'), 'x');
+  }
   const volume: OwnVolume = { appId: 'photos', appName: 'Photos', volume: 'library', mountId: 'media', mountLabel: 'Media disk', path: folder, since: '' };
   const backups: string[] = [];
   const audit: AuditEntry[] = [];
@@ -96,6 +99,16 @@ describe('a backup job decides per volume', () => {
       assert.deepEqual(h.backups, []);
     });
   }
+
+  it('counts an empty folder as backed up without asking restic (which refuses an empty snapshot)', async () => {
+    const h = harness();
+    fs.rmSync(h.volume.path, { recursive: true });
+    fs.mkdirSync(h.volume.path);
+    const run = await outcomeOf(h, h.diskTarget('backup'));
+    assert.equal(run.outcome, 'succeeded');
+    assert.equal(run.key, 'bulk_reason.empty');
+    assert.deepEqual(h.backups, []);
+  });
 
   it('records files restic could not read as a partial run, naming them', async () => {
     const h = harness({

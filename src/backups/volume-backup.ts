@@ -61,6 +61,12 @@ async function backUpVolume(ctx: JobContext, volume: OwnVolume, targetId: string
   const located = locate(target, mounts);
   if (!located.ok) return skip('bulk_reason.target_gone', { disk: target.label, reason: located.reason });
   if (!(await fs.stat(volume.path).then((s) => s.isDirectory(), () => false))) return skip('bulk_reason.no_folder', { path: volume.path });
+  // restic refuses to save an empty snapshot; an empty folder has nothing to lose, so it counts as backed up.
+  if ((await fs.readdir(volume.path)).length === 0) {
+    store.finishRun(runId, 'succeeded', { reason: english('bulk_reason.empty'), reasonKey: 'bulk_reason.empty', reasonParams: {}, filesTotal: 0, bytesTotal: 0, durationMs: 0 });
+    audit.record({ actor: ctx.job.actor, action: 'volume_backup.run', target: what, outcome: 'ok', details: { job: ctx.job.id, reason: 'the folder is empty' } });
+    return 'succeeded';
+  }
 
   ctx.store.setJobTarget(ctx.job.id, target.id);
   try {

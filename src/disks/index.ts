@@ -24,7 +24,7 @@ export async function ejectDisk(deps: DisksDeps, diskId: string, actor: string) 
   const disk = (await deps.agent.listDisks()).find((candidate) => candidate.id === diskId);
   if (!disk) throw new AppError('not_found', `the agent lists no drive "${diskId}"`);
   const eject = async (stoppedApps: string[], cancelledBackups: string[]) => ({
-    ...(await audited(deps, actor, 'disk.eject', diskId, { stopped_apps: stoppedApps, cancelled_backups: cancelledBackups }, () => deps.agent.ejectDisk(diskId))),
+    ...(await audited(deps, actor, 'disk.eject', diskId, { stopped_apps: stoppedApps, ...(cancelledBackups.length ? { cancelled_backups: cancelledBackups } : {}) }, () => deps.agent.ejectDisk(diskId))),
     stopped_apps: stoppedApps,
     // A backup reading or writing this disk is cancelled cleanly (restic removes its lock) before the eject.
     cancelled_backups: cancelledBackups,

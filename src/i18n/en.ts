@@ -468,6 +468,7 @@ export const en = {
   'disks.eject_backups': "A media backup that is reading or writing this disk is stopped cleanly first; it runs again at its next time.",
   'disks.done_ejected_backup_cancelled': "The disk was ejected: you can unplug it now. A media backup that was using it was stopped first; it runs again at its next time.",
   'bulk.target_slow': "The backup target did not answer within 5 seconds, so its backups cannot be listed now. Try again later.",
+  'bulk_reason.empty': "The folder is empty: there was nothing to back up.",
 } as const;
 
 export type MessageKey = keyof typeof en;

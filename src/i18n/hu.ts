@@ -470,4 +470,5 @@ export const hu: Record<MessageKey, string> = {
   'disks.eject_backups': "Ha éppen médiamentés olvassa vagy írja ezt a lemezt, az előbb szabályosan leáll; a következő alkalommal újra lefut.",
   'disks.done_ejected_backup_cancelled': "A lemez ki lett adva: most már kihúzhatod. Egy médiamentés éppen használta, ezért előbb leállt; a következő alkalommal újra lefut.",
   'bulk.target_slow': "A mentési cél 5 másodpercen belül nem válaszolt, ezért a mentései most nem listázhatók. Próbálja újra később.",
+  'bulk_reason.empty': "A mappa üres: nem volt mit menteni.",
 };
