@@ -19,6 +19,16 @@ if [ ! -x .dev/compose-v2/docker-compose ]; then
   docker rm "$holder" >/dev/null
 fi
 
+# The image's restic (current) beside Debian's 0.14 on the host: the bulk backup tests run
+# with both (.dev/restic-image/restic; it links against glibc only).
+restic_image="restic/restic:$(sed -n 's/^ARG RESTIC_VERSION=//p' Dockerfile | head -1)"
+if [ ! -x .dev/restic-image/restic ]; then
+  mkdir -p .dev/restic-image
+  holder=$(docker create "$restic_image")
+  docker cp "$holder:/usr/bin/restic" .dev/restic-image/restic >/dev/null
+  docker rm "$holder" >/dev/null
+fi
+
 echo "image: filling .npm-cache/ from package-lock.json" >&2
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

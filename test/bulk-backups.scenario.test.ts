@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { until } from './helpers/deployment.ts';
-import { api, assignBackupDisk, backUp, finishedJob, installPhotoApp, requireRestic, resticByHand, writeFiles } from './helpers/bulk.ts';
+import { api, assignBackupDisk, backUp, finishedJob, installPhotoApp, RESTIC_VERSIONS, resticByHand, resticOf, writeFiles } from './helpers/bulk.ts';
 import { apiToken, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -28,75 +28,78 @@ const alive = (pid: number) => {
 };
 
 describe('a bulk backup when the controller is killed', () => {
-  it('closes the run as interrupted at the next start, removes only its own stale lock, and the next run succeeds', async (t) => {
-    if (!(await requireDocker(t)) || !requireRestic(t)) return;
-    const agent = await devAgent(t);
-    const dataDir = tempDir(t, 'felhom-bulk-kill-');
-    const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath, FELHOM_STORAGE_CHECK_MS: '500' };
-    const token = apiToken(dataDir);
-    const id = `bulkkill-${process.pid % 1000}`;
-    cleanUpProject(t, id);
-    const first = await startController(t, env);
-    const request = api(first.url, token);
-    const disk = await assignBackupDisk(request);
-    const folder = await installPhotoApp(request, id);
-    writeFiles(folder, 40, 8 * 1024 * 1024);
-    const created = await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id });
-    const code: string = created.body.recovery_code;
-    const repo = path.join(disk.path, 'felhom', 'backups');
+  for (const [v, version] of RESTIC_VERSIONS.entries()) {
+    it(`with ${version.name}: closes the run as interrupted at the next start, removes only its own stale lock, and the next run succeeds`, async (t) => {
+      const restic = resticOf(t, version);
+      if (!restic || !(await requireDocker(t))) return;
+      const agent = await devAgent(t);
+      const dataDir = tempDir(t, 'felhom-bulk-kill-');
+      const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath, FELHOM_STORAGE_CHECK_MS: '500', FELHOM_RESTIC: restic };
+      const token = apiToken(dataDir);
+      const id = `bulkkill${v}-${process.pid % 1000}`;
+      cleanUpProject(t, id);
+      const first = await startController(t, env);
+      const request = api(first.url, token);
+      const disk = await assignBackupDisk(request);
+      const folder = await installPhotoApp(request, id);
+      writeFiles(folder, 40, 8 * 1024 * 1024);
+      const created = await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id });
+      const code: string = created.body.recovery_code;
+      const repo = path.join(disk.path, 'felhom', 'backups');
 
-    // Another host's lock, left by a restic killed there: it must survive our recovery.
-    let foreignLock: string | null = null;
-    if (process.getuid?.() === 0 && spawnSync('unshare', ['--version']).status === 0) {
-      const other = spawn('unshare', ['--uts', 'sh', '-c', 'hostname other-host && exec restic backup --host other-host /usr/bin'], {
-        env: { PATH: process.env.PATH, HOME: '/tmp', RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: code, RESTIC_CACHE_DIR: path.join(dataDir, 'other-cache') },
-        stdio: 'ignore',
-      });
-      // Its lock, once written whole (restic writes the file, then we can read it back).
-      const [lockId, lock] = await until('the other host\'s lock', () => {
-        const id = locksOf(repo)[0];
-        const cat = id ? resticByHand(repo, code, ['cat', 'lock', id, '--no-lock']) : null;
-        return cat?.status === 0 && cat.stdout.trim() ? ([id!, JSON.parse(cat.stdout) as { hostname: string }] as const) : null;
-      }, 20_000, 20);
-      other.kill('SIGKILL');
-      await new Promise((resolve) => other.on('exit', resolve));
-      assert.equal(lock.hostname, 'other-host');
-      foreignLock = lockId;
-    }
+      // Another host's lock, left by a restic killed there: it must survive our recovery.
+      let foreignLock: string | null = null;
+      if (process.getuid?.() === 0 && spawnSync('unshare', ['--version']).status === 0) {
+        const other = spawn('unshare', ['--uts', 'sh', '-c', 'hostname other-host && exec restic backup --host other-host /usr/bin'], {
+          env: { PATH: process.env.PATH, HOME: '/tmp', RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: code, RESTIC_CACHE_DIR: path.join(dataDir, 'other-cache') },
+          stdio: 'ignore',
+        });
+        // Its lock, once written whole (restic writes the file, then we can read it back).
+        const [lockId, lock] = await until('the other host\'s lock', () => {
+          const id = locksOf(repo)[0];
+          const cat = id ? resticByHand(repo, code, ['cat', 'lock', id, '--no-lock']) : null;
+          return cat?.status === 0 && cat.stdout.trim() ? ([id!, JSON.parse(cat.stdout) as { hostname: string }] as const) : null;
+        }, 20_000, 20);
+        other.kill('SIGKILL');
+        await new Promise((resolve) => other.on('exit', resolve));
+        assert.equal(lock.hostname, 'other-host');
+        foreignLock = lockId;
+      }
 
-    const started = await request('POST', '/api/v1/volume-backups/run', {});
-    assert.equal(started.status, 202);
-    const jobId: string = started.body.job.id;
-    const writing = await until('restic to be writing, or the job to end', async () => {
-      const job = (await request('GET', `/api/v1/volume-backups/jobs/${jobId}`)).body.job;
-      return job.progress?.bytes_done > 0 || !['queued', 'running'].includes(job.state) ? job : null;
-    }, 60_000, 20);
-    assert.equal(writing.state, 'running', JSON.stringify(writing));
-    const db = new Database(path.join(dataDir, 'controller.db'), { readonly: true });
-    const { restic_pid: resticPid } = db.prepare('SELECT restic_pid FROM bulk_jobs WHERE id = ?').get(jobId) as { restic_pid: number };
-    db.close();
-    assert.ok(resticPid > 0 && alive(resticPid), 'the job recorded the pid of the restic it runs');
+      const started = await request('POST', '/api/v1/volume-backups/run', {});
+      assert.equal(started.status, 202);
+      const jobId: string = started.body.job.id;
+      const writing = await until('restic to be writing, or the job to end', async () => {
+        const job = (await request('GET', `/api/v1/volume-backups/jobs/${jobId}`)).body.job;
+        return job.progress?.bytes_done > 0 || !['queued', 'running'].includes(job.state) ? job : null;
+      }, 60_000, 20);
+      assert.equal(writing.state, 'running', JSON.stringify(writing));
+      const db = new Database(path.join(dataDir, 'controller.db'), { readonly: true });
+      const { restic_pid: resticPid } = db.prepare('SELECT restic_pid FROM bulk_jobs WHERE id = ?').get(jobId) as { restic_pid: number };
+      db.close();
+      assert.ok(resticPid > 0 && alive(resticPid), 'the job recorded the pid of the restic it runs');
 
-    // A container's death: the controller and its restic, both SIGKILL.
-    first.child.kill('SIGKILL');
-    process.kill(resticPid, 'SIGKILL');
-    await first.exited;
-    await until('restic to be gone', () => !alive(resticPid), 10_000, 20);
-    const ours = locksOf(repo).filter((lock) => lock !== foreignLock);
-    assert.equal(ours.length, 1, 'the killed restic left its lock');
+      // A container's death: the controller and its restic, both SIGKILL.
+      first.child.kill('SIGKILL');
+      process.kill(resticPid, 'SIGKILL');
+      await first.exited;
+      await until('restic to be gone', () => !alive(resticPid), 10_000, 20);
+      const ours = locksOf(repo).filter((lock) => lock !== foreignLock);
+      assert.equal(ours.length, 1, 'the killed restic left its lock');
 
-    const second = await startController(t, env);
-    const again = api(second.url, token);
-    const interrupted = await finishedJob(again, jobId);
-    assert.equal(interrupted.state, 'interrupted');
-    assert.equal(interrupted.runs[0].outcome, 'interrupted');
-    assert.match(interrupted.runs[0].reason, /controller stopped while it ran/);
-    await until('our stale lock to be removed', () => !locksOf(repo).includes(ours[0]!), 30_000, 100);
-    if (foreignLock) assert.ok(locksOf(repo).includes(foreignLock), 'the other host\'s lock was left alone');
+      const second = await startController(t, env);
+      const again = api(second.url, token);
+      const interrupted = await finishedJob(again, jobId);
+      assert.equal(interrupted.state, 'interrupted');
+      assert.equal(interrupted.runs[0].outcome, 'interrupted');
+      assert.match(interrupted.runs[0].reason, /controller stopped while it ran/);
+      await until('our stale lock to be removed', () => !locksOf(repo).includes(ours[0]!), 30_000, 100);
+      if (foreignLock) assert.ok(locksOf(repo).includes(foreignLock), 'the other host\'s lock was left alone');
 
-    // The next run: restic refuses only an exclusive lock, so the foreign one does not stop a backup.
-    const next = await backUp(again);
-    assert.equal(next.state, 'succeeded', JSON.stringify(next));
-    assert.equal(next.runs[0].outcome, 'succeeded');
-  });
+      // The next run: restic refuses only an exclusive lock, so the foreign one does not stop a backup.
+      const next = await backUp(again);
+      assert.equal(next.state, 'succeeded', JSON.stringify(next));
+      assert.equal(next.runs[0].outcome, 'succeeded');
+    });
+  }
 });

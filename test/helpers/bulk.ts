@@ -30,6 +30,24 @@ export function requireRestic(t: TestContext, tools: string[] = ['restic']): boo
   return false;
 }
 
+/** Debian bookworm's restic (0.14) on the host, and the image's (current: 0.18), taken out by scripts/image.sh. */
+export const RESTIC_VERSIONS = [
+  { name: 'restic 0.14 (Debian bookworm)', command: 'restic' },
+  { name: 'restic of the image', command: path.join(import.meta.dirname, '..', '..', '.dev', 'restic-image', 'restic') },
+] as const;
+
+/**
+ * The restic of this version, or null after skipping loudly (failing under CI=true: both
+ * versions must be tested, as the controller uses only what both support).
+ */
+export function resticOf(t: TestContext, version: (typeof RESTIC_VERSIONS)[number]): string | null {
+  if (spawnSync(version.command, ['version'], { encoding: 'utf8' }).status === 0) return version.command;
+  const message = `${version.name} is not here (scripts/engine.sh installs Debian's; scripts/image.sh takes the image's out)`;
+  if (process.env.CI) throw new Error(message);
+  t.skip(message);
+  return null;
+}
+
 export type Api = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: Record<string, any> }>;
 
 export const api =
