@@ -65,7 +65,8 @@ export function apiClient(container: string, url: string): (method: string, rout
   const token = /(fct_\S+)/.exec(docker('exec', container, 'node', 'dist/cli.js', 'api-token', 'create', `t-${Date.now()}`))![1]!;
   return async (method, route, body) => {
     const response = await fetch(`${url}/api/v1${route}`, {
-      signal: AbortSignal.timeout(10_000),
+      // An install runs compose inside the container (one CPU): on a loaded 2-core CI machine it took over 10 s.
+      signal: AbortSignal.timeout(30_000),
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(body ? { body: JSON.stringify(body) } : {}),
