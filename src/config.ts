@@ -40,7 +40,8 @@ const environmentSchema = z.object({
   FELHOM_CATALOG_DIR: z.string().min(1).optional(),
   FELHOM_STORAGE_CHECK_MS: milliseconds(200, 3_600_000).default(15_000),
   FELHOM_MAX_QUIESCE_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int().min(10).max(86_400).default(600),
-  FELHOM_QUIESCE_POLL_MS: milliseconds(50, 60_000).default(2_000),
+  FELHOM_QUIESCE_POLL_MS: milliseconds(20, 60_000).default(100),
+  FELHOM_TRACKING_POLL_MS: milliseconds(100, 600_000).default(5_000),
   FELHOM_BACKUP_CHECK_CRON: z.string().refine((value) => validate(value), 'must be a cron expression, e.g. "* * * * *"').default('* * * * *'),
   FELHOM_BULK_BACKUP_CRON: cron.default('0 3 * * *'),
   FELHOM_BULK_PRUNE_CRON: cron.default('30 4 * * 0'),
@@ -78,6 +79,7 @@ export interface Config {
   /** The max-quiesce bound: apps are started again after this, whatever the backup does. */
   maxQuiesceMs: number;
   quiescePollMs: number;
+  trackingPollMs: number;
   /** When to ask the agent whether a backup is due. */
   backupCheckCron: string;
   /**
@@ -167,6 +169,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     pullImages: env.FELHOM_PULL === 'always',
     maxQuiesceMs: env.FELHOM_MAX_QUIESCE_SECONDS * 1000,
     quiescePollMs: env.FELHOM_QUIESCE_POLL_MS,
+    trackingPollMs: env.FELHOM_TRACKING_POLL_MS,
     backupCheckCron: env.FELHOM_BACKUP_CHECK_CRON,
     hostSampleMs: env.FELHOM_HOST_SAMPLE_MS,
     setupCodeValidMs: env.FELHOM_SETUP_CODE_MINUTES * 60_000,

@@ -116,6 +116,7 @@ export async function startController(
     agent,
     maxQuiesceMs: config.maxQuiesceMs,
     pollIntervalMs: config.quiescePollMs,
+    trackingPollIntervalMs: config.trackingPollMs,
     schedule: config.backupCheckCron,
     dockerHost: config.dockerHost,
   });

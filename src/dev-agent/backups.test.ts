@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { appendFile, chmod, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDevAgent } from './index.ts';
 import { call, readBootstrap, startTestAgent, tempStateDir, waitFor } from './testing.ts';
@@ -200,3 +203,50 @@ test('two backups in the same second get distinct ids', async (t) => {
   }
   assert.equal(new Set(ids).size, 3);
 });
+
+test('a backup holds the covered mounts as they were at snapshotted, and nothing written after it', async (t) => {
+  const { agent, api } = await startTestAgent(t, { backup: { runningMs: 50, snapshottedMs: 400 } });
+  const storage = (await api('GET', '/storage')).body.mounts as Array<{ id: string; path: string; in_guest_backup: boolean }>;
+  const covered = storage.find((m) => m.in_guest_backup)!;
+  const bulk = storage.find((m) => !m.in_guest_backup)!;
+  const db = join(covered.path, 'felhom', 'apps', 'notes', 'db');
+  await mkdir(db, { recursive: true });
+  await writeFile(join(db, 'table'), 'row 1\n', { mode: 0o600 });
+  await chmod(db, 0o700);
+  await symlink('table', join(db, 'current'));
+  await writeFile(join(bulk.path, 'film.mkv'), 'bulk');
+
+  const backup = (await api('POST', '/backup', { body: { reason: 'manual' } })).body.backup;
+  await waitFor(async () => ((await api('GET', `/backup/status?id=${backup.id}`)).body.backup.phase === 'snapshotted' ? true : undefined));
+  // After the snapshot: a file changed in place and a new one must not reach the backup.
+  await appendFile(join(db, 'table'), 'row 2\n');
+  await writeFile(join(db, 'later'), 'x');
+
+  const copy = join(agent.backupCopy(backup.id), covered.id, 'felhom', 'apps', 'notes', 'db');
+  assert.equal(await readFile(join(copy, 'table'), 'utf8'), 'row 1\n');
+  assert.equal(existsSync(join(copy, 'later')), false);
+  assert.equal(await readlink(join(copy, 'current')), 'table');
+  assert.equal((await stat(join(copy, 'table'))).mode & 0o777, 0o600, 'modes are kept');
+  assert.equal((await stat(copy)).mode & 0o777, 0o700);
+  assert.equal(existsSync(join(agent.backupCopy(backup.id), bulk.id)), false, 'a bulk mount is not in the guest backup');
+});
+
+test('only the newest backups keep their copies, and with copying off there are none', async (t) => {
+  const { agent, api } = await startTestAgent(t, { backup: { keepCopies: 2 } });
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = (await api('POST', '/backup', { body: { reason: 'manual' } })).body.backup.id as string;
+    await walkToEnd(api, id);
+    ids.push(id);
+  }
+  assert.deepEqual(ids.map((id) => existsSync(agent.backupCopy(id))), [false, true, true]);
+
+  const off = await startTestAgent(t, { backup: { copyMounts: false } });
+  const id = (await off.api('POST', '/backup', { body: { reason: 'manual' } })).body.backup.id as string;
+  assert.equal((await walkToEnd(off.api, id)).body.backup.phase, 'done');
+  assert.equal(existsSync(off.agent.backupCopy(id)), false);
+});
+
+async function walkToEnd(api: TestAgent['api'], id: string): Promise<Answer> {
+  return (await walk(api, id)).last;
+}

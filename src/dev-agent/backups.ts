@@ -5,6 +5,7 @@
  * in flight when the agent stopped carries on after a restart.
  */
 import type { Logger } from '../log.ts';
+import type { BackupCopies } from './backup-copy.ts';
 import { isoSeconds } from './files.ts';
 import { conflict, notFound } from './http.ts';
 import { VZDUMP_TARGET, backupId, simulatedBackupSize } from './seed.ts';
@@ -17,6 +18,10 @@ export interface BackupSettings {
   snapshottedMs: number;
   dueEverySeconds: number;
   retryAfterSeconds: number;
+  /** Copy the covered mounts into the backup at the snapshot's moment (backup-copy.ts). */
+  copyMounts: boolean;
+  /** How many backups' copies are kept. */
+  keepCopies: number;
 }
 
 const IN_FLIGHT: ReadonlySet<BackupPhase> = new Set(['queued', 'running', 'snapshotted']);
@@ -34,14 +39,16 @@ export class BackupEngine {
   readonly #store: StateStore;
   readonly #settings: BackupSettings;
   readonly #logger: Logger;
+  readonly #copies: BackupCopies | null;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #nextFailure: { at_phase: FailurePhase; error: string } | null = null;
   #closed = false;
 
-  constructor(store: StateStore, settings: BackupSettings, logger: Logger) {
+  constructor(store: StateStore, settings: BackupSettings, logger: Logger, copies: BackupCopies | null = null) {
     this.#store = store;
     this.#settings = settings;
     this.#logger = logger;
+    this.#copies = settings.copyMounts ? copies : null;
   }
 
   /** Picks up the walks that were in flight when the agent last stopped. */
@@ -179,15 +186,19 @@ export class BackupEngine {
 
   async #advance(guestId: string, backup: BackupRecord): Promise<void> {
     if (this.#closed || !isInFlight(backup)) return;
-    const now = Date.now();
     const failure = backup.planned_failure;
     // In stop mode there is no snapshotted phase: a failure planned there strikes at its place, the end of running.
     const failsHere =
       failure !== null &&
       (failure.at_phase === backup.phase || (failure.at_phase === 'snapshotted' && backup.mode === 'stop' && backup.phase === 'running'));
-    if (failsHere) {
+    // The end of running is the snapshot's moment (in stop mode, the read of the stopped guest).
+    const copyError = !failsHere && backup.phase === 'running' ? await this.#copy(backup) : null;
+    // Stopped during the copy: the walk carries on (and copies again) after the restart.
+    if (this.#closed) return;
+    const now = Date.now();
+    if (failsHere || copyError) {
       backup.phase = 'failed';
-      backup.error = failure.error;
+      backup.error = failsHere ? failure!.error : copyError;
       backup.finished_at = isoSeconds(now);
     } else if (backup.phase === 'queued') {
       backup.phase = 'running';
@@ -204,6 +215,18 @@ export class BackupEngine {
     this.#logger.debug({ backup: backup.id, phase: backup.phase }, 'dev agent: backup phase');
     await this.#store.save();
     if (isInFlight(backup)) this.#schedule(guestId, backup);
+  }
+
+  /** Takes the backup's copy; says why it failed, if it did. */
+  async #copy(backup: BackupRecord): Promise<string | null> {
+    if (!this.#copies) return null;
+    try {
+      await this.#copies.take(backup.id);
+      return null;
+    } catch (error) {
+      this.#logger.error({ err: error, backup: backup.id }, 'dev agent: copying the mounts into the backup failed');
+      return `copying the guest's mounts into the backup failed: ${(error as Error).message}`;
+    }
   }
 
   #phaseMs(phase: BackupPhase): number {

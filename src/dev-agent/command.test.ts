@@ -14,11 +14,15 @@ test('flags: defaults, and every value that can be given', () => {
     host: '127.0.0.1',
     port: 8443,
     demo: false,
-    backup: { queuedMs: undefined, runningMs: undefined, snapshottedMs: undefined, dueEverySeconds: undefined, retryAfterSeconds: undefined },
+    backup: {
+      queuedMs: undefined, runningMs: undefined, snapshottedMs: undefined, dueEverySeconds: undefined, retryAfterSeconds: undefined,
+      copyMounts: true, keepCopies: undefined,
+    },
   });
   const options = parseDevAgentArgs([
     '--state-dir', '/tmp/x', '--listen', '[::1]:0', '--endpoint', 'https://agent:8443', '--guest', '205', '--mount-root', '/tmp/m', '--demo',
     '--backup-mode', 'stop', '--queued-ms', '10', '--running-ms', '20', '--snapshotted-ms', '30', '--due-every-seconds', '60', '--retry-after-seconds', '5',
+    '--no-backup-copy', '--keep-copies', '7',
   ]);
   assert.deepEqual(options, {
     stateDir: '/tmp/x',
@@ -28,7 +32,7 @@ test('flags: defaults, and every value that can be given', () => {
     guestId: '205',
     mountRoot: '/tmp/m',
     demo: true,
-    backup: { mode: 'stop', queuedMs: 10, runningMs: 20, snapshottedMs: 30, dueEverySeconds: 60, retryAfterSeconds: 5 },
+    backup: { mode: 'stop', queuedMs: 10, runningMs: 20, snapshottedMs: 30, dueEverySeconds: 60, retryAfterSeconds: 5, copyMounts: false, keepCopies: 7 },
   });
   assert.equal(parseDevAgentArgs(['--help']), 'help');
 });
@@ -42,6 +46,7 @@ test('bad flags are usage errors naming the flag', () => {
     [['--queued-ms=-1'], /--queued-ms must be an integer/],
     [['--running-ms', '1.5'], /--running-ms/],
     [['--due-every-seconds', '0'], /--due-every-seconds must be an integer of at least 1/],
+    [['--keep-copies', '0'], /--keep-copies must be an integer of at least 1/],
     [['--guest', 'abc'], /--guest must be a decimal guest id/],
     [['--endpoint', 'http://agent:8443'], /--endpoint must be https:\/\/host:port/],
     [['--no-such-flag'], /no-such-flag/],

@@ -20,6 +20,10 @@ const DEV_AGENT_USAGE = `usage: felhom dev-agent [flags]
   --snapshotted-ms <n>           time a backup spends snapshotted
   --due-every-seconds <n>        backup period behind /backup/due (default 86400)
   --retry-after-seconds <n>      back-off after a failed backup (default 900)
+  --no-backup-copy               do not copy the covered mounts into each backup
+                                 (by default <state-dir>/backup-copies/<backup id>/ holds
+                                 them as they were at snapshotted)
+  --keep-copies <n>              how many backups keep their copy (default 3)
 
 The guest's bootstrap.json is written to <state-dir>/guests/<guest>/bootstrap.json.`;
 
@@ -43,6 +47,8 @@ const FLAGS = {
   'snapshotted-ms': { type: 'string' },
   'due-every-seconds': { type: 'string' },
   'retry-after-seconds': { type: 'string' },
+  'no-backup-copy': { type: 'boolean', default: false },
+  'keep-copies': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -91,6 +97,8 @@ export function parseDevAgentArgs(args: string[]): DevAgentOptions | 'help' {
       snapshottedMs: count('snapshotted-ms', values['snapshotted-ms']),
       dueEverySeconds: count('due-every-seconds', values['due-every-seconds'], 1),
       retryAfterSeconds: count('retry-after-seconds', values['retry-after-seconds']),
+      copyMounts: !values['no-backup-copy'],
+      keepCopies: count('keep-copies', values['keep-copies'], 1),
     },
   };
 }

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
+import { backupCopies, type BackupCopies } from './backup-copy.ts';
 import { BackupEngine } from './backups.ts';
 import type { BackupSettings } from './backups.ts';
 import { loadOrCreateLeaf } from './cert.ts';
@@ -54,6 +55,10 @@ export interface DevAgentOptions {
     snapshottedMs?: number;
     dueEverySeconds?: number;
     retryAfterSeconds?: number;
+    /** Copy the mounts the guest's backup covers into each backup (default true); see backup-copy.ts. */
+    copyMounts?: boolean;
+    /** How many backups' copies are kept (default 3). */
+    keepCopies?: number;
   };
   logger?: Logger;
 }
@@ -78,6 +83,8 @@ export interface DevAgent {
   /** Contract requests handled so far (no bodies, no tokens); status 0 for a hung one. */
   requests(): ReadonlyArray<{ method: string; path: string; status: number }>;
   rollbacks(): ReadonlyArray<{ snapshot: string; at: string }>;
+  /** Where a backup's copy of the covered mounts is: one folder per mount id. */
+  backupCopy(backupId: string): string;
   close(): Promise<void>;
 }
 
@@ -88,6 +95,8 @@ const DEFAULT_BACKUP_SETTINGS: BackupSettings = {
   snapshottedMs: 8000,
   dueEverySeconds: 86400,
   retryAfterSeconds: 900,
+  copyMounts: true,
+  keepCopies: 3,
 };
 
 const DEFAULT_FAILURE = 'vzdump: simulated failure injected by the development agent';
@@ -128,6 +137,8 @@ export async function startDevAgent(options: DevAgentOptions): Promise<DevAgent>
 function backupSettings(given: NonNullable<DevAgentOptions['backup']>): BackupSettings {
   const settings = { ...DEFAULT_BACKUP_SETTINGS, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) };
   if (settings.mode !== 'snapshot' && settings.mode !== 'stop') throw new Error(`backup.mode must be snapshot or stop, got ${String(settings.mode)}`);
+  if (typeof settings.copyMounts !== 'boolean') throw new Error(`backup.copyMounts must be true or false, got ${String(settings.copyMounts)}`);
+  if (!Number.isInteger(settings.keepCopies) || settings.keepCopies < 1) throw new Error(`backup.keepCopies must be a positive integer, got ${settings.keepCopies}`);
   for (const key of ['queuedMs', 'runningMs', 'snapshottedMs', 'retryAfterSeconds', 'dueEverySeconds'] as const) {
     const value = settings[key];
     if (!Number.isInteger(value) || value < 0) throw new Error(`backup.${key} must be a non-negative integer, got ${value}`);
@@ -164,6 +175,7 @@ class RunningDevAgent implements DevAgent, DevControls {
   port = 0;
   readonly #parts: AgentParts;
   readonly #backups: BackupEngine;
+  readonly #copies: BackupCopies;
   readonly #faults = new FaultSet();
   readonly #requests: RequestRecord[] = [];
   readonly #closing = new AbortController();
@@ -177,7 +189,8 @@ class RunningDevAgent implements DevAgent, DevControls {
     this.controlToken = parts.controlToken;
     this.fingerprint = parts.own.fingerprint;
     this.bootstrapPath = bootstrapPathFor(parts.stateDir, parts.guestId);
-    this.#backups = new BackupEngine(parts.store, parts.settings, parts.logger);
+    this.#copies = backupCopies({ stateDir: parts.stateDir, mountRoot: parts.mountRoot, mounts: () => parts.store.state.mounts, keep: parts.settings.keepCopies });
+    this.#backups = new BackupEngine(parts.store, parts.settings, parts.logger, this.#copies);
   }
 
   async listen(host: string, port: number, endpoint?: string): Promise<void> {
@@ -251,6 +264,10 @@ class RunningDevAgent implements DevAgent, DevControls {
 
   requests(): ReadonlyArray<RequestRecord> {
     return this.#requests.map((entry) => ({ ...entry }));
+  }
+
+  backupCopy(backupId: string): string {
+    return this.#copies.folder(backupId);
   }
 
   rollbacks(): ReadonlyArray<RollbackRecord> {

@@ -28,6 +28,7 @@ export interface QuiesceDeps {
   dockerHost: string;
   maxQuiesceMs: number;
   pollIntervalMs: number;
+  trackingPollIntervalMs: number;
   /** When to ask the agent whether a backup is due (cron syntax). */
   schedule: string;
 }
@@ -42,13 +43,17 @@ export interface Quiesce {
   close(): Promise<void>;
 }
 
-/** Starts these containers (by id) in parallel; already running is fine. Throws naming those that failed. */
-type ContainerStarter = (ids: string[]) => Promise<void>;
+/**
+ * Starts these containers (by name) in parallel; already running (304) is fine, and so is
+ * one that no longer exists (404): the check after the start finds it missing. Throws
+ * naming those that failed.
+ */
+type ContainerStarter = (names: string[]) => Promise<void>;
 
 function containerStarter(dockerHost: string): ContainerStarter {
   const engine = connectEngine(dockerHost, 10_000);
   return async (ids) => {
-    const results = await Promise.allSettled(ids.map((id) => unless([304], engine.slow.getContainer(id).start())));
+    const results = await Promise.allSettled(ids.map((id) => unless([304, 404], engine.slow.getContainer(id).start())));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${String((r.reason as Error)?.message ?? r.reason).trim()}`] : []));
     if (failed.length > 0) throw new Error(`docker: starting containers failed for ${failed.join('; ')}`);
   };
@@ -93,8 +98,9 @@ function stackPort(apps: QuiesceDeps['apps'], startContainers: ContainerStarter)
               const all = await apps.docker.listContainers(id);
               if (!(all.length > 0 && all.every(isUp))) failed.push(id);
             } else {
-              const before = await apps.docker.listContainers(id);
-              await startContainers(before.filter((c) => wanted.includes(c.name) && c.state !== 'running').map((c) => c.id));
+              // Started by the names recorded at the stop, without listing first: the
+              // apps are down until this call, so every step before it is downtime.
+              await startContainers(wanted);
               const up = new Set((await apps.docker.listContainers(id)).filter(isUp).map((c) => c.name));
               if (!wanted.every((name) => up.has(name))) failed.push(id);
             }
@@ -139,7 +145,12 @@ export function createQuiesce(deps: QuiesceDeps): Quiesce {
     audit: deps.audit,
     logger,
     sleep: (ms, signal) => sleep(ms, undefined, { signal }),
-    options: { maxQuiesceMs: deps.maxQuiesceMs, pollIntervalMs: deps.pollIntervalMs, restartBackoffMs: 1_000 },
+    options: {
+      maxQuiesceMs: deps.maxQuiesceMs,
+      pollIntervalMs: deps.pollIntervalMs,
+      trackingPollIntervalMs: deps.trackingPollIntervalMs,
+      restartBackoffMs: 1_000,
+    },
   });
   let task: ScheduledTask | null = null;
   const checkDue = async () => {

@@ -66,8 +66,13 @@ class FakeBackups implements BackupPort {
     return { id: `bk-${this.requests}` };
   }
   polls = 0;
+  /** The harness's clock at each poll, and how long each poll takes to answer. */
+  polledAt: number[] = [];
+  onPoll: () => number = () => 0;
+  answerTakesMs = 0;
   async backupStatus() {
     this.polls++;
+    this.polledAt.push(this.onPoll());
     const next = this.script.length > 1 ? this.script.shift()! : this.script[0]!;
     if (next instanceof Error) throw next;
     if (next === 'missing') return null;
@@ -76,13 +81,23 @@ class FakeBackups implements BackupPort {
   }
 }
 
-function harness(t: TestContext, script: Array<string | Error>, options: { maxQuiesceMs?: number; trackingLimitMs?: number; longWaitMs?: number } = {}) {
+function harness(
+  t: TestContext,
+  script: Array<string | Error>,
+  options: { maxQuiesceMs?: number; trackingLimitMs?: number; longWaitMs?: number; trackingPollIntervalMs?: number } = {},
+) {
   const db = openDatabase(path.join(tempDir(t), 'c.db'));
   t.after(() => db.close());
   let now = Date.parse('2026-11-23T03:00:00Z');
   const clock = { now: () => new Date(now) };
   const stacks = new FakeStacks();
   const backups = new FakeBackups(script);
+  // A poll answers after `answerTakesMs` of the harness's time.
+  backups.onPoll = () => {
+    const at = now;
+    now += backups.answerTakesMs;
+    return at;
+  };
   const store = createRunStore(db, clock);
   const audit = createAuditLog(db, clock, silentLogger());
   // Time passes only when the runner waits, and only for a wait that is not cut short:
@@ -108,6 +123,7 @@ function harness(t: TestContext, script: Array<string | Error>, options: { maxQu
     options: {
       maxQuiesceMs: options.maxQuiesceMs ?? 600_000,
       pollIntervalMs: 1_000,
+      trackingPollIntervalMs: options.trackingPollIntervalMs ?? 1_000,
       restartBackoffMs: 500,
       ...(options.trackingLimitMs === undefined ? {} : { trackingLimitMs: options.trackingLimitMs }),
     },
@@ -145,6 +161,18 @@ describe('the quiesce runner', () => {
     assert.equal(run.downtimeMs, 3_000, 'three polls of 1 s: down until snapshotted, not until done');
     assert.ok(Date.parse(run.finishedAt!) > Date.parse(run.resumedAt!));
     assert.equal(h.store.open(), null);
+  });
+
+  it('when polls answer slowly, then they still keep to the fast rate while the apps are down and to the slow one while tracking', async (t) => {
+    const h = harness(t, ['queued', 'running', 'running', 'snapshotted', 'snapshotted', 'snapshotted', 'done'], { trackingPollIntervalMs: 10_000 });
+    h.backups.answerTakesMs = 300;
+    const started = Date.parse('2026-11-23T03:00:00Z');
+    const run = await runOnce(h);
+    const gaps = h.backups.polledAt.map((at, i) => at - (h.backups.polledAt[i - 1] ?? started));
+    // The first poll comes one interval after the request; an answer's 300 ms is not added to the next wait.
+    assert.deepEqual(gaps, [1_000, 1_000, 1_000, 1_000, 10_000, 10_000, 10_000]);
+    assert.equal(run.resumeReason, 'snapshotted');
+    assert.equal(run.downtimeMs, 4_300, 'resumed as soon as the fourth poll answered');
   });
 
   it('when the mode has no snapshot phase, then the stacks restart at done', async (t) => {

@@ -38,7 +38,15 @@ export interface BackupPort {
 
 export interface RunnerOptions {
   maxQuiesceMs: number;
+  /**
+   * Between status polls while the apps are down: this interval is the controller's own
+   * share of the downtime (half of it on average), so it is short. Polls keep to a fixed
+   * rate (one started per interval at most, one in flight at a time), so the agent sees
+   * at most 1000 / interval requests a second, for at most the max-quiesce bound.
+   */
   pollIntervalMs: number;
+  /** Between status polls once the apps run again and only the outcome is awaited. */
+  trackingPollIntervalMs: number;
   /** First wait before retrying stacks that failed to start; doubles up to 60 s, forever. */
   restartBackoffMs: number;
   /**
@@ -71,6 +79,8 @@ export class QuiesceRunner {
   readonly #deps: RunnerDeps;
   #active: Promise<StoredRun> | null = null;
   #shutdown = new AbortController();
+  /** When the last status poll was sent (clock ms), to keep polls to a fixed rate. */
+  #lastPollAt: number | null = null;
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
@@ -192,7 +202,10 @@ export class QuiesceRunner {
         return { event: this.#interruption(run) ?? { type: 'stacks_stopped' }, run };
       case 'request_backup':
         try {
-          return { event: { type: 'backup_accepted', backupId: (await this.#deps.backups.requestBackup(run.trigger)).id }, run };
+          const accepted = await this.#deps.backups.requestBackup(run.trigger);
+          // The request counts as the last one: the first poll comes an interval after it.
+          this.#lastPollAt = this.#deps.clock.now().getTime();
+          return { event: { type: 'backup_accepted', backupId: accepted.id }, run };
         } catch (error) {
           return { event: { type: 'request_failed', error: errorMessage(error) }, run };
         }
@@ -208,15 +221,19 @@ export class QuiesceRunner {
   }
 
   /**
-   * One status poll after the poll interval. The poll is not retried (the loop has its own
-   * bounds) and is raced against the run's bound and a shutdown, so an agent that hangs
-   * cannot hold the apps down past the max-quiesce bound.
+   * One status poll, an interval after the previous one was sent (the fast interval while
+   * the apps are down, the slow one while tracking). The poll is not retried (the loop has
+   * its own bounds) and is raced against the run's bound and a shutdown, so an agent that
+   * hangs cannot hold the apps down past the max-quiesce bound.
    */
   async #poll(run: StoredRun): Promise<Event> {
     if (run.phase !== 'tracking' || backupInFlight(run)) {
-      const untilBound = this.#bound(run).at - this.#deps.clock.now().getTime();
+      const now = this.#deps.clock.now().getTime();
+      const interval = run.phase === 'tracking' ? this.#deps.options.trackingPollIntervalMs : this.#deps.options.pollIntervalMs;
+      const untilNext = (this.#lastPollAt ?? now) + interval - now;
+      const untilBound = this.#bound(run).at - now;
       try {
-        await this.#deps.sleep(Math.max(0, Math.min(this.#deps.options.pollIntervalMs, untilBound)), this.#shutdown.signal);
+        await this.#deps.sleep(Math.max(0, Math.min(untilNext, untilBound)), this.#shutdown.signal);
       } catch {
         // Woken by a shutdown: answered below.
       }
@@ -224,6 +241,7 @@ export class QuiesceRunner {
     const interruption = this.#interruption(run);
     if (interruption) return interruption;
     const id = run.backupId!;
+    this.#lastPollAt = this.#deps.clock.now().getTime();
     const polled: Promise<Event> = this.#deps.backups.backupStatus(id).then(
       (status): Event =>
         status === null
