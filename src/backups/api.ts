@@ -2,6 +2,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { consistencyOf } from '../quiesce/index.ts';
 import type { StoredRun } from '../quiesce/store.ts';
 import type { BulkBackups } from './bulk.ts';
 import type { Backups } from './index.ts';
@@ -20,6 +21,8 @@ function presentRun(run: StoredRun | null) {
       backup_phase: run.backupPhase,
       resume_reason: run.resumeReason,
       outcome: run.outcome,
+      // Whether the backup holds the apps stopped cleanly (`app`) or running (`crash`).
+      consistency: consistencyOf(run),
       error: run.error,
       started_at: run.startedAt,
       stopped_at: run.stoppedAt,

@@ -5,6 +5,7 @@
  * of a new target is shown once, on the answer to its creation, until acknowledged.
  */
 import { Router, type Request, type Response } from 'express';
+import { consistencyOf } from '../quiesce/index.ts';
 import { formField } from '../web/forms.ts';
 import { pageError, type Ui } from '../web/ui.ts';
 import type { Backups } from './index.ts';
@@ -27,7 +28,7 @@ export function backupPages(deps: { backups: Backups; ui: Ui }): Router {
     return {
       mounts: ((await bulk.mounts()) ?? []).filter((m) => m.state === 'attached'),
       current: guest.current(),
-      runs: guest.runs(20),
+      runs: guest.runs(20).map((run) => ({ ...run, consistency: consistencyOf(run) })),
       agent: await guest.agentView(),
       bulk: {
         availability: await bulk.availability(),

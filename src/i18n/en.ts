@@ -242,6 +242,8 @@ export const en = {
   'backups.started_at': 'Started',
   'backups.trigger': 'Why',
   'backups.apps': 'Apps stopped',
+  'backups.consistency_app': 'App-consistent: the apps were stopped until the snapshot existed',
+  'backups.consistency_crash': 'Crash-consistent only: the apps were started again before the snapshot existed',
   'backups.downtime': 'Apps down for',
   'backups.result': 'Result',
   'backups.targets': 'Where backups go',

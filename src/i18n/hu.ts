@@ -244,6 +244,8 @@ export const hu: Record<MessageKey, string> = {
   'backups.started_at': 'Kezdés',
   'backups.trigger': 'Indítás módja',
   'backups.apps': 'Leállított alkalmazások',
+  'backups.consistency_app': 'Alkalmazás-konzisztens: az alkalmazások a pillanatkép elkészültéig álltak',
+  'backups.consistency_crash': 'Csak összeomlás-konzisztens: az alkalmazások a pillanatkép elkészülte előtt újraindultak',
   'backups.downtime': 'Alkalmazások állásideje',
   'backups.result': 'Eredmény',
   'backups.targets': 'Hová kerülnek a mentések',

@@ -16,6 +16,8 @@ import { connectEngine, unless } from '../stacks/engine.ts';
 import { QuiesceRunner, type BackupPort, type StackPort } from './runner.ts';
 import { createRunStore, type RunStore } from './store.ts';
 
+export { consistencyOf, type Consistency } from './machine.ts';
+
 
 export interface QuiesceDeps {
   db: Db;

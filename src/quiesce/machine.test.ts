@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IllegalTransition, MAX_CONSECUTIVE_POLL_FAILURES, phases, startRun, table, transition, type Event, type Run } from './machine.ts';
+import { IllegalTransition, AGENT_UNREACHABLE_MS, MIN_FAILED_POLLS, consistencyOf, phases, startRun, table, transition, type Event, type Run } from './machine.ts';
 
 const started = () => startRun({ id: 'run-1', trigger: 'scheduled', stacks: ['photos', 'media'] });
 
@@ -79,12 +79,15 @@ describe('a quiesce run that goes wrong never strands an app', () => {
     assert.equal(closed.run.error, 'vzdump: no space left');
   });
 
-  it(`when status polls fail ${MAX_CONSECUTIVE_POLL_FAILURES} times in a row, then the apps restart and the backup is still tracked`, () => {
+  const failedPoll = (failingForMs: number): Event => ({ type: 'poll_failed', error: 'timeout', failingForMs });
+
+  it(`when status polls fail for ${AGENT_UNREACHABLE_MS / 1000} s and ${MIN_FAILED_POLLS} times in a row, then the apps restart and the backup is still tracked`, () => {
+    // Fast polls failing for 9.9 s (an agent restarting): still waiting.
     const events: Event[] = [{ type: 'stacks_stopped' }, accepted];
-    for (let i = 1; i < MAX_CONSECUTIVE_POLL_FAILURES; i++) events.push({ type: 'poll_failed', error: 'timeout' });
+    for (let ms = 0; ms < AGENT_UNREACHABLE_MS; ms += 100) events.push(failedPoll(ms));
     const stillWaiting = walk(...events);
     assert.equal(stillWaiting.run.phase, 'waiting', 'a failed poll is not a failed backup');
-    const resuming = transition(stillWaiting.run, { type: 'poll_failed', error: 'timeout' });
+    const resuming = transition(stillWaiting.run, failedPoll(AGENT_UNREACHABLE_MS));
     assert.equal(resuming.run.resumeReason, 'agent_unreachable');
     const tracking = transition(resuming.run, { type: 'stacks_restarted' });
     assert.equal(tracking.run.phase, 'tracking', 'the backup may still finish on the agent');
@@ -92,10 +95,15 @@ describe('a quiesce run that goes wrong never strands an app', () => {
     assert.equal(closed.run.outcome, 'succeeded');
   });
 
+  it(`when fewer than ${MIN_FAILED_POLLS} polls failed, then even a long failure (one hung request) does not end the wait`, () => {
+    const waiting = walk({ type: 'stacks_stopped' }, accepted, failedPoll(30_000), failedPoll(60_000));
+    assert.equal(waiting.run.phase, 'waiting');
+    assert.equal(transition(waiting.run, failedPoll(90_000)).run.resumeReason, 'agent_unreachable');
+  });
+
   it('when a poll succeeds between failures, then the count of consecutive failures starts again', () => {
-    const events: Event[] = [{ type: 'stacks_stopped' }, accepted];
-    for (let i = 1; i < MAX_CONSECUTIVE_POLL_FAILURES; i++) events.push({ type: 'poll_failed', error: 'timeout' });
-    events.push(seen('running'), { type: 'poll_failed', error: 'timeout' });
+    const events: Event[] = [{ type: 'stacks_stopped' }, accepted, failedPoll(0), failedPoll(5_000)];
+    events.push(seen('running'), failedPoll(20_000));
     assert.equal(walk(...events).run.phase, 'waiting');
   });
 
@@ -108,7 +116,7 @@ describe('a quiesce run that goes wrong never strands an app', () => {
 
   it('when the agent never answers while tracking, then the apps stay up and tracking goes on', () => {
     const tracking = transition(walk({ type: 'stacks_stopped' }, accepted, seen('snapshotted')).run, { type: 'stacks_restarted' });
-    const after = transition(tracking.run, { type: 'poll_failed', error: 'timeout' });
+    const after = transition(tracking.run, failedPoll(60_000));
     assert.equal(after.run.phase, 'tracking');
     assert.deepEqual(after.commands, ['poll_backup']);
   });
@@ -214,5 +222,23 @@ describe('the table itself', () => {
       assert.throws(() => transition(closed, { type }), IllegalTransition);
     }
     assert.deepEqual([...phases], ['stopping', 'requesting', 'waiting', 'resuming', 'tracking', 'closed']);
+  });
+});
+
+describe('what a closed run says about its backup', () => {
+  const closedRun = (resumeReason: Run['resumeReason'], outcome: Run['outcome']) => ({ phase: 'closed' as const, resumeReason, outcome });
+  it('when the apps stayed down until the snapshot (or the end), then the backup is app-consistent', () => {
+    assert.equal(consistencyOf(closedRun('snapshotted', 'succeeded')), 'app');
+    assert.equal(consistencyOf(closedRun('backup_done', 'succeeded')), 'app');
+  });
+  it('when the apps came back before the snapshot, then a successful backup is only crash-consistent', () => {
+    for (const reason of ['crash_recovery', 'agent_unreachable', 'max_quiesce', 'shutdown'] as const) {
+      assert.equal(consistencyOf(closedRun(reason, 'succeeded')), 'crash', reason);
+    }
+  });
+  it('when there is no successful backup, or the run is open, then it says nothing', () => {
+    assert.equal(consistencyOf(closedRun('backup_failed', 'failed')), null);
+    assert.equal(consistencyOf(closedRun('backup_missing', 'unknown')), null);
+    assert.equal(consistencyOf({ phase: 'tracking', resumeReason: 'snapshotted', outcome: null }), null);
   });
 });

@@ -6,8 +6,8 @@
  *
  *   stopping ──stacks_stopped──▶ requesting ──backup_accepted──▶ waiting
  *      │                             │                              │ snapshotted / done / failed,
- *      │ stop_failed, deadline,      │ request_failed, deadline,    │ backup_missing, too many failed
- *      │ shutdown, crash_recovered   │ shutdown, crash_recovered    │ polls, deadline, shutdown, crash_recovered
+ *      │ stop_failed, deadline,      │ request_failed, deadline,    │ backup_missing, polls failing for
+ *      │ shutdown, crash_recovered   │ shutdown, crash_recovered    │ 10 s, deadline, shutdown, crash_recovered
  *      ▼                             ▼                              ▼
  *   resuming ◀────────────────────────────────────────────────────────
  *      │ stacks_restarted
@@ -68,7 +68,8 @@ export type Event =
   | { type: 'backup_accepted'; backupId: string }
   | { type: 'request_failed'; error: string }
   | { type: 'backup_phase'; phase: string; error?: string | null }
-  | { type: 'poll_failed'; error: string }
+  /** `failingForMs`: since the first failed poll of this streak was sent. */
+  | { type: 'poll_failed'; error: string; failingForMs: number }
   | { type: 'backup_missing'; error: string }
   | { type: 'tracking_expired'; error: string }
   | { type: 'deadline' }
@@ -84,10 +85,31 @@ export interface Transition {
   commands: Command[];
 }
 
-export const MAX_CONSECUTIVE_POLL_FAILURES = 5;
+/**
+ * The agent counts as unreachable, and the apps come back without their backup, once
+ * status polls have failed for this long and this many times in a row: time, not a count
+ * alone, because polls are fast while the apps are down (an agent restarting for a few
+ * seconds must not end a quiesce), and a count too, so one hung request is not enough.
+ */
+export const AGENT_UNREACHABLE_MS = 10_000;
+export const MIN_FAILED_POLLS = 3;
 
 /** A backup that has not reached `done` or `failed`; an unknown phase counts as in flight (CONTRACT.md). */
 export const backupInFlight = (run: Run): boolean => run.backupId !== null && run.backupPhase !== 'done' && run.backupPhase !== 'failed';
+
+/**
+ * What a closed run's backup holds. `app`: it succeeded, and the apps stayed down until
+ * the agent said its snapshot existed (`snapshotted`) or the backup was done; a run that
+ * stopped no app is as good. `crash`: it succeeded, but the apps were started before that
+ * (a crash, the bound, an unreachable agent, a shutdown), so it holds running apps, as a
+ * power cut would leave them. Null: no successful backup (yet).
+ */
+export type Consistency = 'app' | 'crash';
+
+export function consistencyOf(run: Pick<Run, 'phase' | 'outcome' | 'resumeReason'>): Consistency | null {
+  if (run.phase !== 'closed' || run.outcome !== 'succeeded') return null;
+  return run.resumeReason === 'snapshotted' || run.resumeReason === 'backup_done' ? 'app' : 'crash';
+}
 
 export function startRun(input: { id: string; trigger: Run['trigger']; stacks: string[]; containers?: Record<string, string[]> }): Transition {
   const run: Run = {
@@ -172,7 +194,9 @@ export const table: Table = {
     },
     poll_failed: (run, e) => {
       const failures = run.consecutivePollFailures + 1;
-      if (failures >= MAX_CONSECUTIVE_POLL_FAILURES) return resume(run, 'agent_unreachable', { consecutivePollFailures: failures, error: e.error });
+      if (failures >= MIN_FAILED_POLLS && e.failingForMs >= AGENT_UNREACHABLE_MS) {
+        return resume(run, 'agent_unreachable', { consecutivePollFailures: failures, error: e.error });
+      }
       return { run: { ...run, consecutivePollFailures: failures }, commands: ['poll_backup'] };
     },
     // Nothing left to wait for: the apps come back and the run ends without an outcome.

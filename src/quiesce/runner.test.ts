@@ -200,13 +200,21 @@ describe('the quiesce runner', () => {
     assert.equal(h.stacks.running.size, 3);
   });
 
-  it('when the agent stops answering, then the stacks restart after a few failed polls and tracking goes on to done', async (t) => {
-    const down = new Error('agent GET /backup/status: no answer within 10000 ms');
-    const h = harness(t, ['running', down, down, down, down, down, down, 'done']);
+  it('when the agent stops answering, then the stacks restart once polls have failed for 10 s and tracking goes on to done', async (t) => {
+    const down = new Error('agent GET /backup/status: connect ECONNREFUSED');
+    const h = harness(t, ['running', ...Array<Error>(12).fill(down), 'done']);
     const run = await runOnce(h);
     assert.equal(run.resumeReason, 'agent_unreachable');
+    assert.equal(run.downtimeMs, 12_000, 'the first failed poll at 2 s, the eleventh (10 s later) ends the wait');
     assert.equal(run.outcome, 'succeeded');
     assert.equal(h.backups.requests, 1, 'no second backup');
+  });
+
+  it('when the agent is away for a few seconds (a restart), then the apps stay down until its snapshot', async (t) => {
+    const down = new Error('agent GET /backup/status: connect ECONNREFUSED');
+    const h = harness(t, ['running', down, down, down, down, down, 'snapshotted', 'done']);
+    const run = await runOnce(h);
+    assert.equal(run.resumeReason, 'snapshotted');
   });
 
   it('when the max-quiesce bound passes, then the stacks restart whatever the backup does, and the backup may finish', async (t) => {

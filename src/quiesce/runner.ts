@@ -81,6 +81,8 @@ export class QuiesceRunner {
   #shutdown = new AbortController();
   /** When the last status poll was sent (clock ms), to keep polls to a fixed rate. */
   #lastPollAt: number | null = null;
+  /** When the first failed poll of the current streak was sent; null after a success. */
+  #failingSince: number | null = null;
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
@@ -205,6 +207,7 @@ export class QuiesceRunner {
           const accepted = await this.#deps.backups.requestBackup(run.trigger);
           // The request counts as the last one: the first poll comes an interval after it.
           this.#lastPollAt = this.#deps.clock.now().getTime();
+          this.#failingSince = null;
           return { event: { type: 'backup_accepted', backupId: accepted.id }, run };
         } catch (error) {
           return { event: { type: 'request_failed', error: errorMessage(error) }, run };
@@ -241,13 +244,19 @@ export class QuiesceRunner {
     const interruption = this.#interruption(run);
     if (interruption) return interruption;
     const id = run.backupId!;
-    this.#lastPollAt = this.#deps.clock.now().getTime();
+    const sentAt = this.#deps.clock.now().getTime();
+    this.#lastPollAt = sentAt;
     const polled: Promise<Event> = this.#deps.backups.backupStatus(id).then(
-      (status): Event =>
-        status === null
+      (status): Event => {
+        this.#failingSince = null;
+        return status === null
           ? { type: 'backup_missing', error: `the agent no longer knows backup ${id}; whether it finished is unknown` }
-          : { type: 'backup_phase', phase: status.phase, error: status.error },
-      (error: unknown): Event => ({ type: 'poll_failed', error: errorMessage(error) }),
+          : { type: 'backup_phase', phase: status.phase, error: status.error };
+      },
+      (error: unknown): Event => {
+        this.#failingSince ??= sentAt;
+        return { type: 'poll_failed', error: errorMessage(error), failingForMs: this.#deps.clock.now().getTime() - this.#failingSince };
+      },
     );
     const race = new AbortController();
     const bound = this.#bound(run);
