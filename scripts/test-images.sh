@@ -11,7 +11,7 @@
 # read the server's log to tell a clean shutdown from crash recovery. The writer
 # inserts one row per transaction into `ticks` and acknowledges each commit in a file
 # (see test/helpers/databases.ts for how they are combined).
-# Each image is built once; FORCE=1 rebuilds. debootstrap needs root.
+# Each image is built once; FORCE=1 rebuilds the database images. debootstrap needs root.
 set -euo pipefail
 
 have() { [ "${FORCE:-}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
@@ -24,7 +24,8 @@ cleanup() {
 trap cleanup EXIT
 
 busybox_image=felhom-test/busybox:latest
-if ! have "$busybox_image"; then
+# Built once (FORCE does not apply: images the tests build FROM it would be orphaned).
+if ! docker image inspect "$busybox_image" >/dev/null 2>&1; then
   root="$work/busybox"
   mkdir -p "$root/bin" "$root/tmp" "$root/etc"
   cp /bin/busybox "$root/bin/busybox"
@@ -65,6 +66,10 @@ chroot "$rootfs" /debootstrap/debootstrap --second-stage >>"$work/debootstrap.lo
 # The packages' own cluster and datadir are made at build time, by other tools and
 # settings than ours: the entrypoints make theirs on first start.
 rm -rf "$rootfs"/etc/postgresql/15 "$rootfs"/var/lib/postgresql/15 "$rootfs"/var/lib/mysql/* "$rootfs"/var/log/postgresql/* "$rootfs"/var/log/mysql/*
+# postgres's JIT pulls in LLVM (and z3), 130 MB of the image; without its provider
+# library postgres runs with JIT off, as the tests want anyway.
+chroot "$rootfs" dpkg --purge --force-depends libllvm14 libz3-4 >>"$work/debootstrap.log" 2>&1
+rm -rf "$rootfs"/usr/lib/postgresql/15/lib/llvmjit* "$rootfs"/usr/lib/postgresql/15/lib/bitcode
 # Small, as the slim upstream images: no apt lists, downloaded packages, docs (but the
 # copyright files), man pages or translations (the servers log in English, which the
 # tests match on).
@@ -209,7 +214,8 @@ while True:
         time.sleep(interval)
     except Exception as e:  # noqa: BLE001 - any database error means: reconnect
         if not failing:
-            print(f'felhom-writer: {type(e).__name__}: {str(e).strip()}; reconnecting every 200 ms', file=sys.stderr, flush=True)
+            message = ' '.join(str(e).split())  # one line: psycopg2's messages span several
+            print(f'felhom-writer: {type(e).__name__}: {message}; reconnecting every 200 ms', file=sys.stderr, flush=True)
             failing = True
         try:
             if conn is not None:
@@ -237,7 +243,8 @@ docker import \
 # build adds it: postgres's default SIGTERM is a "smart" shutdown that waits for the
 # clients to leave (the writer never does) until Docker kills it; SIGINT is the fast
 # shutdown, as in the official image.
-printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$postgres_image" | docker build -q -t "$postgres_image" - >/dev/null
+printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$postgres_image" | docker build -q -t "$postgres_image" - >/dev/null 2>"$work/build.log" \
+  || { cat "$work/build.log" >&2; exit 1; }
 docker import \
   --change "$path_env" \
   --change 'VOLUME ["/var/lib/mysql"]' \
