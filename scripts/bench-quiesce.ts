@@ -14,6 +14,9 @@
  *                         directly (dockerode, in parallel), with no controller at all
  *   snapshot→all running  to the last `start` event
  *   docker alone (all)    Docker's own time for all of them
+ *   controller adds       snapshot→all running minus docker alone (all), per run: what the
+ *                         controller adds to Docker's own start (a difference of two noisy
+ *                         figures: read a small or negative one as "about zero")
  *   downtime              the longest any app was down (its `die` to its `start`)
  *   polls per run        status requests the agent saw for the run (fast while down, slow while tracking)
  */
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
   const installed: string[] = [];
   console.log(
     `poll interval while down ${config.quiescePollMs} ms, while tracking ${config.trackingPollMs} ms${process.env.FELHOM_QUIESCE_POLL_MS ? '' : ' (defaults)'}; agent: snapshotted 1.2 s after the request\n` +
-      'stacks  snapshot→first start  docker alone  snapshot→all running  docker alone (all)  downtime  polls per run',
+      'stacks  snapshot→first start  docker alone  snapshot→all running  docker alone (all)  controller adds  downtime  polls per run',
   );
   try {
     for (const size of sizes) {
@@ -130,10 +133,15 @@ async function main(): Promise<void> {
           manifest: `schema: felhom.app/v1\nid: ${id}\nname: Bench ${id}\nversion: "1"\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`,
           compose: `services:\n  web:\n    image: ${IMAGE}\n    init: true\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
         });
-        while ((await api('GET', `/operations/${operation.id}`)).operation.state === 'running') await sleep(200);
+        let state = 'running';
+        while (state === 'running') {
+          await sleep(200);
+          state = (await api('GET', `/operations/${operation.id}`)).operation.state;
+        }
+        if (state !== 'succeeded') throw new Error(`bench: installing ${id} ended ${state}`);
         installed.push(id);
       }
-      const rows: Record<string, number[]> = { first: [], dockerFirst: [], all: [], dockerAll: [], downtime: [], polls: [] };
+      const rows: Record<string, number[]> = { first: [], dockerFirst: [], all: [], dockerAll: [], added: [], downtime: [], polls: [] };
       for (let r = 0; r < repeats; r++) {
         const from = watch.events.length;
         const requestsBefore = agent.requests().length;
@@ -176,12 +184,13 @@ async function main(): Promise<void> {
         const alone = watch.events.slice(mark).filter((e) => e.action === 'start').map((e) => e.atMs);
         rows.dockerFirst!.push(Math.min(...alone) - asked);
         rows.dockerAll!.push(Math.max(...alone) - asked);
+        rows.added!.push(rows.all!.at(-1)! - rows.dockerAll!.at(-1)!);
         await sleep(500);
       }
       const ms = (key: string, width: number) => `${Math.round(median(rows[key]!))} ms`.padStart(width);
       const polls = rows.polls!;
       console.log(
-        `${String(size).padStart(6)}  ${ms('first', 20)}  ${ms('dockerFirst', 12)}  ${ms('all', 20)}  ${ms('dockerAll', 18)}  ${ms('downtime', 8)}  ${String(median(polls)).padStart(13)}`,
+        `${String(size).padStart(6)}  ${ms('first', 20)}  ${ms('dockerFirst', 12)}  ${ms('all', 20)}  ${ms('dockerAll', 18)}  ${ms('added', 15)}  ${ms('downtime', 8)}  ${String(median(polls)).padStart(13)}`,
       );
     }
     console.log(

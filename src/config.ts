@@ -40,7 +40,7 @@ const environmentSchema = z.object({
   FELHOM_CATALOG_DIR: z.string().min(1).optional(),
   FELHOM_STORAGE_CHECK_MS: milliseconds(200, 3_600_000).default(15_000),
   FELHOM_MAX_QUIESCE_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int().min(10).max(86_400).default(600),
-  FELHOM_QUIESCE_POLL_MS: milliseconds(20, 60_000).default(100),
+  FELHOM_QUIESCE_POLL_MS: milliseconds(20, 60_000).default(50),
   FELHOM_TRACKING_POLL_MS: milliseconds(100, 600_000).default(5_000),
   FELHOM_BACKUP_CHECK_CRON: z.string().refine((value) => validate(value), 'must be a cron expression, e.g. "* * * * *"').default('* * * * *'),
   FELHOM_BULK_BACKUP_CRON: cron.default('0 3 * * *'),
