@@ -104,13 +104,17 @@ export function simulatedBackupSize(): number {
 }
 
 /**
- * Three nightly backups at 03:00 UTC, the latest at least an hour ago, and a passed
- * restore test of the oldest. Only for a guest with no history of its own.
+ * Three nightly backups at 03:00 UTC, the latest finished and less than a day old (so
+ * none is due yet), and a passed restore test of the oldest. Only for a guest with no
+ * history of its own.
  */
 export function seedDemoHistory(guest: GuestRecord, guestId: string, nowMs: number): void {
   if (guest.backups.length > 0 || guest.restore_test.last_run !== null) return;
-  let latest = Math.floor(nowMs / DAY_MS) * DAY_MS + 3 * 3600 * 1000;
-  if (latest > nowMs - 3600 * 1000) latest -= DAY_MS;
+  const settled = nowMs - 5 * 60 * 1000;
+  let latest = Math.floor(settled / DAY_MS) * DAY_MS + 3 * 3600 * 1000;
+  if (latest > settled) latest -= DAY_MS;
+  // Just after 03:00 the previous night's run is a day old, so due: tonight's ran early.
+  if (nowMs - latest > DAY_MS - 10 * 60 * 1000) latest = settled;
   const nights = [latest - 2 * DAY_MS, latest - DAY_MS, latest];
   guest.backups = nights.map((night, index): BackupRecord => {
     const finished = night + (70 + index * 9) * 1000;
@@ -140,6 +144,6 @@ export function seedDemoHistory(guest: GuestRecord, guestId: string, nowMs: numb
       error: null,
     },
     next_run_at: isoSeconds(tested + 3600 * 1000 + 7 * DAY_MS),
-    integrity: { last_verify_at: isoSeconds(latest + 1800 * 1000), ok: true },
+    integrity: { last_verify_at: isoSeconds(Math.min(latest + 1800 * 1000, nowMs - 60 * 1000)), ok: true },
   };
 }

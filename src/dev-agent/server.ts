@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Leaf } from './cert.ts';
 
 export interface TlsListener {
@@ -18,6 +19,15 @@ export async function listenTls(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<TlsListener> {
   const server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, handler);
+  // Every raw socket, handshake finished or not: closeAllConnections() knows only those
+  // whose handshake is done, and one mid-handshake at close would go on serving after it.
+  const sockets = new Set<Socket>();
+  let closing = false;
+  server.on('connection', (socket: Socket) => {
+    if (closing) return socket.destroy();
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -35,10 +45,11 @@ export async function listenTls(
       server.closeIdleConnections();
     },
     close() {
+      closing = true;
       return new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         // Hung requests (an injected fault) and kept-alive sockets would hold close() forever.
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       });
     },
   };
