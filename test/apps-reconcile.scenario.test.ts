@@ -3,17 +3,24 @@
  * install, then started again, and what it finds in Docker at start.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { devAgent } from './helpers/controller.ts';
+import { docker } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
-import { apiToken, call, startController } from './helpers/process.ts';
+import { testLogs } from './helpers/log.ts';
+import { apiToken, call, CALL_TIMEOUT_MS, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
+import { until } from './helpers/until.ts';
 
 const IMAGE = 'felhom-test/webapp:scenario';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+/**
+ * An install, or a start that re-creates or restarts an app, on a loaded 2-core CI
+ * machine (5–10 times slower than a developer's); the app's web server starts 4 s late.
+ */
+const INSTALL_MS = 90_000;
+/** Each test installs and restarts the controller: 10–20 s here, minutes when loaded. */
+const SCENARIO = { timeout: 300_000 };
 
 function slowApp(id: string, port: number) {
   return {
@@ -43,24 +50,38 @@ volumes:
   };
 }
 
-/** Installs through the API and waits for the operation to end. */
-async function installAndWait(url: string, token: string, app: { manifest: string; compose: string }): Promise<void> {
+/** Installs through the API and waits for the operation to succeed. */
+async function installAndWait(url: string, token: string, app: { manifest: string; compose: string }, explain: () => Promise<string>): Promise<void> {
   const started = await call(url, token, 'POST', '/api/v1/apps', app);
   assert.equal(started.status, 202, JSON.stringify(started.body));
-  for (let i = 0; i < 200; i++) {
-    const { body } = await call(url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`);
-    if (body.operation.state !== 'running') return;
-    await sleep(250);
-  }
-  assert.fail('the install did not finish');
+  const operation = await until(async () => (await call(url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`)).body.operation, {
+    what: 'the install to finish',
+    done: (op) => op.state !== 'running',
+    timeoutMs: INSTALL_MS,
+    intervalMs: 250,
+    explain,
+  });
+  assert.equal(operation.state, 'succeeded', JSON.stringify(operation));
+}
+
+/** Waits until the app runs; returns what the API says of it. */
+function appRunning(url: string, token: string, id: string, explain: () => Promise<string>): Promise<Record<string, any>> {
+  return until(async () => (await call(url, token, 'GET', `/api/v1/apps/${id}`)).body, {
+    what: `app ${id} running`,
+    done: (app) => app.state === 'running',
+    timeoutMs: INSTALL_MS,
+    intervalMs: 250,
+    explain,
+  });
 }
 
 describe('the controller killed and started again', () => {
   before(() => buildWebImageIfEngine(IMAGE, 'scenario'));
 
   for (const killAt of ['start', 'wait_healthy'] as const) {
-    it(`when it is killed at step "${killAt}" of an install, then the next start finishes the install without a second snapshot`, async (t) => {
+    it(`when it is killed at step "${killAt}" of an install, then the next start finishes the install without a second snapshot`, SCENARIO, async (t) => {
       if (!(await requireDocker(t))) return;
+      const explain = testLogs(t).explain;
       const agent = await devAgent(t);
       const dataDir = tempDir(t, 'felhom-scenario-');
       const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath };
@@ -73,37 +94,36 @@ describe('the controller killed and started again', () => {
       const started = await call(first.url, token, 'POST', '/api/v1/apps', app);
       assert.equal(started.status, 202, JSON.stringify(started.body));
       const operationId = started.body.operation.id;
-      for (let i = 0; i < 200; i++) {
-        const { body } = await call(first.url, token, 'GET', `/api/v1/operations/${operationId}`);
-        if (body.operation.step === killAt) break;
-        assert.equal(body.operation.state, 'running', JSON.stringify(body.operation));
-        await sleep(50);
-      }
+      // Polled often: the step must be caught while it runs; an install that ended first fails below.
+      const atStep = await until(async () => (await call(first.url, token, 'GET', `/api/v1/operations/${operationId}`)).body.operation, {
+        what: `the install at step ${killAt}`,
+        done: (operation) => operation.step === killAt || operation.state !== 'running',
+        timeoutMs: INSTALL_MS,
+        intervalMs: 50,
+        explain,
+      });
+      assert.equal(atStep.state, 'running', JSON.stringify(atStep));
       first.child.kill('SIGKILL');
-      await first.exited;
+      await first.whenExited();
 
       const second = await startController(t, env);
-      let app2: Record<string, any> = {};
-      for (let i = 0; i < 120; i++) {
-        app2 = (await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body;
-        if (app2.state === 'running') break;
-        await sleep(250);
-      }
-      assert.equal(app2.state, 'running', JSON.stringify(app2));
+      const app2 = await appRunning(second.url, token, id, explain);
       assert.equal(app2.operation.kind, 'resume-install');
       assert.equal(app2.operation.state, 'succeeded');
       assert.equal(app2.snapshots.length, 1, 'the resumed install took no second snapshot');
       const interrupted = (await call(second.url, token, 'GET', `/api/v1/operations/${operationId}`)).body.operation;
       assert.equal(interrupted.state, 'failed');
       assert.match(interrupted.error, /the controller stopped while this was running/);
-      assert.equal((await fetch(`http://${'127.0.0.1'}:${21000 + (process.pid % 1000) + killAt.length}/`).then((r) => r.text())).trim(), 'scenario');
+      const served = await fetch(`http://127.0.0.1:${21000 + (process.pid % 1000) + killAt.length}/`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+      assert.equal((await served.text()).trim(), 'scenario');
       second.child.kill('SIGTERM');
-      assert.equal(await second.exited, 0);
+      assert.equal(await second.whenExited(), 0);
     });
   }
 
-  it('when its app containers vanished and a stranger project runs, then the next start re-creates the app and reports the stranger', async (t) => {
+  it('when its app containers vanished and a stranger project runs, then the next start re-creates the app and reports the stranger', SCENARIO, async (t) => {
     if (!(await requireDocker(t))) return;
+    const explain = testLogs(t).explain;
     const agent = await devAgent(t);
     const dataDir = tempDir(t, 'felhom-scenario-');
     const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath };
@@ -114,9 +134,9 @@ describe('the controller killed and started again', () => {
     cleanUpProject(t, stranger);
 
     const first = await startController(t, env);
-    await installAndWait(first.url, token, slowApp(id, 22000 + (process.pid % 1000)));
+    await installAndWait(first.url, token, slowApp(id, 22000 + (process.pid % 1000)), explain);
     first.child.kill('SIGTERM');
-    await first.exited;
+    await first.whenExited();
 
     docker('rm', '-f', ...docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean));
     docker('run', '-d', '--label', `com.docker.compose.project=${stranger}`, 'felhom-test/busybox:latest', 'sleep', '3600');
@@ -125,17 +145,13 @@ describe('the controller killed and started again', () => {
     const list = (await call(second.url, token, 'GET', '/api/v1/apps')).body;
     assert.ok(list.unmanaged_projects.includes(stranger), JSON.stringify(list));
     assert.deepEqual(list.reconciled_at_start.recreated, [id], 'the start reports what it found and did');
-    let state = '';
-    for (let i = 0; i < 120 && state !== 'running'; i++) {
-      state = (await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body.state;
-      await sleep(250);
-    }
-    assert.equal(state, 'running', 'the app was re-created');
+    await appRunning(second.url, token, id, explain);
     assert.notEqual(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${stranger}`), '', 'the stranger was not touched');
   });
 
-  it('when its storage went away while it was down, then the next start does not start the app, and starts it when the storage is back', async (t) => {
+  it('when its storage went away while it was down, then the next start does not start the app, and starts it when the storage is back', SCENARIO, async (t) => {
     if (!(await requireDocker(t))) return;
+    const explain = testLogs(t).explain;
     const agent = await devAgent(t);
     const dataDir = tempDir(t, 'felhom-scenario-');
     const env = { FELHOM_DATA_DIR: dataDir, FELHOM_BOOTSTRAP_PATH: agent.bootstrapPath, FELHOM_STORAGE_CHECK_MS: '300' };
@@ -144,9 +160,9 @@ describe('the controller killed and started again', () => {
     cleanUpProject(t, id);
 
     const first = await startController(t, env);
-    await installAndWait(first.url, token, slowApp(id, 24000 + (process.pid % 1000)));
+    await installAndWait(first.url, token, slowApp(id, 24000 + (process.pid % 1000)), explain);
     first.child.kill('SIGTERM');
-    await first.exited;
+    await first.whenExited();
     // The guest rebooted with the drive gone: the app's containers are down.
     docker('stop', '-t', '1', ...docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`).split('\n').filter(Boolean));
     agent.setMountState('local-fast', 'disconnected');
@@ -158,11 +174,6 @@ describe('the controller killed and started again', () => {
     assert.equal(docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`), '');
 
     agent.setMountState('local-fast', 'attached');
-    let state = '';
-    for (let i = 0; i < 80 && state !== 'running'; i++) {
-      state = (await call(second.url, token, 'GET', `/api/v1/apps/${id}`)).body.state;
-      await sleep(250);
-    }
-    assert.equal(state, 'running');
+    await appRunning(second.url, token, id, explain);
   });
 });

@@ -3,21 +3,34 @@
  * development agent's real mount directories.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import request from 'supertest';
 import { controller, devAgent } from './helpers/controller.ts';
+import { docker } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImage, buildWebImageIfEngine, imageId } from './helpers/images.ts';
+import { testLogs } from './helpers/log.ts';
+import { until } from './helpers/until.ts';
 
 const WEB_IMAGE = 'felhom-test/webapp:it';
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8' }).trim();
+/**
+ * Bounds for a loaded 2-core CI machine (5–10 times slower than a developer's): a deploy
+ * (snapshot, compose config, seeding, compose up, the app's health check), a container
+ * starting or stopping, one API call or page of the app.
+ */
+const DEPLOY_MS = 90_000;
+const CONTAINER_MS = 90_000;
+const CALL_MS = 30_000;
+
+/** What the app serves on its published port. */
+async function served(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(CALL_MS) });
+  return (await response.text()).trim();
 }
 
 let appCounter = 0;
@@ -35,8 +48,11 @@ volumes:
   site:  { class: hot }
   media: { class: bulk, backup: own }
 ${options.manifestExtra ?? ''}`;
+  // init: the web server and sleep, as PID 1, ignore SIGTERM, so each stop (uninstall,
+  // eject, a failed deploy) would wait Docker's 10 s before SIGKILL.
   const compose = `x-common: &common
   restart: unless-stopped
+  init: true
   security_opt: ["no-new-privileges:true"]
 services:
   web:
@@ -62,28 +78,32 @@ volumes:
   return { id, port, manifest, compose };
 }
 
+/** A controller and the agent in-process; a failing test shows the last lines of both. */
 async function setup(t: TestContext, env: Record<string, string> = {}) {
+  const explain = testLogs(t).explain;
   const agent = await devAgent(t);
   const c = await controller(t, {
     bootstrapPath: agent.bootstrapPath,
     env: { FELHOM_STORAGE_CHECK_MS: '300', FELHOM_KEEP_SNAPSHOTS: '2', ...env },
   });
-  const api = request(c.controller.url);
+  // A supertest agent, so that every request through it gets the bound.
+  const api = request.agent(c.controller.url).timeout(CALL_MS);
   const auth = bearer(c.token);
   const storage = (await api.get('/api/v1/storage').set(auth).expect(200)).body as { mounts: Array<{ id: string; path: string }> };
   const mountPath = (id: string) => storage.mounts.find((m) => m.id === id)!.path;
-  return { agent, c, api, auth, fastPath: mountPath('local-fast'), bulkPath: mountPath('usb-9f3a27c1') };
+  return { agent, c, api, auth, explain, fastPath: mountPath('local-fast'), bulkPath: mountPath('usb-9f3a27c1') };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
 
 async function finished(s: Setup, operationId: string) {
-  for (let i = 0; i < 240; i++) {
-    const { operation } = (await s.api.get(`/api/v1/operations/${operationId}`).set(s.auth).expect(200)).body;
-    if (operation.state !== 'running') return operation;
-    await sleep(250);
-  }
-  assert.fail(`operation ${operationId} did not finish`);
+  return until(async () => (await s.api.get(`/api/v1/operations/${operationId}`).set(s.auth).expect(200)).body.operation, {
+    what: `operation ${operationId} to finish`,
+    done: (operation) => operation.state !== 'running',
+    timeoutMs: DEPLOY_MS,
+    intervalMs: 250,
+    explain: s.explain,
+  });
 }
 
 async function install(s: Setup, app: { manifest: string; compose: string }, expectState = 'succeeded') {
@@ -107,14 +127,25 @@ async function appState(s: Setup, id: string) {
   return (await s.api.get(`/api/v1/apps/${id}`).set(s.auth).expect(200)).body;
 }
 
-async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, what: string): Promise<T> {
-  let value = await probe();
-  for (let i = 0; i < 80 && !accept(value); i++) {
-    await sleep(250);
-    value = await probe();
-  }
-  assert.ok(accept(value), `${what}: ${JSON.stringify(value)}`);
-  return value;
+/** Waits until the app is in `state` (the storage watch and starts act in the background). */
+function appInState(s: Setup, id: string, state: string) {
+  return until(() => appState(s, id), { what: `app ${id} ${state}`, done: (app) => app.state === state, timeoutMs: CONTAINER_MS, intervalMs: 250, explain: s.explain });
+}
+
+/** Waits until no container of the app runs. */
+function noContainerOf(s: Setup, id: string) {
+  return until(() => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`), {
+    what: `no container of ${id} running`,
+    done: (ids) => ids === '',
+    timeoutMs: CONTAINER_MS,
+    intervalMs: 250,
+    explain: s.explain,
+  });
+}
+
+/** Waits until the app's worker has written its log on the bulk volume. */
+function workerLogged(s: Setup, file: string) {
+  return until(() => fs.existsSync(file), { what: `the worker to write ${file}`, timeoutMs: CONTAINER_MS, intervalMs: 250, explain: s.explain });
 }
 
 describe('apps on a real Docker engine', () => {
@@ -133,9 +164,8 @@ describe('apps on a real Docker engine', () => {
     assert.equal(fs.readFileSync(path.join(sitePath, 'index.html'), 'utf8').trim(), 'from-image', 'the image content was seeded');
     assert.equal(fs.statSync(sitePath).uid, 1000, "the volume root has the image's owner");
     assert.equal(fs.existsSync(path.join(sitePath, '.seeded')), false, 'no marker inside the volume');
-    await until(async () => fs.existsSync(path.join(mediaPath, 'worker.log')), Boolean, 'the worker wrote to the bulk volume');
-    const served = await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text());
-    assert.equal(served.trim(), 'from-image');
+    await workerLogged(s, path.join(mediaPath, 'worker.log'));
+    assert.equal(await served(app.port), 'from-image');
 
     const body = await appState(s, app.id);
     assert.equal(body.state, 'running');
@@ -157,7 +187,8 @@ describe('apps on a real Docker engine', () => {
     assert.deepEqual(audit, [{ outcome: 'ok' }]);
   });
 
-  it('when the app is stopped, started, updated, uninstalled and reinstalled, then its data survives every step', async (t) => {
+  // Four deploys and a docker build: 16 s here, minutes on a loaded machine; each wait has its own bound.
+  it('when the app is stopped, started, updated, uninstalled and reinstalled, then its data survives every step', { timeout: 300_000 }, async (t) => {
     if (!(await requireDocker(t))) return;
     const { s, app } = await installedApp(t);
     const sitePath = path.join(s.fastPath, 'felhom', 'apps', app.id, 'site');
@@ -166,8 +197,8 @@ describe('apps on a real Docker engine', () => {
     await s.api.post(`/api/v1/apps/${app.id}/stop`).set(s.auth).expect(200);
     assert.equal((await appState(s, app.id)).state, 'stopped');
     await s.api.post(`/api/v1/apps/${app.id}/start`).set(s.auth).expect(200);
-    await until(() => appState(s, app.id), (b) => b.state === 'running', 'running after start');
-    assert.equal((await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text())).trim(), 'customer-data');
+    await appInState(s, app.id, 'running');
+    assert.equal(await served(app.port), 'customer-data');
 
     // A new image under the same tag, as a pull would bring; the agent owns one snapshot we must never prune.
     const imageBefore = imageId(WEB_IMAGE);
@@ -182,7 +213,7 @@ describe('apps on a real Docker engine', () => {
     assert.equal(after.state, 'running');
     const webContainer = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`, '--filter', 'label=com.docker.compose.service=web');
     assert.equal(docker('inspect', '-f', '{{.Image}}', webContainer), imageId(WEB_IMAGE), 'recreated from the new image');
-    assert.equal((await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text())).trim(), 'customer-data', 'not re-seeded');
+    assert.equal(await served(app.port), 'customer-data', 'not re-seeded');
 
     // Three deploys with FELHOM_KEEP_SNAPSHOTS=2: the oldest of ours is pruned, the agent's is kept.
     const snapshots = await s.c.controller.agent.listSnapshots();
@@ -198,7 +229,7 @@ describe('apps on a real Docker engine', () => {
     await s.api.get(`/api/v1/apps/${app.id}`).set(s.auth).expect(404);
 
     await install(s, app);
-    assert.equal((await fetch(`http://127.0.0.1:${app.port}/`).then((r) => r.text())).trim(), 'customer-data', 'reinstall finds the data');
+    assert.equal(await served(app.port), 'customer-data', 'reinstall finds the data');
     const audited = s.c.controller.db.prepare('SELECT action, outcome FROM audit_log WHERE target = ? ORDER BY id').all(app.id);
     assert.deepEqual(audited, [
       { action: 'app.install', outcome: 'ok' },
@@ -228,22 +259,22 @@ describe('apps on a real Docker engine', () => {
     if (!(await requireDocker(t))) return;
     const { s, app } = await installedApp(t);
     s.agent.setMountState('usb-9f3a27c1', 'disconnected');
-    await until(() => appState(s, app.id), (b) => b.state === 'stopped_for_storage', 'stopped for storage');
-    await until(async () => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`), (ids) => ids === '', 'no container runs');
+    await appInState(s, app.id, 'stopped_for_storage');
+    await noContainerOf(s, app.id);
     const refused = await s.api.post(`/api/v1/apps/${app.id}/start`).set(s.auth).expect(409);
     assert.match(refused.body.error.message, /storage \(usb-9f3a27c1\) is not attached/);
     s.agent.setMountState('usb-9f3a27c1', 'attached');
-    await until(() => appState(s, app.id), (b) => b.state === 'running', 'running again');
+    await appInState(s, app.id, 'running');
   });
 
   it('when an app stopped for storage is updated, then the update is refused and nothing is created on the missing drive', async (t) => {
     if (!(await requireDocker(t))) return;
     const { s, app } = await installedApp(t);
     s.agent.setMountState('usb-9f3a27c1', 'disconnected');
-    await until(() => appState(s, app.id), (b) => b.state === 'stopped_for_storage', 'stopped for storage');
+    await appInState(s, app.id, 'stopped_for_storage');
     const refused = await s.api.post(`/api/v1/apps/${app.id}/update`).set(s.auth).expect(409);
     assert.match(refused.body.error.message, /storage \(usb-9f3a27c1\) is not attached/);
-    await until(async () => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${app.id}`), (ids) => ids === '', 'still nothing runs');
+    await noContainerOf(s, app.id);
   });
 
   it('when an install fails before its volumes (an image that is not there), then the app can still be uninstalled and installed again', async (t) => {
@@ -280,7 +311,7 @@ describe('apps on a real Docker engine', () => {
     if (!(await requireDocker(t))) return;
     const { s, app } = await installedApp(t);
     const mediaLog = path.join(s.bulkPath, 'felhom', 'apps', app.id, 'media', 'worker.log');
-    await until(async () => fs.existsSync(mediaLog), Boolean, 'the worker wrote its log');
+    await workerLogged(s, mediaLog);
 
     const ejected = await s.api.post('/api/v1/disks/eject').set(s.auth).send({ disk: 'usb-9f3a27c1' }).expect(200);
     assert.deepEqual(ejected.body.stopped_apps, [app.id]);
@@ -293,7 +324,7 @@ describe('apps on a real Docker engine', () => {
     assert.equal(audit[0]!.outcome, 'ok');
 
     await s.c.controller.agent.assignDisk({ disk: 'usb-9f3a27c1', label: 'WD Elements 4TB', class: 'slow', role: 'bulk-data' });
-    await until(() => appState(s, app.id), (b) => b.state === 'running', 'running after the drive is back');
+    await appInState(s, app.id, 'running');
     assert.match(fs.readFileSync(mediaLog, 'utf8'), /worker-/);
   });
 

@@ -13,9 +13,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { apiClient, composeCommand, CONTROLLER_UID, DEFAULT_IMAGE, deploy, deploymentUnavailable, docker, freePort, until } from './helpers/deployment.ts';
+import { apiClient, composeCommand, CONTROLLER_UID, DEFAULT_IMAGE, deploy, deploymentUnavailable, docker, freePort } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { testLogs } from './helpers/log.ts';
 import { attemptSignIn, signInWithSetupCode } from './helpers/sign-in.ts';
+import { until } from './helpers/until.ts';
+
+/**
+ * Bounds for a loaded 2-core CI machine (5–10 times slower than a developer's), where
+ * the controller container gets one CPU.
+ */
+/** A container starting or stopping; /healthz answering after a start; Docker's health check (every 15 s). */
+const CONTAINER_MS = 90_000;
+/** The first /status that names the bootstrap problem the controller found at start. */
+const STATUS_MS = 60_000;
+/** The controller reads bootstrap.json again only every 30 s, and caches its agent probe for 10 s. */
+const AGENT_CHANNEL_MS = 90_000;
+/** An install: compose config and up inside the container, then the app's start. */
+const INSTALL_MS = 90_000;
+/** A quiesced backup: the app stopped, the agent's phases (about 3 s here), the app started again. */
+const BACKUP_MS = 90_000;
 
 function requireDeployment(t: TestContext): boolean {
   const missing = deploymentUnavailable();
@@ -27,7 +44,8 @@ function requireDeployment(t: TestContext): boolean {
 }
 
 describe('the controller image deployed with compose/controller.yml', () => {
-  it('when deployed hardened beside the agent, then it is healthy, installs an app, quiesces a backup, and a docker stop mid-quiesce leaves the app running', async (t) => {
+  // A deployment, an install, two backups and a restart: minutes on a loaded machine; every wait in it has its own bound.
+  it('when deployed hardened beside the agent, then it is healthy, installs an app, quiesces a backup, and a docker stop mid-quiesce leaves the app running', { timeout: 600_000 }, async (t) => {
     if (!(await requireDocker(t)) || !requireDeployment(t)) return;
     const appId = `imgapp-${process.pid % 10000}`;
     cleanUpProject(t, appId);
@@ -37,9 +55,14 @@ describe('the controller image deployed with compose/controller.yml', () => {
     if (process.env.CI === 'true') assert.match(version, /Docker Compose version v?2\./, 'CI deploys with compose v2, as production does');
     const started = Date.now();
     const d = await deploy({ agent: { backup: { queuedMs: 300, runningMs: 1500, snapshottedMs: 1500 } } });
+    // Before the removal is registered: a failure's hook reads the container's log first.
+    const logs = testLogs(t);
+    logs.add('controller container', d.controllerLog);
+    logs.add('agent', d.agentLog);
+    const explain = logs.explain;
     t.after(() => d.remove());
     const { container, mountRoot, dataDir, agent } = d;
-    await until('/healthz', () => d.healthy(), 30_000, 50);
+    await until(() => d.healthy(), { what: '/healthz', timeoutMs: CONTAINER_MS, intervalMs: 50, explain });
     t.diagnostic(`first /healthz 200 after ${Date.now() - started} ms (including compose up)`);
 
     // Hardened as the deployment says.
@@ -67,11 +90,11 @@ describe('the controller image deployed with compose/controller.yml', () => {
     const api = d.api();
 
     // The agent wrote bootstrap.json 0600 for root: the controller says why it cannot read it, and keeps serving.
-    const refused = await until('the bootstrap problem', async () => (await api('GET', '/status')).body.bootstrap.problem?.message as string | undefined);
-    assert.match(refused, /the controller runs as uid 1000, gid 1000 .* (cannot enter its folder|belongs to uid 0)/);
+    const refused = await until(async () => (await api('GET', '/status')).body.bootstrap, { what: 'the bootstrap problem', done: (bootstrap) => Boolean(bootstrap.problem?.message), timeoutMs: STATUS_MS, explain });
+    assert.match(refused.problem.message, /the controller runs as uid 1000, gid 1000 .* (cannot enter its folder|belongs to uid 0)/);
     d.grantBootstrap();
-    await until('the agent channel', async () => (await api('GET', '/status')).body.agent.authorized === true, 60_000, 500);
-    await until('a green health check', () => docker('inspect', '-f', '{{.State.Health.Status}}', container) === 'healthy', 40_000, 500);
+    await until(async () => (await api('GET', '/status')).body.agent, { what: 'the agent channel', done: (status) => status.authorized === true, timeoutMs: AGENT_CHANNEL_MS, intervalMs: 500, explain });
+    await until(() => docker('inspect', '-f', '{{.State.Health.Status}}', container), { what: 'a green health check', done: (health) => health === 'healthy', timeoutMs: CONTAINER_MS, intervalMs: 500, explain });
 
     // Password checks take 128 MiB each and the deployment caps the container at 384 MiB:
     // several sign-ins at once are queued, not a reason to be OOM-killed.
@@ -87,7 +110,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     // It ships a file from its own folder (its manifest) as a config: the engine binds it by the guest path.
     const appCompose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sh", "-c", "date >> /data/started; exec sleep 3600"]\n    volumes: ["data:/data"]\n    configs: [{ source: manifest, target: /etc/app-manifest.yml }]\nvolumes:\n  data:\nconfigs:\n  manifest:\n    file: ./.felhom.yml\n`;
     assert.equal((await api('POST', '/apps', { manifest, compose: appCompose })).status, 202);
-    await until('the app running', async () => (await api('GET', `/apps/${appId}`)).body.state === 'running');
+    await until(async () => (await api('GET', `/apps/${appId}`)).body, { what: 'the app running', done: (app) => app.state === 'running', timeoutMs: INSTALL_MS, intervalMs: 250, explain });
     const appContainer = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${appId}`);
     assert.match(docker('inspect', '-f', '{{.Name}}', appContainer), new RegExp(`^/${appId}-web-1$`), 'compose v2 names it (app-web-1)');
     const placement = (await api('GET', `/apps/${appId}`)).body.volumes[0].path as string;
@@ -102,15 +125,15 @@ describe('the controller image deployed with compose/controller.yml', () => {
 
     // A quiesced backup: the app stops, the agent snapshots, the app runs again.
     const run = (await api('POST', '/backups')).body.run;
-    await until('the app stopped for the backup', () => appState() === 'exited', 30_000, 100);
-    await until('the run closed', async () => (await api('GET', '/backups/current')).body.run === null, 60_000, 250);
+    await until(appState, { what: 'the app stopped for the backup', done: (state) => state === 'exited', timeoutMs: CONTAINER_MS, explain });
+    await until(async () => (await api('GET', '/backups/current')).body.run, { what: 'the run closed', done: (current) => current === null, timeoutMs: BACKUP_MS, intervalMs: 250, explain });
     const closed = (await api('GET', '/backups')).body.runs.find((r: { id: string }) => r.id === run.id);
     assert.equal(closed.outcome, 'succeeded', JSON.stringify(closed));
     assert.equal(appState(), 'running');
 
     // docker stop in the middle of a quiesce: the app runs again before the controller exits.
     const second = (await api('POST', '/backups')).body.run;
-    await until('the second backup waiting for its snapshot', async () => (await api('GET', '/backups/current')).body.run?.phase === 'waiting', 30_000, 50);
+    await until(async () => (await api('GET', '/backups/current')).body.run, { what: 'the second backup waiting for its snapshot', done: (current) => current?.phase === 'waiting', timeoutMs: BACKUP_MS, intervalMs: 50, explain });
     assert.equal(appState(), 'exited');
     const stopStarted = Date.now();
     docker('stop', container);
@@ -118,12 +141,15 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.equal(docker('inspect', '-f', '{{.State.ExitCode}}', container), '0', 'a clean exit, not a SIGKILL');
     assert.equal(appState(), 'running', 'the app runs while the controller is down');
     docker('start', container);
-    await until('/healthz again', () => d.healthy(), 30_000, 100);
+    await until(() => d.healthy(), { what: '/healthz again', timeoutMs: CONTAINER_MS, explain });
     assert.equal(appState(), 'running', 'and after it is back');
-    const resumed = await until('the interrupted run closed', async () => {
-      const found = (await api('GET', '/backups')).body.runs.find((r: { id: string }) => r.id === second.id);
-      return found?.outcome ? found : null;
-    }, 60_000, 500);
+    const resumed = await until(async () => (await api('GET', '/backups')).body.runs.find((r: { id: string }) => r.id === second.id), {
+      what: 'the interrupted run closed',
+      done: (found) => Boolean(found?.outcome),
+      timeoutMs: BACKUP_MS,
+      intervalMs: 500,
+      explain,
+    });
     assert.equal(resumed.resume_reason, 'shutdown');
     assert.equal(agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 2, 'no backup was requested twice');
   });
@@ -164,18 +190,26 @@ describe('the controller image deployed with compose/controller.yml', () => {
     const project = `felhom-demo-${process.pid % 10000}`;
     const env = { ...process.env, FELHOM_IMAGE: DEFAULT_IMAGE, DOCKER_GID: String(fs.statSync('/var/run/docker.sock').gid), FELHOM_PORT: String(port), FELHOM_DEMO_STORAGE: dir };
     const [command, ...prefix] = composeCommand();
-    const compose = (...args: string[]) => spawnSync(command!, [...prefix, '-p', project, '-f', path.join(import.meta.dirname, '..', 'compose', 'demo.yml'), ...args], { env, encoding: 'utf8' });
+    // Bounded: a synchronous call that hangs would hold the event loop past any timeout.
+    const compose = (...args: string[]) => spawnSync(command!, [...prefix, '-p', project, '-f', path.join(import.meta.dirname, '..', 'compose', 'demo.yml'), ...args], { env, encoding: 'utf8', timeout: 180_000 });
+    // The controller's and the agent's containers, read before `down` removes them.
+    const logs = testLogs(t);
+    logs.add('demo deployment', (count) => compose('logs', '--no-color', '--tail', String(count)).stdout.split('\n').filter(Boolean));
+    const explain = logs.explain;
     t.after(() => void compose('down', '-v', '-t', '10'));
     const up = compose('up', '-d');
     assert.equal(up.status, 0, up.stderr);
     const url = `http://127.0.0.1:${port}`;
-    await until('/healthz', () => fetch(`${url}/healthz`).then((r) => r.ok, () => false), 30_000, 100);
+    await until(() => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false), { what: '/healthz', timeoutMs: CONTAINER_MS, explain });
     const container = compose('ps', '-q', 'controller').stdout.trim();
     const api = apiClient(container, url);
-    const status = await until('the agent channel', async () => {
-      const body = (await api('GET', '/status')).body;
-      return body.agent.authorized === true ? body : null;
-    }, 60_000, 250);
+    const status = await until(async () => (await api('GET', '/status')).body, {
+      what: 'the agent channel',
+      done: (body) => body.agent.authorized === true,
+      timeoutMs: AGENT_CHANNEL_MS,
+      intervalMs: 250,
+      explain,
+    });
     assert.equal(status.bootstrap.state, 'configured');
     const storage = (await api('GET', '/storage')).body.mounts as Array<{ path: string }>;
     assert.ok(storage.length > 0 && storage.every((m) => m.path.startsWith(dir)), JSON.stringify(storage));

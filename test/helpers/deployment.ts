@@ -10,14 +10,21 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../src/dev-agent/index.ts';
-import { silentLogger } from '../../src/log.ts';
 import { composeV2 } from './compose-versions.ts';
+import { recordedTail, recordingLogger, type LogTail } from './log.ts';
+import { until as pollUntil } from './until.ts';
 
 export const CONTROLLER_UID = 1000;
 export const DEFAULT_IMAGE = process.env.FELHOM_IMAGE ?? 'felhom/controller:dev';
 const deploymentFile = path.join(import.meta.dirname, '..', '..', 'compose', 'controller.yml');
 
-export const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
+/**
+ * The bound on each docker and compose command: a synchronous call that hangs would hold
+ * the event loop, so not even the test's timeout could end it. `docker stop` may wait the
+ * deployment's 120 s grace period.
+ */
+const DOCKER_CLI_TIMEOUT_MS = 180_000;
+export const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', timeout: DOCKER_CLI_TIMEOUT_MS }).trim();
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -50,19 +57,19 @@ export function deploymentUnavailable(image = DEFAULT_IMAGE): string | null {
   return null;
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/**
+ * helpers/until.ts in the argument order the bulk tests and the image benchmark use;
+ * a probe that throws is tried again. New code calls that `until` directly.
+ */
+export function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+  return pollUntil(probe, { what, timeoutMs, intervalMs });
 }
 
 /** An API client of the controller in `container`, with a token made inside it. */
 export function apiClient(container: string, url: string): (method: string, route: string, body?: unknown) => Promise<{ status: number; body: any }> {
-  const token = /(fct_\S+)/.exec(docker('exec', container, 'node', 'dist/cli.js', 'api-token', 'create', `t-${Date.now()}`))![1]!;
+  const created = docker('exec', container, 'node', 'dist/cli.js', 'api-token', 'create', `t-${Date.now()}`);
+  const token = /(fct_\S+)/.exec(created)?.[1];
+  if (!token) throw new Error(`felhom api-token create in ${container} printed no token: ${created}`);
   return async (method, route, body) => {
     const response = await fetch(`${url}/api/v1${route}`, {
       // An install runs compose inside the container (one CPU): on a loaded 2-core CI machine it took over 10 s.
@@ -93,6 +100,10 @@ export interface Deployment {
   env: NodeJS.ProcessEnv;
   /** Answers within `timeoutMs` or not at all (a kept-alive connection to a stopped container would hang). */
   healthy(timeoutMs?: number): Promise<boolean>;
+  /** The controller container's last log lines (`docker logs --tail`), while it exists. */
+  controllerLog: LogTail;
+  /** The development agent's last log lines (every request, at debug). */
+  agentLog: LogTail;
   /** Hands bootstrap.json to the controller's group, as the deployment must (0750 folder, 0640 file). */
   grantBootstrap(): void;
   /** An API client with a token made inside the container. */
@@ -112,7 +123,8 @@ export async function deploy(options: { image?: string; agent?: Partial<DevAgent
     // The agent on the host's Docker bridge, where the controller container reaches it.
     const gateway = bridgeGateway();
     const mountRoot = path.join(dir, 'mnt');
-    const agent = await startDevAgent({ stateDir: path.join(dir, 'agent'), host: gateway, port: 0, mountRoot, logger: silentLogger(), ...options.agent });
+    const agentLog = recordingLogger('debug');
+    const agent = await startDevAgent({ stateDir: path.join(dir, 'agent'), host: gateway, port: 0, mountRoot, logger: agentLog.logger, ...options.agent });
     undo.push(() => agent.close());
     // A systemd host mounts / shared; here the storage root becomes a shared mount of its own.
     execFileSync('mount', ['--bind', mountRoot, mountRoot]);
@@ -134,13 +146,13 @@ export async function deploy(options: { image?: string; agent?: Partial<DevAgent
       FELHOM_DATA_DIR: dataDir,
     };
     const [command, ...prefix] = composeCommand();
-    const compose = (...args: string[]) => spawnSync(command!, [...prefix, '-p', project, '-f', deploymentFile, ...args], { env, encoding: 'utf8' });
+    const compose = (...args: string[]) => spawnSync(command!, [...prefix, '-p', project, '-f', deploymentFile, ...args], { env, encoding: 'utf8', timeout: DOCKER_CLI_TIMEOUT_MS });
     undo.push(() => compose('down', '-v', '-t', '30'));
     const up = compose('up', '-d');
     if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
     const container = docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`);
     const url = `http://127.0.0.1:${port}`;
-    const healthy = (timeoutMs = 2_000) => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.ok, () => false);
+    const healthy = (timeoutMs = 10_000) => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.ok, () => false);
     return {
       url,
       project,
@@ -150,6 +162,11 @@ export async function deploy(options: { image?: string; agent?: Partial<DevAgent
       dataDir,
       env,
       healthy,
+      // The controller logs to stdout, Node itself to stderr: both, interleaved as they came
+      // (and docker's own complaint when the container is gone).
+      controllerLog: (count) =>
+        spawnSync('sh', ['-c', `docker logs --tail ${count} ${container} 2>&1`], { encoding: 'utf8', timeout: 30_000 }).stdout?.split('\n').filter(Boolean) ?? [],
+      agentLog: recordedTail(agentLog.lines),
       grantBootstrap() {
         fs.chownSync(path.dirname(agent.bootstrapPath), 0, CONTROLLER_UID);
         fs.chmodSync(path.dirname(agent.bootstrapPath), 0o750);

@@ -31,7 +31,7 @@ export class WaitTimedOut extends Error {
 
 type Answer<T> = { value: T } | { error: unknown } | 'no answer';
 
-/** Whatever `work` settles to by `deadline`: an answer later than that is no answer. */
+/** What `work` settles to by `deadline`; an answer later than that is no answer. */
 async function answerBy<T>(work: () => T | Promise<T>, deadline: number): Promise<Answer<T>> {
   const controller = new AbortController();
   const late = sleep(Math.max(0, deadline - Date.now()), 'no answer' as const, { signal: controller.signal });
@@ -43,11 +43,12 @@ async function answerBy<T>(work: () => T | Promise<T>, deadline: number): Promis
   }
 }
 
+/** An answer in a line or so: a long one keeps its start (ids, state, step) and its end (the latest events). */
 function describe(answer: Answer<unknown>): string {
-  if (answer === 'no answer') return 'the check itself was still running at the deadline';
+  if (answer === 'no answer') return 'nothing: the check itself was still running at the deadline';
   if ('error' in answer) return `an error: ${answer.error instanceof Error ? answer.error.message : String(answer.error)}`;
   const text = JSON.stringify(answer.value) ?? String(answer.value);
-  return text.length > 1_000 ? `${text.slice(0, 1_000)}… (${text.length} characters)` : text;
+  return text.length > 1_200 ? `${text.slice(0, 700)} … ${text.slice(-500)}` : text;
 }
 
 async function timedOut(options: WaitOptions, lastSeen: string): Promise<WaitTimedOut> {
@@ -62,19 +63,32 @@ async function timedOut(options: WaitOptions, lastSeen: string): Promise<WaitTim
 }
 
 /**
- * Polls `check` until it returns a truthy value, and returns that. A check that throws
- * is tried again (a controller starting up refuses connections for a moment) and its
- * error is reported if the wait runs out; a check that hangs is cut off at the deadline.
+ * Polls `check` until its value is `done` (by default: truthy), and returns that value.
+ * With `done`, the check returns what it sees (an app, a run), so a timeout can say
+ * what that was last. A check that throws is tried again (a controller starting up
+ * refuses connections for a moment) and its error is reported if the wait runs out; a
+ * check that hangs is cut off at the deadline.
  */
-export async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, options: UntilOptions): Promise<T> {
+export function until<T>(check: () => T | Promise<T>, options: UntilOptions & { done: (value: T) => boolean }): Promise<T>;
+export function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, options: UntilOptions): Promise<T>;
+export async function until(check: () => unknown, options: UntilOptions & { done?: (value: unknown) => boolean }): Promise<unknown> {
+  const done = options.done ?? Boolean;
   const deadline = Date.now() + options.timeoutMs;
+  let lastSeen: Answer<unknown> = 'no answer';
   for (;;) {
-    const answer = await answerBy(check, deadline);
-    if (answer !== 'no answer' && 'value' in answer && answer.value) return answer.value;
-    const left = deadline - Date.now();
-    if (answer === 'no answer' || left <= 0) throw await timedOut(options, describe(answer));
-    await sleep(Math.min(options.intervalMs ?? 100, left));
+    const answer = await answerBy(async () => {
+      const value = await check();
+      return { value, done: done(value) };
+    }, deadline);
+    // Cut off at the deadline: the answer before it is what was seen last.
+    if (answer === 'no answer') break;
+    if ('error' in answer) lastSeen = answer;
+    else if (answer.value.done) return answer.value.value;
+    else lastSeen = { value: answer.value.value };
+    if (Date.now() >= deadline) break;
+    await sleep(Math.min(options.intervalMs ?? 100, deadline - Date.now()));
   }
+  throw await timedOut(options, describe(lastSeen));
 }
 
 /** Awaits one event (a process listening, or exiting) within a bound: its error if it fails, an explained timeout if it takes too long. */
