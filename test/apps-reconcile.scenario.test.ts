@@ -9,7 +9,7 @@ import { docker } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
 import { testLogs } from './helpers/log.ts';
-import { apiToken, call, CALL_TIMEOUT_MS, startController } from './helpers/process.ts';
+import { apiToken, call, CALL_TIMEOUT_MS, INSTALL_TIMEOUT_MS, installAndWait, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until } from './helpers/until.ts';
 
@@ -18,7 +18,6 @@ const IMAGE = 'felhom-test/webapp:scenario';
  * An install, or a start that re-creates or restarts an app, on a loaded 2-core CI
  * machine (5–10 times slower than a developer's); the app's web server starts 4 s late.
  */
-const INSTALL_MS = 90_000;
 /** Each test installs and restarts the controller: 10–20 s here, minutes when loaded. */
 const SCENARIO = { timeout: 300_000 };
 
@@ -50,26 +49,12 @@ volumes:
   };
 }
 
-/** Installs through the API and waits for the operation to succeed. */
-async function installAndWait(url: string, token: string, app: { manifest: string; compose: string }, explain: () => Promise<string>): Promise<void> {
-  const started = await call(url, token, 'POST', '/api/v1/apps', app);
-  assert.equal(started.status, 202, JSON.stringify(started.body));
-  const operation = await until(async () => (await call(url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`)).body.operation, {
-    what: 'the install to finish',
-    done: (op) => op.state !== 'running',
-    timeoutMs: INSTALL_MS,
-    intervalMs: 250,
-    explain,
-  });
-  assert.equal(operation.state, 'succeeded', JSON.stringify(operation));
-}
-
 /** Waits until the app runs; returns what the API says of it. */
 function appRunning(url: string, token: string, id: string, explain: () => Promise<string>): Promise<Record<string, any>> {
   return until(async () => (await call(url, token, 'GET', `/api/v1/apps/${id}`)).body, {
     what: `app ${id} running`,
     done: (app) => app.state === 'running',
-    timeoutMs: INSTALL_MS,
+    timeoutMs: INSTALL_TIMEOUT_MS,
     intervalMs: 250,
     explain,
   });
@@ -98,7 +83,7 @@ describe('the controller killed and started again', () => {
       const atStep = await until(async () => (await call(first.url, token, 'GET', `/api/v1/operations/${operationId}`)).body.operation, {
         what: `the install at step ${killAt}`,
         done: (operation) => operation.step === killAt || operation.state !== 'running',
-        timeoutMs: INSTALL_MS,
+        timeoutMs: INSTALL_TIMEOUT_MS,
         intervalMs: 50,
         explain,
       });

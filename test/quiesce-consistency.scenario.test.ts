@@ -16,6 +16,7 @@ import { call, readBootstrap } from '../src/dev-agent/testing.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { DATA_PATHS, DATABASE_IMAGES, DB_WRITER_IMAGE, readAck, startOnCopy, type DatabaseKind } from './helpers/databases.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { installAndWait } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until } from './helpers/until.ts';
 
@@ -54,16 +55,7 @@ async function setUp(t: TestContext, kind: DatabaseKind) {
     });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
-  const install = await api('POST', '/apps', appFiles(id, kind));
-  assert.equal(install.status, 202, JSON.stringify(install.body));
-  const operation = await until(
-    async () => {
-      const op = (await api('GET', `/operations/${install.body.operation.id}`)).body.operation;
-      return op.state !== 'running' && op;
-    },
-    { what: `the ${kind} app to install`, timeoutMs: 120_000 },
-  );
-  assert.equal(operation.state, 'succeeded', JSON.stringify(operation));
+  await installAndWait(running.url, token, appFiles(id, kind));
   const fast = (await api('GET', '/storage')).body.mounts.find((m: { in_guest_backup: boolean }) => m.in_guest_backup);
   const appFolder = (base: string) => path.join(base, 'felhom', 'apps', id);
   const liveAck = () => readAck(path.join(appFolder(fast.path), 'ack'));

@@ -10,7 +10,7 @@ import { docker } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
 import { testLogs } from './helpers/log.ts';
-import { apiToken, call, spawnController, startController } from './helpers/process.ts';
+import { apiToken, call, installAndWait, spawnController, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until } from './helpers/until.ts';
 
@@ -19,11 +19,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const running = (id: string) => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`) !== '';
 
 /**
- * Bounds for a loaded 2-core CI machine (5–10 times slower than a developer's): an
- * install, a backup run to its end (the agent's phases take about 7 s here, and the
+ * Bounds for a loaded 2-core CI machine (5–10 times slower than a developer's): a
+ * backup run to its end (the agent's phases take about 7 s here, and the
  * apps start again), a container starting, a line the controller logs as it starts.
  */
-const INSTALL_MS = 90_000;
 const RUN_MS = 90_000;
 const CONTAINER_MS = 90_000;
 const LOG_LINE_MS = 60_000;
@@ -39,20 +38,16 @@ async function setup(t: TestContext, name: string, killAt = 'waiting', slowStop 
   const id = `${name}-${process.pid % 1000}`;
   cleanUpProject(t, id);
   const first = await startController(t, env);
-  const installed = await call(first.url, token, 'POST', '/api/v1/apps', {
-    manifest: `schema: felhom.app/v1\nid: ${id}\nname: Q\nversion: "1"\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`,
-    // Without init the web server ignores SIGTERM, so stopping takes Docker's 10 s: time to be killed in.
-    compose: `services:\n  web:\n    image: ${IMAGE}\n    init: ${!slowStop}\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
-  });
-  assert.equal(installed.status, 202, JSON.stringify(installed.body));
-  const operation = await until(async () => (await call(first.url, token, 'GET', `/api/v1/operations/${installed.body.operation.id}`)).body.operation, {
-    what: 'the install to finish',
-    done: (op) => op.state !== 'running',
-    timeoutMs: INSTALL_MS,
-    intervalMs: 250,
+  await installAndWait(
+    first.url,
+    token,
+    {
+      manifest: `schema: felhom.app/v1\nid: ${id}\nname: Q\nversion: "1"\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`,
+      // Without init the web server ignores SIGTERM, so stopping takes Docker's 10 s: time to be killed in.
+      compose: `services:\n  web:\n    image: ${IMAGE}\n    init: ${!slowStop}\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
+    },
     explain,
-  });
-  assert.equal(operation.state, 'succeeded', JSON.stringify(operation));
+  );
   assert.ok(running(id));
   // Slow to answer: the request is in flight for seconds.
   if (killAt === 'requesting') agent.injectFault({ method: 'POST', path: '/backup', delayMs: 3_000 });

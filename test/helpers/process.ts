@@ -1,11 +1,12 @@
 /** The controller as a real process, for what only processes show (kill -9, SIGTERM). */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { stopBeforeAgents } from './controller.ts';
 import { dockerHost } from './docker.ts';
 import { outputTail, testLogs } from './log.ts';
-import { within } from './until.ts';
+import { until, within } from './until.ts';
 
 const cli = path.join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
 
@@ -85,4 +86,25 @@ export async function call(url: string, token: string, method: string, route: st
     signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
   });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/** An install through the API, waited on until its operation ends; it must succeed. */
+export const INSTALL_TIMEOUT_MS = 90_000;
+
+export async function installAndWait(
+  url: string,
+  token: string,
+  app: { manifest: string; compose: string },
+  explain?: () => Promise<string>,
+): Promise<void> {
+  const started = await call(url, token, 'POST', '/api/v1/apps', app);
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  const operation = await until(async () => (await call(url, token, 'GET', `/api/v1/operations/${started.body.operation.id}`)).body.operation, {
+    what: 'the install to finish',
+    done: (op) => op.state !== 'running',
+    timeoutMs: INSTALL_TIMEOUT_MS,
+    intervalMs: 250,
+    ...(explain ? { explain } : {}),
+  });
+  assert.equal(operation.state, 'succeeded', JSON.stringify(operation));
 }
