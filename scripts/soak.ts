@@ -180,6 +180,8 @@ class Soak {
   readonly counts = new Map<string, number>();
   /** Per iteration, from the end of the fault: until every app ran again, and until the run closed. */
   readonly appsBack: number[] = [];
+  /** Per iteration, from the backup's start until every app ran again: the longest the apps were down. */
+  readonly appsDown: number[] = [];
   readonly runsClosed: number[] = [];
   readonly violations: string[] = [];
   checkedCopies = 0;
@@ -279,14 +281,21 @@ class Soak {
 
   async iteration(n: number): Promise<void> {
     const fault = pick(FAULTS);
-    this.counts.set(fault, (this.counts.get(fault) ?? 0) + 1);
-    const before = await this.running();
-    const requestsBefore = this.backupRequests();
+    this.count(fault);
     const problems: string[] = [];
     const delay = between(0, 3_000);
+    // Someone else stops a container before the backup, while the apps are down, or after
+    // they were started again: the run starts only what it stopped, so in the first and
+    // the last case that container stays stopped (it is not the backup's to start).
+    const stoppedBySomeoneElse: { when: 'before' | 'while down' | 'after the resume'; name: string } | null =
+      fault === 'container stopped' ? { when: pick(['before', 'while down', 'after the resume'] as const), name: '' } : null;
+    if (stoppedBySomeoneElse?.when === 'before') stoppedBySomeoneElse.name = await this.stopSomeContainer();
+    const before = await this.running();
+    const requestsBefore = this.backupRequests();
     let faultEndedAt = Date.now();
 
     if (fault === 'backup fails') this.agent.failNextBackup({ atPhase: pick(['queued', 'running', 'snapshotted'] as const) });
+    const postedAt = Date.now();
     const started = await this.api('POST', '/backups');
     if (started.status !== 202) throw new Error(`iteration ${n}: POST /backups answered ${started.status} ${JSON.stringify(started.body)}`);
     const runId: string = started.body.run.id;
@@ -328,16 +337,16 @@ class Soak {
         faultEndedAt = Date.now();
         break;
       case 'container stopped': {
-        // Someone else stops a container while the apps are down for the backup (after the
-        // resume, a stop is the customer's business, not the backup's).
-        const phase = (await this.api('GET', '/backups/current')).body.run?.phase;
-        if (['stopping', 'requesting', 'waiting'].includes(phase)) {
-          const app = pick(appIds);
-          const name = pick(before[app]!);
-          await engine.getContainer(name).stop({ t: 10 }).catch(() => {});
-        } else {
-          this.counts.set('container stopped (too late, skipped)', (this.counts.get('container stopped (too late, skipped)') ?? 0) + 1);
+        // A moment meant to be in the downtime that comes after the resume counts as after it.
+        if (stoppedBySomeoneElse!.when === 'while down' && !['stopping', 'requesting', 'waiting'].includes((await this.api('GET', '/backups/current')).body.run?.phase)) {
+          stoppedBySomeoneElse!.when = 'after the resume';
         }
+        const when = stoppedBySomeoneElse!.when;
+        this.count(`container stopped ${when}`);
+        if (when === 'after the resume') {
+          await this.until('the apps started again', RECOVERY_BOUND_MS, async () => (['tracking', undefined].includes((await this.api('GET', '/backups/current')).body.run?.phase) ? true : undefined));
+        }
+        if (when !== 'before') stoppedBySomeoneElse!.name = await this.stopSomeContainer();
         faultEndedAt = Date.now();
         break;
       }
@@ -355,21 +364,35 @@ class Soak {
         break;
     }
 
-    // Everything back within the bounds: every container that ran runs again, and no run is open.
+    // Everything back within the bounds: every container that ran runs again (but one
+    // someone else stopped outside the downtime), and no run is open.
+    const expected = (id: string) => before[id]!.filter((name) => stoppedBySomeoneElse?.when !== 'after the resume' || name !== stoppedBySomeoneElse.name);
     const allBack = async () => {
       const now = await this.running();
-      return appIds.every((id) => before[id]!.every((name) => now[id]!.includes(name)));
+      return appIds.every((id) => expected(id).every((name) => now[id]!.includes(name)));
     };
     let run: any = null;
     try {
       await this.until('every app running again', RECOVERY_BOUND_MS, async () => ((await allBack()) ? true : undefined));
       this.appsBack.push(Date.now() - faultEndedAt);
+      this.appsDown.push(Date.now() - postedAt);
       run = await this.until('the run closed', RECOVERY_BOUND_MS, async () => {
         if ((await this.api('GET', '/backups/current')).body.run) return undefined;
         return (await this.api('GET', '/backups')).body.runs.find((r: { id: string }) => r.id === runId) ?? null;
       });
       this.runsClosed.push(Date.now() - faultEndedAt);
       if (!(await allBack())) problems.push('an app stopped again after it had been started');
+      if (stoppedBySomeoneElse && stoppedBySomeoneElse.when !== 'while down') {
+        const now = await this.running();
+        if (Object.values(now).some((names) => names.includes(stoppedBySomeoneElse.name))) {
+          problems.push(`${stoppedBySomeoneElse.name}, stopped by someone else ${stoppedBySomeoneElse.when}, was started by the backup`);
+        }
+        // Back as it was, for the next iteration.
+        await engine.getContainer(stoppedBySomeoneElse.name).start().catch(() => {});
+        await this.until('the container stopped by someone else to run again', 60_000, async () =>
+          Object.values(await this.running()).some((names) => names.includes(stoppedBySomeoneElse.name)) ? true : undefined,
+        );
+      }
     } catch (error) {
       const now = await this.running().catch(() => ({}));
       problems.push(`${(error as Error).message}; running before ${JSON.stringify(before)}, now ${JSON.stringify(now)}`);
@@ -377,8 +400,7 @@ class Soak {
     const requests = this.backupRequests() - requestsBefore;
     if (requests > 1) problems.push(`the agent was asked for ${requests} backups in one run`);
     if (run) {
-      const key = `${run.resume_reason ?? '—'} → ${run.outcome}${run.consistency ? ` (${run.consistency}-consistent)` : ''}`;
-      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      this.count(`${run.resume_reason ?? '—'} → ${run.outcome}${run.consistency ? ` (${run.consistency}-consistent)` : ''}`);
       if (run.consistency === 'app') problems.push(...(await this.checkCopy(run.backup_id)));
     }
     // The agent's walk must be over before the next backup can be requested.
@@ -392,6 +414,19 @@ class Soak {
     } else {
       console.log(`✔ ${n}: ${fault} after ${delay} ms → ${run.resume_reason}, ${run.outcome}${run.consistency ? `, ${run.consistency}-consistent` : ''}`);
     }
+  }
+
+  count(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  /** Stops one running container of a random app (not the database: its writer would only reconnect); its name. */
+  async stopSomeContainer(): Promise<string> {
+    const running = await this.running();
+    const app = pick(appIds.filter((id) => id !== 'soak-db'));
+    const name = pick(running[app]!);
+    await engine.getContainer(name).stop({ t: 10 });
+    return name;
   }
 
   async agentBusy(): Promise<boolean> {
@@ -408,11 +443,15 @@ class Soak {
     const scratch = fs.mkdtempSync(path.join(this.root, 'restore-'));
     // cp -a: the database refuses a data folder that is not its user's.
     execFileSync('cp', ['-a', `${path.join(copy, 'felhom', 'apps', 'soak-db', 'db')}/.`, scratch]);
-    const started = await startOnCopy('postgres', scratch);
+    const started = await startOnCopy('postgres', scratch).catch((error: Error) => error);
+    if (started instanceof Error) {
+      fs.rmSync(scratch, { recursive: true, force: true });
+      return [`backup ${backupId} is called app-consistent, but its database does not start: ${started.message}`];
+    }
     try {
       this.checkedCopies++;
       const problems: string[] = [];
-      if (started.crashRecovery) problems.push(`backup ${backupId} is called app-consistent, but its database ran crash recovery:\n${started.log}`);
+      if (started.crashRecovery || !started.cleanShutdownSeen) problems.push(`backup ${backupId} is called app-consistent, but its database ran crash recovery:\n${started.log}`);
       const present = await started.countUpTo(ack);
       if (present !== ack) problems.push(`backup ${backupId}: ${ack - present} of the ${ack} rows acknowledged before the stop are missing`);
       return problems;
@@ -455,6 +494,7 @@ async function main(): Promise<number> {
   for (const [key, count] of [...soak.counts].sort()) console.log(`  ${String(count).padStart(4)}  ${key}`);
   console.log(`  database copies restored and checked: ${soak.checkedCopies}`);
   const figure = (xs: number[]) => `median ${Math.round(median(xs))} ms, worst ${Math.round(Math.max(0, ...xs))} ms`;
+  console.log(`  from the backup's start, every app running again: ${figure(soak.appsDown)}`);
   console.log(`  after the fault, every app running again: ${figure(soak.appsBack)}`);
   console.log(`  after the fault, the run closed (tracking polls every 5 s): ${figure(soak.runsClosed)}`);
   console.log(soak.violations.length ? `  ${soak.violations.length} broken promise(s):\n  ${soak.violations.join('\n  ')}` : '  no promise broken');

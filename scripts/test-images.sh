@@ -11,10 +11,15 @@
 # read the server's log to tell a clean shutdown from crash recovery. The writer
 # inserts one row per transaction into `ticks` and acknowledges each commit in a file
 # (see test/helpers/databases.ts for how they are combined).
-# Each image is built once; FORCE=1 rebuilds the database images. debootstrap needs root.
+# Each image is built once, and again when this script changes (the database images
+# carry its hash as a label); FORCE=1 rebuilds the database images. debootstrap needs
+# root and Debian's mirror (through apt's sources; no image registry).
 set -euo pipefail
 
-have() { [ "${FORCE:-}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
+recipe=$(sha256sum "$0" | cut -c1-16)
+have() {
+  [ "${FORCE:-}" != 1 ] && [ "$(docker image inspect -f '{{index .Config.Labels "org.felhom.recipe"}}' "$1" 2>/dev/null)" = "$recipe" ]
+}
 work=$(mktemp -d)
 cleanup() {
   # debootstrap unmounts what it mounted; if it died half-way, never let rm walk into /proc.
@@ -43,7 +48,7 @@ mariadb_image=felhom-test/mariadb:10.11
 writer_image=felhom-test/db-writer:latest
 if have "$postgres_image" && have "$mariadb_image" && have "$writer_image"; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
-  echo "test-images: $postgres_image, $mariadb_image and $writer_image are missing and building them needs root (debootstrap); the database tests cannot run" >&2
+  echo "test-images: $postgres_image, $mariadb_image and $writer_image are missing or stale and building them needs root (debootstrap); the database tests skip" >&2
   exit 0
 fi
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1 \
@@ -231,12 +236,17 @@ chmod 0755 "$rootfs"
 path_env='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 tarball="$work/rootfs.tar"
 tar -C "$rootfs" -cf "$tarball" .
+# A first start initialises the data folder, which takes a while on a loaded machine:
+# failed checks in the start period do not count, the first passing one ends it.
+health='--interval=2s --timeout=5s --start-period=300s --retries=5'
+label="LABEL org.felhom.recipe=$recipe"
 docker import \
   --change "$path_env" \
+  --change "$label" \
   --change 'ENV PGDATA=/var/lib/postgresql/data' \
   --change 'VOLUME ["/var/lib/postgresql/data"]' \
   --change 'EXPOSE 5432' \
-  --change 'HEALTHCHECK --interval=2s --timeout=5s CMD ["pg_isready", "-U", "postgres", "-d", "felhom"]' \
+  --change "HEALTHCHECK $health CMD [\"pg_isready\", \"-U\", \"postgres\", \"-d\", \"felhom\"]" \
   --change 'ENTRYPOINT ["/usr/local/bin/felhom-postgres"]' \
   "$tarball" "$postgres_image" >/dev/null
 # `docker import` takes no STOPSIGNAL (not on our engine, 20.10), so a metadata-only
@@ -247,13 +257,15 @@ printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$postgres_image" | docker build -q -t "$p
   || { cat "$work/build.log" >&2; exit 1; }
 docker import \
   --change "$path_env" \
+  --change "$label" \
   --change 'VOLUME ["/var/lib/mysql"]' \
   --change 'EXPOSE 3306' \
-  --change 'HEALTHCHECK --interval=2s --timeout=5s CMD ["mariadb-admin", "ping", "--silent"]' \
+  --change "HEALTHCHECK $health CMD [\"mariadb-admin\", \"ping\", \"--silent\"]" \
   --change 'ENTRYPOINT ["/usr/local/bin/felhom-mariadb"]' \
   "$tarball" "$mariadb_image" >/dev/null
 docker import \
   --change "$path_env" \
+  --change "$label" \
   --change 'ENV PYTHONUNBUFFERED=1' \
   --change 'ENTRYPOINT ["/usr/local/bin/felhom-writer"]' \
   "$tarball" "$writer_image" >/dev/null

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { call, readBootstrap } from '../src/dev-agent/testing.ts';
 import { controller, devAgent } from './helpers/controller.ts';
-import { DATA_PATHS, DATABASE_IMAGES, DB_WRITER_IMAGE, readAck, startOnCopy, type DatabaseKind } from './helpers/databases.ts';
-import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { DATA_PATHS, DATABASE_IMAGES, DB_WRITER_IMAGE, readAck, requireDatabaseImages, startOnCopy, type DatabaseKind } from './helpers/databases.ts';
+import { cleanUpProject } from './helpers/docker.ts';
 import { installAndWait } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until } from './helpers/until.ts';
@@ -75,7 +75,7 @@ async function setUp(t: TestContext, kind: DatabaseKind) {
 describe('a quiesced backup of a real database', () => {
   for (const kind of ['postgres', 'mariadb'] as const) {
     it(`when ${kind} is backed up quiesced, then its copy starts without crash recovery with every acknowledged row; copied while it runs, it needs crash recovery`, { timeout: 360_000 }, async (t) => {
-      if (!(await requireDocker(t))) return;
+      if (!(await requireDatabaseImages(t))) return;
       const s = await setUp(t, kind);
 
       const started = await s.api('POST', '/backups');

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { it } from 'node:test';
-import { requireDocker } from './helpers/docker.ts';
+import { requireDatabaseImages } from './helpers/databases.ts';
 
 const ITERATIONS = Number(process.env.FELHOM_SOAK_ITERATIONS ?? 20);
 const script = path.join(import.meta.dirname, '..', 'scripts', 'soak.ts');
 
 it(`when ${ITERATIONS} quiesced backups each meet a random fault, then every promise of the loop holds`, { timeout: 30 * 60_000 }, async (t) => {
-  if (!(await requireDocker(t))) return;
+  if (!(await requireDatabaseImages(t))) return;
   const child = spawn(process.execPath, [script, String(ITERATIONS)], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
   let output = '';

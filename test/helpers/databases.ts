@@ -18,11 +18,13 @@
  * n <= N: `countUpTo(N) === N`. The images stop as their upstream ones do (postgres:
  * SIGINT, a fast shutdown; mariadb: SIGTERM), so `docker stop` leaves a clean folder.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { requireDocker } from './docker.ts';
 
 const run = promisify(execFile);
 
@@ -173,4 +175,26 @@ export function readAck(ackFolder: string): number | null {
   // The writer replaces the file by rename, so a half-written number would be a bug.
   if (!Number.isSafeInteger(n) || text.trim() === '') throw new Error(`unreadable ack in ${ackFolder}: ${JSON.stringify(text)}`);
   return n;
+}
+
+/**
+ * For a test's start: false (and the test skipped, loudly) when Docker or the database
+ * images are missing; under CI=true that fails instead, as requireDocker does.
+ */
+export async function requireDatabaseImages(t: TestContext): Promise<boolean> {
+  if (!(await requireDocker(t))) return false;
+  const missing = [POSTGRES_IMAGE, MARIADB_IMAGE, DB_WRITER_IMAGE].filter((image) => {
+    try {
+      execFileSync('docker', ['image', 'inspect', image], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return true;
+  const message = `the database test images are missing (${missing.join(', ')}): build them with scripts/test-images.sh (as root)`;
+  if (process.env.CI === 'true') throw new Error(`${message}; CI=true, so they must be there`);
+  process.stderr.write(`\n*** SKIPPING "${t.name}": ${message}. ***\n\n`);
+  t.skip(message);
+  return false;
 }
