@@ -11,7 +11,7 @@
  * It prints counts per fault and per resume reason, the median and the worst recovery
  * time, and exits 1 when any promise was broken (with the recent log lines of both sides).
  *
- *   source scripts/toolchain.sh && node scripts/soak.ts [N] [--seed S]
+ *   source scripts/toolchain.sh && node scripts/soak.ts [N] [--seed S] [--fault "kill -9" ...]
  *
  * Needs a Docker engine with the test images (scripts/engine.sh). The controller runs at
  * its defaults except a 1 s storage check (so a dropped disk is noticed within the
@@ -30,7 +30,7 @@ import { dockerOptionsFor } from '../src/stacks/engine.ts';
 import { DB_WRITER_IMAGE, POSTGRES_IMAGE, readAck, startOnCopy } from '../test/helpers/databases.ts';
 import { recordingLogger } from '../test/helpers/log.ts';
 
-const { values, positionals } = parseArgs({ options: { seed: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { seed: { type: 'string' }, fault: { type: 'string', multiple: true } }, allowPositionals: true });
 const iterations = Number(positionals[0] ?? 200);
 const seed = Number(values.seed ?? Date.now() % 1_000_000);
 const cli = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
@@ -57,8 +57,16 @@ const rand = random(seed);
 const between = (min: number, max: number) => Math.round(min + rand() * (max - min));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
 
-const FAULTS = ['kill -9', 'SIGTERM', 'agent 503', 'agent hangs', 'backup fails', 'agent restarts', 'container stopped', 'bulk disk drops'] as const;
-type Fault = (typeof FAULTS)[number];
+const ALL_FAULTS = ['kill -9', 'SIGTERM', 'agent 503', 'agent hangs', 'backup fails', 'agent restarts', 'container stopped', 'bulk disk drops'] as const;
+type Fault = (typeof ALL_FAULTS)[number];
+/** `--fault <name>` (repeatable) limits the soak to those faults, to chase one. */
+const FAULTS: readonly Fault[] = values.fault?.length ? values.fault.map(faultNamed) : ALL_FAULTS;
+
+function faultNamed(name: string): Fault {
+  const fault = ALL_FAULTS.find((candidate) => candidate === name);
+  if (!fault) throw new Error(`--fault must be one of: ${ALL_FAULTS.join(', ')}`);
+  return fault;
+}
 
 const APPS = {
   'soak-db': {
@@ -289,7 +297,7 @@ class Soak {
     // the last case that container stays stopped (it is not the backup's to start).
     const stoppedBySomeoneElse: { when: 'before' | 'while down' | 'after the resume'; name: string } | null =
       fault === 'container stopped' ? { when: pick(['before', 'while down', 'after the resume'] as const), name: '' } : null;
-    if (stoppedBySomeoneElse?.when === 'before') stoppedBySomeoneElse.name = await this.stopSomeContainer();
+    if (stoppedBySomeoneElse?.when === 'before') stoppedBySomeoneElse.name = await this.stopSomeContainer(await this.running());
     const before = await this.running();
     const requestsBefore = this.backupRequests();
     let faultEndedAt = Date.now();
@@ -346,7 +354,7 @@ class Soak {
         if (when === 'after the resume') {
           await this.until('the apps started again', RECOVERY_BOUND_MS, async () => (['tracking', undefined].includes((await this.api('GET', '/backups/current')).body.run?.phase) ? true : undefined));
         }
-        if (when !== 'before') stoppedBySomeoneElse!.name = await this.stopSomeContainer();
+        if (when !== 'before') stoppedBySomeoneElse!.name = await this.stopSomeContainer(before);
         faultEndedAt = Date.now();
         break;
       }
@@ -420,12 +428,20 @@ class Soak {
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
 
-  /** Stops one running container of a random app (not the database: its writer would only reconnect); its name. */
-  async stopSomeContainer(): Promise<string> {
-    const running = await this.running();
+  /**
+   * Stops one container of a random app (not the database app: its writer only waits for
+   * the database) among those that ran before the backup; its name. Already stopped (the
+   * backup stopped it first) is fine.
+   */
+  async stopSomeContainer(ran: Record<string, string[]>): Promise<string> {
     const app = pick(appIds.filter((id) => id !== 'soak-db'));
-    const name = pick(running[app]!);
-    await engine.getContainer(name).stop({ t: 10 });
+    const name = pick(ran[app]!);
+    await engine
+      .getContainer(name)
+      .stop({ t: 10 })
+      .catch((error: { statusCode?: number }) => {
+        if (error.statusCode !== 304) throw error;
+      });
     return name;
   }
 
