@@ -9,6 +9,9 @@ describe('configuration from the environment', () => {
     assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8080 });
     assert.equal(config.dockerHost, 'unix:///var/run/docker.sock');
     assert.equal(config.logFormat, 'json');
+    // The poll while the apps are down is the controller's share of their downtime (docs/quiesce.md).
+    assert.equal(config.quiescePollMs, 50);
+    assert.equal(config.trackingPollMs, 5_000);
   });
 
   it('when values are given, then they are parsed, IPv6 listen addresses included', () => {
