@@ -68,8 +68,13 @@ function faultNamed(name: string): Fault {
   return fault;
 }
 
+// Per soak, so that two soaks (or a leftover of one) never touch each other's apps.
+const DB_APP = `soak-db-${process.pid}`;
+const WEB_APP = `soak-web-${process.pid}`;
+const BULK_APP = `soak-bulk-${process.pid}`;
+
 const APPS = {
-  'soak-db': {
+  [DB_APP]: {
     manifest: 'volumes:\n  db: { class: hot }\n  ack: { class: hot }\n',
     compose: [
       'services:',
@@ -85,7 +90,7 @@ const APPS = {
       '  ack:',
     ].join('\n'),
   },
-  'soak-web': {
+  [WEB_APP]: {
     manifest: 'volumes:\n  site: { class: hot }\n',
     compose: [
       'services:',
@@ -102,7 +107,7 @@ const APPS = {
       '  site:',
     ].join('\n'),
   },
-  'soak-bulk': {
+  [BULK_APP]: {
     manifest: 'volumes:\n  media: { class: bulk, backup: none, note: "test files" }\n',
     compose: [
       'services:',
@@ -115,7 +120,7 @@ const APPS = {
       '  media:',
     ].join('\n'),
   },
-} as const;
+};
 const appIds = Object.keys(APPS);
 
 /** The last lines of a stream of log text, for explaining a broken promise. */
@@ -263,7 +268,7 @@ class Soak {
 
   /** Where the writer's acknowledgements live on the agent's primary mount. */
   ackFolder(base = path.join(this.agent.stateDir, 'mounts', 'local-fast')): string {
-    return path.join(base, 'felhom', 'apps', 'soak-db', 'ack');
+    return path.join(base, 'felhom', 'apps', DB_APP, 'ack');
   }
 
   async until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
@@ -362,11 +367,11 @@ class Soak {
         this.agent.setMountState(BULK_MOUNT, 'disconnected');
         // The app on it must stop (the storage watch) and stay stopped, whatever the
         // backup's restart does, until the disk is back.
-        await this.until('the app on the dropped disk to stop', 15_000, async () => ((await this.running())['soak-bulk']!.length === 0 ? true : undefined)).catch(
+        await this.until('the app on the dropped disk to stop', 15_000, async () => ((await this.running())[BULK_APP]!.length === 0 ? true : undefined)).catch(
           (error: Error) => problems.push(error.message),
         );
         await sleep(between(0, 3_000));
-        if ((await this.running())['soak-bulk']!.length > 0) problems.push('the app on the dropped disk ran while the disk was gone');
+        if ((await this.running())[BULK_APP]!.length > 0) problems.push('the app on the dropped disk ran while the disk was gone');
         this.agent.setMountState(BULK_MOUNT, 'attached');
         faultEndedAt = Date.now();
         break;
@@ -434,7 +439,7 @@ class Soak {
    * backup stopped it first) is fine.
    */
   async stopSomeContainer(ran: Record<string, string[]>): Promise<string> {
-    const app = pick(appIds.filter((id) => id !== 'soak-db'));
+    const app = pick(appIds.filter((id) => id !== DB_APP));
     const name = pick(ran[app]!);
     await engine
       .getContainer(name)
@@ -458,7 +463,7 @@ class Soak {
     if (ack === null) return [`backup ${backupId}: no acknowledgement file in its copy`];
     const scratch = fs.mkdtempSync(path.join(this.root, 'restore-'));
     // cp -a: the database refuses a data folder that is not its user's.
-    execFileSync('cp', ['-a', `${path.join(copy, 'felhom', 'apps', 'soak-db', 'db')}/.`, scratch]);
+    execFileSync('cp', ['-a', `${path.join(copy, 'felhom', 'apps', DB_APP, 'db')}/.`, scratch]);
     const started = await startOnCopy('postgres', scratch).catch((error: Error) => error);
     if (started instanceof Error) {
       fs.rmSync(scratch, { recursive: true, force: true });
@@ -502,7 +507,16 @@ async function main(): Promise<number> {
   const started = Date.now();
   try {
     await soak.setUp();
-    for (let n = 1; n <= iterations; n++) await soak.iteration(n);
+    for (let n = 1; n <= iterations; n++) {
+      try {
+        await soak.iteration(n);
+      } catch (error) {
+        // The soak itself could not go on (a run never closed, the controller would not start): that is a broken promise too.
+        soak.violations.push(`iteration ${n}: the soak could not go on: ${(error as Error).message}`);
+        console.log(`✖ iteration ${n}: the soak could not go on: ${(error as Error).message}\n--- controller, last lines ---\n${soak.controller.log.last(40)}`);
+        break;
+      }
+    }
   } finally {
     await soak.tearDown();
   }

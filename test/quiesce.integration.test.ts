@@ -10,6 +10,7 @@ import type { DevAgentOptions } from '../src/dev-agent/index.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
+import { until } from './helpers/until.ts';
 
 const IMAGE = 'felhom-test/webapp:quiesce';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,15 +38,16 @@ async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: R
 
 const running = (id: string) => docker('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`) !== '';
 
+/** The run once closed: a tracked backup is polled every 5 s (the default), so this may take a while. */
 async function untilClosed(s: Awaited<ReturnType<typeof withApp>>, runId: string, watch?: () => void) {
-  for (let i = 0; i < 200; i++) {
-    watch?.();
-    const { runs } = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body;
-    const run = runs.find((r: { id: string }) => r.id === runId);
-    if (run.phase === 'closed') return run;
-    await sleep(100);
-  }
-  assert.fail('the run did not close');
+  return until(
+    async () => {
+      watch?.();
+      const { runs } = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body;
+      return runs.find((r: { id: string; phase: string }) => r.id === runId && r.phase === 'closed');
+    },
+    { what: `run ${runId} to close`, timeoutMs: 90_000 },
+  );
 }
 
 describe('quiesced backups', () => {
@@ -126,20 +128,18 @@ describe('quiesced backups', () => {
     assert.ok(running(s.id));
   });
 
-  it('when the agent stops answering status polls, then the app runs again after 5 failed polls (each tried once), and the backup is still tracked', async (t) => {
+  it('when the agent stops answering status polls, then the app runs again once they have failed for 10 s (each tried once), and the backup is still tracked', async (t) => {
     if (!(await requireDocker(t))) return;
-    const s = await withApp(t, { mode: 'snapshot', queuedMs: 200, runningMs: 8_000, snapshottedMs: 500 }, { FELHOM_AGENT_TIMEOUT_MS: '200' });
-    // A poll is one request, not retried: 5 hangs are 5 failed polls in a row. (Were the
-    // client's GET retries used, they would be less than 2 polls and the app would stay
-    // down until snapshotted.)
-    s.agent.injectFault({ method: 'GET', path: '/backup/status', hang: true, times: 5 });
+    const s = await withApp(t, { mode: 'snapshot', queuedMs: 200, runningMs: 25_000, snapshottedMs: 500 }, { FELHOM_AGENT_TIMEOUT_MS: '200' });
+    // Every poll hangs and the client gives up after 200 ms: a poll is one request, not
+    // retried, and many fail before 10 s have passed, which is what ends the wait.
+    s.agent.injectFault({ method: 'GET', path: '/backup/status', hang: true });
     const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
-    let restartedAt = 0;
-    for (let i = 0; i < 100 && !restartedAt; i++) {
-      await sleep(100);
-      if (i > 5 && running(s.id)) restartedAt = Date.now();
-    }
-    assert.ok(restartedAt, 'the app runs again while the agent hangs');
+    await until(() => !running(s.id), { what: 'the app stopped for the backup', timeoutMs: 60_000 });
+    const stoppedAt = Date.now();
+    await until(() => running(s.id), { what: 'the app running again while the agent hangs', timeoutMs: 60_000 });
+    assert.ok(Date.now() - stoppedAt >= 9_000, `down ${Date.now() - stoppedAt} ms: not before the polls had failed for 10 s`);
+    s.agent.clearFaults();
     const run = await untilClosed(s, started.body.run.id);
     assert.equal(run.resume_reason, 'agent_unreachable');
     assert.equal(run.outcome, 'succeeded', 'the backup was tracked to done once the agent answered again');

@@ -232,7 +232,7 @@ describe('the customer UI in a browser', () => {
     assert.equal(run[1], 'By hand');
     assert.equal(run[2], APP_ID, 'the run names the app it stopped');
     assert.match(run[3]!, /^(\d+ s|\d+ min \d+ s)$/, `the downtime is shown (${run[3]})`);
-    assert.equal(run[4], 'Succeeded');
+    assert.equal(run[4], 'Succeeded\nApp-consistent: the apps were stopped until the snapshot existed', 'the result says the backup holds the app stopped');
     await screenshot(page, '11-backups');
 
     for (const [link, name] of [['Host health', '12-host'], ['Activity', '13-activity'], ['Settings', '14-settings']] as const) {

@@ -325,10 +325,12 @@ describe('the customer UI', () => {
     const run = c.controller.db.prepare('SELECT outcome, downtime_ms FROM quiesce_runs').get() as { outcome: string; downtime_ms: number | null };
     assert.equal(run.outcome, 'succeeded');
     assert.equal(typeof run.downtime_ms, 'number', 'the downtime was measured');
-    const row = /<tr><td>([^<]+)<\/td><td>By hand<\/td><td>–<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<\/td><\/tr>/.exec(backups);
+    const row = /<tr><td>([^<]+)<\/td><td>By hand<\/td><td>–<\/td>\s*<td>([^<]*)<\/td>\s*<td>([^<]*)<br><span[^>]*data-consistency="(\w+)">([^<]*)<\/span><\/td><\/tr>/.exec(backups);
     assert.ok(row, `the finished run is in the history: ${backups}`);
     assert.equal(row[2], `${Math.round(run.downtime_ms! / 1000)} s`, 'the downtime as a duration');
     assert.equal(row[3], 'Succeeded');
+    assert.equal(row[4], 'app', 'no app was running, so nothing could be caught mid-write');
+    assert.equal(row[5], 'App-consistent: the apps were stopped until the snapshot existed');
   });
 
   it('when the settings page is shown, then it names the agent channel from bootstrap.json, its pin and whether the agent takes the token, never the token itself', async (t) => {

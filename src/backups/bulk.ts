@@ -59,6 +59,7 @@ export class BulkBackups {
   #intervalMs: number | null = null;
   #unavailableSince: number | null = null;
   #pendingTimer: NodeJS.Timeout | null = null;
+  #finishing: Promise<void> | null = null;
   /** Target creations, one at a time: two at once would initialise one repository twice. */
   #creating: Promise<unknown> = Promise.resolve();
   readonly hostname = os.hostname();
@@ -474,9 +475,15 @@ export class BulkBackups {
   /**
    * Replaces a crash cut short between their two renames: the live folder is put back and
    * the app started. One whose disk is not there yet stays pending (its folder cannot be
-   * seen) and is tried again on every storage check and before every job.
+   * seen) and is tried again on every storage check and before every job. One pass at a
+   * time: two overlapping would both see a job pending and finish it twice.
    */
-  async #finishPendingReplaces(): Promise<void> {
+  #finishPendingReplaces(): Promise<void> {
+    this.#finishing ??= this.#finishPendingReplacesNow().finally(() => (this.#finishing = null));
+    return this.#finishing;
+  }
+
+  async #finishPendingReplacesNow(): Promise<void> {
     for (const job of this.#deps.store.jobs({ kind: 'restore', limit: 50 }).filter((j) => j.result?.recovery === 'pending')) {
       const request = job.request as unknown as RestoreRequest;
       if (!(await fs.access(path.dirname(request.folder)).then(() => true, () => false))) continue;
