@@ -15,8 +15,11 @@ const script = path.join(import.meta.dirname, '..', 'scripts', 'soak.ts');
 
 it(`when ${ITERATIONS} quiesced backups each meet a random fault, then every promise of the loop holds`, { timeout: 30 * 60_000 }, async (t) => {
   if (!(await requireDatabaseImages(t))) return;
-  const child = spawn(process.execPath, [script, String(ITERATIONS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => child.kill('SIGKILL'));
+  // Its own process group: if the test gives up, the controller the soak runs goes too.
+  const child = spawn(process.execPath, [script, String(ITERATIONS)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  t.after(() => {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
