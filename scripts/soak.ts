@@ -365,11 +365,14 @@ class Soak {
       }
       case 'bulk disk drops':
         this.agent.setMountState(BULK_MOUNT, 'disconnected');
-        // The app on it must stop (the storage watch) and stay stopped, whatever the
-        // backup's restart does, until the disk is back.
-        await this.until('the app on the dropped disk to stop', 15_000, async () => ((await this.running())[BULK_APP]!.length === 0 ? true : undefined)).catch(
-          (error: Error) => problems.push(error.message),
-        );
+        // The storage watch marks the app on it stopped for storage within its interval
+        // (a backup's restart in that moment may still start it: the watch then stops it
+        // again); once marked, it must stay stopped, whatever the backup does, until the
+        // disk is back.
+        await this.until('the app on the dropped disk stopped for storage', 15_000, async () => {
+          const app = (await this.api('GET', `/apps/${BULK_APP}`)).body;
+          return app.stopped_for_storage && (await this.running())[BULK_APP]!.length === 0 ? true : undefined;
+        }).catch((error: Error) => problems.push(error.message));
         await sleep(between(0, 3_000));
         if ((await this.running())[BULK_APP]!.length > 0) problems.push('the app on the dropped disk ran while the disk was gone');
         this.agent.setMountState(BULK_MOUNT, 'attached');
