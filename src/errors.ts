@@ -1,6 +1,10 @@
+import { inEnglish, type Message } from './i18n/index.ts';
+
 /**
  * The controller's one error type. `code` is for machines (API clients, the error
- * middleware, tests); `message` is for the person reading it and says what to do.
+ * middleware, tests); `message` is for the person reading it and says what to do, in
+ * English (the API, the log). Built from a catalog `Message`, it keeps that as `text`,
+ * so that the UI shows it in the customer's language.
  */
 export type ErrorCode =
   | 'validation'
@@ -32,12 +36,14 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
+  readonly text: Message | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ErrorCode, message: string | Message, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(typeof message === 'string' ? message : inEnglish(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.details = options.details;
+    this.text = typeof message === 'string' ? undefined : message;
   }
 
   get httpStatus(): number {

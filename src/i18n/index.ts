@@ -13,6 +13,18 @@ export type Translate = (key: MessageKey, params?: Params) => string;
 
 export const catalogs: Record<Locale, Record<MessageKey, string>> = { en, hu };
 
+/**
+ * A text for a person, kept as its catalog key and parameters so that it is rendered in
+ * the reader's language where it is read: the customer's in the UI, English in the API
+ * and the log.
+ */
+export interface Message {
+  key: MessageKey;
+  params?: Params;
+}
+
+export const inEnglish = (message: Message): string => translator('en')(message.key, message.params);
+
 /** `hu-HU`, `hu_HU.UTF-8`, `HU` → `hu`; anything unknown → English. */
 export function pickLocale(value: string | null | undefined): Locale {
   const language = (value ?? '').toLowerCase().split(/[-_.]/)[0];
