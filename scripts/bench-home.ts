@@ -13,6 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createAppStore } from '../src/apps/store.ts';
+import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { startDevAgent } from '../src/dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
@@ -39,10 +41,13 @@ async function main(): Promise<void> {
   });
   const controller = await startController(config, { logger });
   const ids = Array.from({ length: appCount }, (_, i) => `bench-home-${i}`);
+  // The apps are written straight into the controller's database: the benchmark measures
+  // the page over many apps, not installs.
+  const store = createAppStore(controller.db, systemClock);
   try {
     for (const id of ids) {
-      controller.apps.store.insert({ id, name: `App ${id}`, version: '1.0', source: 'upload', composeFile: 'compose.yml', web: { service: 'web', port: 8080 } }, [], []);
-      controller.apps.store.update(id, { status: 'installed' });
+      store.insert({ id, name: `App ${id}`, version: '1.0', source: 'upload', composeFile: 'compose.yml', web: { service: 'web', port: 8080 } }, [], []);
+      store.update(id, { status: 'installed' });
       docker('create', '--label', `com.docker.compose.project=${id}`, '--label', 'com.docker.compose.service=web', '--name', `${id}_web_1`, 'felhom-test/busybox:latest', 'sleep', '1');
     }
     const session = await signInWithSetupCode(controller.url, controller.setupCode()!.code, PASSWORD);

@@ -195,8 +195,8 @@ describe('the customer UI for keyboard and eyes', () => {
     const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sh", "-c", "echo started; exec sleep 3600"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n`;
     const installed = await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose });
     assert.equal(installed.status, 202, installed.text);
-    await c.controller.apps.service.settled();
-    assert.equal(c.controller.apps.store.get(id)?.status, 'installed');
+    await c.controller.apps.settled();
+    assert.equal(c.controller.apps.record(id)?.status, 'installed');
 
     const { page } = await newPage(browser);
     await page.goto(`${url}/setup`);

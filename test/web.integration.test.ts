@@ -17,7 +17,7 @@ import { systemClock } from '../src/clock.ts';
 import { openDatabase } from '../src/db/index.ts';
 import { loadOrCreateLeaf } from '../src/dev-agent/cert.ts';
 import { silentLogger } from '../src/log.ts';
-import { startSession } from '../src/web/session.ts';
+import { startSession } from '../src/auth/index.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -411,8 +411,8 @@ describe('the customer UI', () => {
     cleanUpProject(t, id);
     const installed = await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose });
     assert.equal(installed.status, 202, installed.text);
-    await c.controller.apps.service.settled();
-    assert.equal(c.controller.apps.store.get(id)?.status, 'installed', c.controller.apps.store.get(id)?.error ?? '');
+    await c.controller.apps.settled();
+    assert.equal(c.controller.apps.record(id)?.status, 'installed', c.controller.apps.record(id)?.error ?? '');
 
     const warning = 'The media folder “media” of Ack test is not backed up by anyone.';
     const form = `<input type="hidden" name="subject" value="${id}/media">`;
@@ -460,8 +460,8 @@ describe('the customer UI', () => {
     const { apps } = c.controller;
     const install = async () => {
       await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose }).expect(202);
-      await apps.service.settled();
-      assert.equal(apps.store.get(id)?.status, 'installed');
+      await apps.settled();
+      assert.equal(apps.record(id)?.status, 'installed');
     };
     const running = async () => (await apps.docker.listContainers(id)).filter((x) => x.state === 'running');
     const audit = createAuditLog(c.controller.db, systemClock, silentLogger());
@@ -479,7 +479,7 @@ describe('the customer UI', () => {
     assert.match((await agent.get(`/apps/${id}?done=restart`).expect(200)).text, /role="status"/);
 
     await agent.post(`/apps/${id}/update`).type('form').send({ _csrf: csrf }).expect(303).expect('location', `/apps/${id}?done=update`);
-    await apps.service.settled();
+    await apps.settled();
     assert.equal((await running()).length, 1, 'running after the update');
     const snapshots = apps.store.snapshots(id);
     assert.equal(snapshots.length, 2, 'one snapshot before the install, one before the update');
@@ -508,10 +508,10 @@ describe('the customer UI', () => {
     assert.match(wrongId.text, /type the app(’|&#39;|')s id/);
     const staleCode = await agent.post(`/apps/${id}/uninstall`).type('form').send({ _csrf: csrf, confirm: 'x', data: 'delete', typed_id: id });
     assert.equal(staleCode.status, 409, 'a deletion confirmed for other folders is refused');
-    assert.equal(apps.store.get(id)?.status, 'installed', 'refusals change nothing');
+    assert.equal(apps.record(id)?.status, 'installed', 'refusals change nothing');
 
     await agent.post(`/apps/${id}/uninstall`).type('form').send({ _csrf: csrf, confirm, data: 'keep', typed_id: '' }).expect(303).expect('location', `/?uninstalled=${id}`);
-    assert.equal(apps.store.get(id), null);
+    assert.equal(apps.record(id), null);
     assert.deepEqual(await running(), []);
     assert.ok(fs.existsSync(path.join(dataPath, 'started')), 'the data is still there');
 
@@ -551,7 +551,7 @@ describe('the customer UI', () => {
     cleanUpProject(t, APP);
     const installed = await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose });
     assert.equal(installed.status, 202, installed.text);
-    for (let i = 0; i < 120 && c.controller.apps.store.get(APP)?.status !== 'installed'; i++) await new Promise((r) => setTimeout(r, 250));
+    for (let i = 0; i < 120 && c.controller.apps.record(APP)?.status !== 'installed'; i++) await new Promise((r) => setTimeout(r, 250));
     const home = await agent.get('/').expect(200);
     assert.ok(!home.text.includes(hostile));
     assert.ok(home.text.includes('&lt;img src=x onerror=alert(1)&gt;'));

@@ -4,10 +4,9 @@
  * Destructive actions go through a confirmation page first.
  */
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { formField } from '../web/forms.ts';
-import { pageError, type Ui } from '../web/ui.ts';
+import { formField, pageError, type Ui } from '../ui/index.ts';
 import { listCatalog } from './catalog.ts';
-import type { Apps } from './index.ts';
+import type { AppsParts } from './apps.ts';
 import type { InstallSource } from './service.ts';
 import { describeApp } from './view.ts';
 
@@ -24,7 +23,7 @@ function sourceOf(req: Request, res: Response): InstallSource {
   return { manifest, compose };
 }
 
-export function appPages(apps: Apps, ui: Ui): Router {
+export function appPages(apps: AppsParts, ui: Ui): Router {
   const router = Router();
   const { service, store, docker, operations } = apps;
   const requireApp = (res: Response, id: string) => {

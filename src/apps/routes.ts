@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Mount } from '../agent/index.ts';
 import { AppError } from '../errors.ts';
 import { listCatalog } from './catalog.ts';
-import type { Apps } from './index.ts';
+import type { AppsParts } from './apps.ts';
 import { describeApp, presentOperation } from './view.ts';
 
 const installBody = z.union([
@@ -26,7 +26,7 @@ function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
 const actorOf = (res: { locals: Record<string, unknown> }) => String(res.locals.actor ?? 'unknown');
 
 /** /api/v1 routes of the apps domain. */
-export function appsApi(apps: Apps): Router {
+export function appsApi(apps: AppsParts): Router {
   const router = Router();
   const { service, store, docker, operations } = apps;
 
@@ -97,8 +97,7 @@ export function appsApi(apps: Apps): Router {
 
   router.get('/storage', async (_req, res) => {
     const storage = await apps.agent.getStorage();
-    const usedBy = (mount: Mount) =>
-      store.appsWithData().filter((appId) => store.placements(appId).some((p) => p.mountId === mount.id));
+    const usedBy = (mount: Mount) => store.appsWithData().filter((appId) => store.placements(appId).some((p) => p.mountId === mount.id));
     res.json({ ...storage, mounts: storage.mounts.map((mount) => ({ ...mount, apps: usedBy(mount) })) });
   });
 

@@ -1,7 +1,7 @@
 /** The activity page: the audit log, filterable by app, action and time. */
 import { Router } from 'express';
-import type { Ui } from '../web/ui.ts';
-import type { AuditLog } from './index.ts';
+import type { Ui } from '../ui/index.ts';
+import type { AuditLog } from './log.ts';
 
 const DAY_MS = 24 * 3600_000;
 export const activityPeriods = { day: DAY_MS, week: 7 * DAY_MS, month: 30 * DAY_MS } as const;

@@ -6,9 +6,8 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { rateLimit } from 'express-rate-limit';
 import type { AuditLog } from '../audit/index.ts';
 import type { MessageKey } from '../i18n/index.ts';
-import { formField } from '../web/forms.ts';
-import { checkFormToken, endSession, formToken, safeNext, startSession } from '../web/session.ts';
-import { uiContext, type Ui } from '../web/ui.ts';
+import { formField, uiContext, type Ui } from '../ui/index.ts';
+import { checkFormToken, endSession, formToken, safeNext, startSession } from './session.ts';
 import type { Account } from './account.ts';
 import { passwordProblem, PASSWORD_MIN_LENGTH } from './passwords.ts';
 import type { Sessions } from './sessions.ts';

@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import { consistencyOf } from '../quiesce/index.ts';
 import type { StoredRun } from '../quiesce/store.ts';
 import type { BulkBackups } from './bulk.ts';
-import type { Backups } from './index.ts';
+import type { Backups } from './backups.ts';
 import type { Job, Target, VolumeRun } from './store.ts';
 
 function presentRun(run: StoredRun | null) {

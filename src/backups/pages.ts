@@ -6,9 +6,8 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { consistencyOf } from '../quiesce/index.ts';
-import { formField } from '../web/forms.ts';
-import { pageError, type Ui } from '../web/ui.ts';
-import type { Backups } from './index.ts';
+import { formField, pageError, type Ui } from '../ui/index.ts';
+import type { Backups } from './backups.ts';
 import type { Job } from './store.ts';
 
 const ACTOR = 'customer';

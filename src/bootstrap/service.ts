@@ -19,7 +19,7 @@ import type { Db } from '../db/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { Secret } from '../secret.ts';
-import type { Settings } from '../settings/index.ts';
+import { SETTING, type SettingKey, type Settings } from '../settings/index.ts';
 import { readBootstrap, type BootstrapProblem, type ValidBootstrap } from './read.ts';
 
 export type BootstrapState = 'configured' | 'degraded' | 'setup';
@@ -36,10 +36,10 @@ export interface BootstrapReport {
 }
 
 /** The customer-facing settings a bootstrap seeds, and where in the file each comes from. */
-const SEEDED_SETTINGS: ReadonlyArray<[key: string, pick: (b: ValidBootstrap) => string]> = [
-  ['customer.name', (b) => b.customer.name],
-  ['customer.email', (b) => b.customer.email],
-  ['ui.locale', (b) => b.customer.locale],
+const SEEDED_SETTINGS: ReadonlyArray<[key: SettingKey, pick: (b: ValidBootstrap) => string]> = [
+  [SETTING.customerName, (b) => b.customer.name],
+  [SETTING.customerEmail, (b) => b.customer.email],
+  [SETTING.locale, (b) => b.customer.locale],
 ];
 
 interface ChannelRow {

@@ -4,19 +4,16 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { isAgentError, type Disk } from '../agent/index.ts';
-import type { Apps } from '../apps/index.ts';
-import { formField } from '../web/forms.ts';
-import { pageError, type Ui } from '../web/ui.ts';
-import { assignDisk, defaultFsLabel, ejectDisk, formatDisk, type DisksDeps } from './index.ts';
+import { formField, pageError, type Ui } from '../ui/index.ts';
+import { assignDisk, defaultFsLabel, ejectDisk, formatDisk, type DisksDeps } from './disks.ts';
 
 const ACTOR = 'customer';
 const str = (req: Request, name: string) => formField(req, name).trim();
 
-export function diskPages(deps: DisksDeps & { apps: Pick<Apps, 'whileMountHeld' | 'store'>; ui: Ui }): Router {
+export function diskPages(deps: DisksDeps & { ui: Ui }): Router {
   const router = Router();
   const { ui } = deps;
-  const appsOn = (disk: Disk) =>
-    disk.mount ? deps.apps.store.appsWithData().filter((id) => deps.apps.store.placements(id).some((p) => p.mountId === disk.mount!.id)) : [];
+  const appsOn = (disk: Disk) => (disk.mount ? deps.apps.appsOnMount(disk.mount.id) : []);
   const findDisk = async (res: Response, id: string) => {
     const disk = (await deps.agent.listDisks()).find((d) => d.id === id);
     if (!disk) throw pageError(res, 'not_found', 'page_error.no_disk', { id });

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Clock } from '../clock.ts';
-import type { Ui } from '../web/ui.ts';
+import type { Ui } from '../ui/index.ts';
 import { lineChart } from './chart.ts';
 import { chartRanges, isChartRange, type ChartRange, type HostHistory } from './history.ts';
 import type { HostSampler } from './sampler.ts';

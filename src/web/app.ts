@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { appPages, appsApi, type Apps } from '../apps/index.ts';
+import type { Apps } from '../apps/index.ts';
 import { activityPage, type AuditLog } from '../audit/index.ts';
-import { authPages } from '../auth/pages.ts';
-import type { Account, ApiTokens, Sessions, SetupCode } from '../auth/index.ts';
+import { authPages, loadSession, requireCsrf, requireSignIn, type Account, type ApiTokens, type Sessions, type SetupCode } from '../auth/index.ts';
 import type { AgentClient } from '../agent/index.ts';
 import { backupPages, backupsApi, type Backups } from '../backups/index.ts';
 import type { Clock } from '../clock.ts';
@@ -11,17 +10,15 @@ import { diskPages, disksApi } from '../disks/index.ts';
 import { hostPages, type Host } from '../host/index.ts';
 import type { Quiesce } from '../quiesce/index.ts';
 import type { Logger } from '../log.ts';
-import { LOCALE_SETTING, settingsPages, type Settings } from '../settings/index.ts';
+import { SETTING, type Settings } from '../settings/index.ts';
 import type { StatusService } from '../status/index.ts';
+import { createUi, createViews, formBodies, signInForm, uiLocals } from '../ui/index.ts';
 import { requireApiToken } from './api-auth.ts';
 import { apiNotFound, errorHandler, pageNotFound } from './errors.ts';
-import { formBodies, signInForm } from './forms.ts';
 import { homePage } from './home.ts';
 import { securityHeaders } from './security.ts';
-import { loadSession, requireCsrf, requireSignIn } from './session.ts';
+import { settingsPages } from './settings-page.ts';
 import { statusApi, statusPage } from './status-routes.ts';
-import { createUi, uiLocals } from './ui.ts';
-import { createViews } from './views.ts';
 
 export interface WebDeps {
   logger: Logger;
@@ -61,7 +58,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   api.use(requireApiToken(deps.apiTokens));
   api.use(express.json({ limit: '256kb' }));
   api.use(statusApi(deps.status));
-  api.use(appsApi(deps.apps));
+  api.use(deps.apps.api);
   api.use(disksApi({ agent: deps.agent, apps: deps.apps, bulk: deps.backups.bulk, audit: deps.audit }));
   api.use(backupsApi(deps.backups));
   api.use(apiNotFound);
@@ -74,7 +71,7 @@ export function createWebApp(deps: WebDeps): express.Express {
 
   const pages = express.Router();
   pages.use(loadSession(deps.sessions));
-  pages.use(uiLocals(() => deps.settings.get(LOCALE_SETTING)?.value ?? null));
+  pages.use(uiLocals(() => deps.settings.get(SETTING.locale)?.value ?? null));
   pages.use(['/setup', '/login'], signInForm);
   const auth = authPages({ account: deps.account, sessions: deps.sessions, setupCode: deps.setupCode, audit: deps.audit, ui, ...(deps.signInAttempts ? { attempts: deps.signInAttempts } : {}) });
   pages.use(auth.publicRoutes);
@@ -84,7 +81,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   pages.post('/logout', auth.signOut);
   pages.use(homePage({ ...deps, ui }));
   pages.use(statusPage(deps.status, ui));
-  pages.use(appPages(deps.apps, ui));
+  pages.use(deps.apps.pages(ui));
   pages.use(diskPages({ agent: deps.agent, apps: deps.apps, bulk: deps.backups.bulk, audit: deps.audit, ui }));
   pages.use(hostPages({ sampler: deps.host.sampler, history: deps.host.history, clock: deps.clock, ui }));
   pages.use(backupPages({ backups: deps.backups, ui }));

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { isHtmx, pageError, uiLocals, type Ui } from './ui.ts';
+import { isHtmx, pageError, uiLocals, type Ui } from '../ui/index.ts';
 
 /** The body of every API error: a machine code and a sentence a person can act on. */
 export function errorBody(code: string, message: string) {

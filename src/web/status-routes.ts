@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { ControllerStatus, StatusService } from '../status/index.ts';
-import type { Ui } from './ui.ts';
+import type { Ui } from '../ui/index.ts';
 
 /** The API speaks snake_case, like the agent contract; nothing secret is in here. */
 export function presentStatus(status: ControllerStatus) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { createOperations } from '../../src/apps/operations.ts';
 import { createApiTokens } from '../../src/auth/index.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -99,7 +100,7 @@ export async function controller(
     (closing ??= within(running.close(), {
       what: 'the controller to close (it waits for the deploys in flight)',
       timeoutMs: CLOSE_TIMEOUT_MS,
-      explain: async () => `operations still running: ${JSON.stringify(running.apps.operations.running().map(({ events, ...operation }) => operation))}\n${await logs.explain()}`,
+      explain: async () => `operations still running: ${JSON.stringify(createOperations(running.db, systemClock).running().map(({ events, ...operation }) => operation))}\n${await logs.explain()}`,
     }));
   stopBeforeAgents(t, stop);
   t.after(stop);

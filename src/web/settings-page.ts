@@ -3,16 +3,12 @@
  * channel as the controller holds it (never the token itself), and the language.
  */
 import { Router } from 'express';
-import { passwordProblem, type Account, type ApiTokens, type Sessions } from '../auth/index.ts';
+import { passwordProblem, readCookie, safeNext, SESSION_COOKIE, type Account, type ApiTokens, type Sessions } from '../auth/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { isLocale, locales } from '../i18n/index.ts';
 import type { StatusService } from '../status/index.ts';
-import { formField } from '../web/forms.ts';
-import { readCookie, safeNext, SESSION_COOKIE } from '../web/session.ts';
-import { pageError, type Ui } from '../web/ui.ts';
-import type { Settings } from './index.ts';
-
-export const LOCALE_SETTING = 'ui.locale';
+import { formField, pageError, type Ui } from '../ui/index.ts';
+import { SETTING, type Settings } from '../settings/index.ts';
 
 export interface SettingsPagesDeps {
   settings: Settings;
@@ -79,7 +75,7 @@ export function settingsPages(deps: SettingsPagesDeps): Router {
   router.post('/settings/language', (req, res) => {
     const locale = formField(req, 'locale');
     if (!isLocale(locale)) throw pageError(res, 'validation', 'page_error.unknown_language', { locale });
-    deps.settings.setByCustomer(LOCALE_SETTING, locale);
+    deps.settings.setByCustomer(SETTING.locale, locale);
     deps.audit.record({ actor: 'customer', action: 'settings.language', target: locale, outcome: 'ok' });
     res.redirect(303, safeNext(formField(req, 'back')));
   });

@@ -5,8 +5,9 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { SESSION_IDLE_MS, type Account, type Session, type Sessions } from '../auth/index.ts';
-import { isHtmx, pageError } from './ui.ts';
+import { isHtmx, pageError } from '../ui/index.ts';
+import type { Account } from './account.ts';
+import { SESSION_IDLE_MS, type Session, type Sessions } from './sessions.ts';
 
 export const SESSION_COOKIE = 'felhom_session';
 const FORM_COOKIE = 'felhom_form';
