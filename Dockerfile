@@ -86,8 +86,10 @@ EXPOSE 8080
 LABEL org.felhom.role="controller" \
       org.opencontainers.image.title="Felhom controller" \
       org.opencontainers.image.description="The in-guest app controller: apps, storage placement, quiesced backups, the customer web UI"
+# Healthy means ready (/readyz): the database answers, a bootstrap was applied, Docker
+# answers. The agent channel is not counted: an agent away is no reason to roll back.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "const m = /^\\[?(.*?)\\]?:(\\d+)$/.exec(process.env.FELHOM_LISTEN || '0.0.0.0:8080'); const host = ['0.0.0.0', '::', ''].includes(m[1]) ? '127.0.0.1' : m[1].includes(':') ? '[' + m[1] + ']' : m[1]; fetch('http://' + host + ':' + m[2] + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const m = /^\\[?(.*?)\\]?:(\\d+)$/.exec(process.env.FELHOM_LISTEN || '0.0.0.0:8080'); const host = ['0.0.0.0', '::', ''].includes(m[1]) ? '127.0.0.1' : m[1].includes(':') ? '[' + m[1] + ']' : m[1]; fetch('http://' + host + ':' + m[2] + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM (docker stop) makes the controller restart any apps a backup stopped, then exit.
 STOPSIGNAL SIGTERM
 # V8 grows the young generation to 32 MB in startup's burst of allocations and keeps it

@@ -84,7 +84,7 @@ export async function startController(
   });
   const docker = createDockerPort(config.dockerHost, 10_000, logger);
   const server = http.createServer();
-  const status = createStatusService({ version: controllerVersion, bootstrap, agent, docker, clock });
+  const status = createStatusService({ version: controllerVersion, checkDatabase: () => db.prepare('SELECT 1').get(), bootstrap, agent, docker, clock });
   const apps = createApps({
     db,
     clock,

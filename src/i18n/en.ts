@@ -318,6 +318,11 @@ export const en = {
   'language.hu': 'Magyar',
 
   'status.title': 'Controller status',
+  'status.ready': 'Ready: the controller can do its work',
+  'status.not_ready': 'Not ready: {checks}',
+  'status.check_database': 'its database cannot be read',
+  'status.check_bootstrap': 'no bootstrap.json has been applied yet',
+  'status.check_docker': 'Docker does not answer',
   'status.version': 'Version {version}, running since {since}.',
   'status.bootstrap': 'Configuration from the host agent',
   'status.configured': 'Configured from',

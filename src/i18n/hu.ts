@@ -320,6 +320,11 @@ export const hu: Record<MessageKey, string> = {
   'language.hu': 'Magyar',
 
   'status.title': 'A vezérlő állapota',
+  'status.ready': 'Üzemkész: a vezérlő el tudja végezni a dolgát',
+  'status.not_ready': 'Nem üzemkész: {checks}',
+  'status.check_database': 'az adatbázisa nem olvasható',
+  'status.check_bootstrap': 'még nem alkalmazott bootstrap.json fájlt',
+  'status.check_docker': 'a Docker nem válaszol',
   'status.version': 'Verzió: {version}, {since} óta fut.',
   'status.bootstrap': 'Konfiguráció a gazdagép-ügynöktől',
   'status.configured': 'Konfiguráció forrása',

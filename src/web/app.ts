@@ -18,7 +18,7 @@ import { apiNotFound, errorHandler, pageNotFound } from './errors.ts';
 import { homePage } from './home.ts';
 import { securityHeaders } from './security.ts';
 import { settingsPages } from './settings-page.ts';
-import { statusApi, statusPage } from './status-routes.ts';
+import { readiness, statusApi, statusPage } from './status-routes.ts';
 
 export interface WebDeps {
   logger: Logger;
@@ -50,9 +50,11 @@ export function createWebApp(deps: WebDeps): express.Express {
   app.set('trust proxy', false);
   app.use(securityHeaders);
 
+  // Liveness: the process serves. Readiness: it can do its work (status.ts says what counts).
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(readiness(deps.status));
 
   const api = express.Router();
   api.use(requireApiToken(deps.apiTokens));

@@ -42,6 +42,20 @@ export function presentStatus(status: ControllerStatus) {
   };
 }
 
+/**
+ * `GET /readyz`, without a token (the container's health check asks it): 200 when ready,
+ * 503 when not, with each check's state and nothing more (the reasons are on the
+ * signed-in status page and /api/v1/status).
+ */
+export function readiness(status: Pick<StatusService, 'readiness'>): Router {
+  const router = Router();
+  router.get('/readyz', async (_req, res) => {
+    const { ready, checks } = await status.readiness();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+  return router;
+}
+
 export function statusApi(status: StatusService): Router {
   const router = Router();
   router.get('/status', async (_req, res) => {
@@ -53,7 +67,8 @@ export function statusApi(status: StatusService): Router {
 export function statusPage(status: StatusService, ui: Ui): Router {
   const router = Router();
   router.get('/status', async (_req, res) => {
-    ui.page(res, 'status', { title: res.locals.ui.t('status.title'), status: presentStatus(await status.get()) });
+    const [current, { ready, checks }] = await Promise.all([status.get(), status.readiness()]);
+    ui.page(res, 'status', { title: res.locals.ui.t('status.title'), status: presentStatus(current), readiness: { ready, checks } });
   });
   return router;
 }
