@@ -1,8 +1,9 @@
 /**
  * The controller's own backups of bulk volumes marked `own` (docs/backups.md): targets,
- * which target each volume goes to, and the restic jobs. Jobs run one at a time, in the
- * order asked, each persisted before it starts, so a job a crash cut short is closed as
- * interrupted at the next start and only this controller's own stale lock is removed.
+ * which target each volume goes to, and the restic jobs (backup, restore, restore test,
+ * prune) with their schedules. The jobs run through the job queue (job-queue.ts); a job
+ * a crash cut short is closed as interrupted at the next start, and only this
+ * controller's own stale lock is removed.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -13,7 +14,8 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { Cancelled, type BulkApps, type JobContext, type JobSettings, type LiveProgress, type OwnVolume } from './jobs.ts';
+import { JobQueue } from './job-queue.ts';
+import type { BulkApps, JobSettings, LiveProgress, OwnVolume } from './jobs.ts';
 import { deleteKeptFolder, keptFolders, recoverReplace, restoreFolders, runRestoreJob, type RestoreMode, type RestoreRequest } from './restore.ts';
 import { runRestoreTest } from './restore-test.ts';
 import type { Repository, Restic, Snapshot } from './restic.ts';
@@ -48,14 +50,8 @@ export interface SnapshotView {
 
 export class BulkBackups {
   readonly #deps: BulkDeps;
-  readonly #held = new Set<string>();
-  /** The step running now and the mounts it uses, so an eject can cancel exactly it. */
-  #step: { mounts: string[]; abort: AbortController; reason: string | null; failed: boolean; done: Promise<unknown> } | null = null;
-  #queue: Promise<void> = Promise.resolve();
-  #live = new Map<string, LiveProgress>();
   #availability: Promise<Availability> | null = null;
   #tasks: ScheduledTask[] = [];
-  #closing = false;
   #intervalMs: number | null = null;
   #unavailableSince: number | null = null;
   #pendingTimer: NodeJS.Timeout | null = null;
@@ -63,9 +59,11 @@ export class BulkBackups {
   /** Target creations, one at a time: two at once would initialise one repository twice. */
   #creating: Promise<unknown> = Promise.resolve();
   readonly hostname = os.hostname();
+  readonly #jobs: JobQueue;
 
   constructor(deps: BulkDeps) {
     this.#deps = deps;
+    this.#jobs = new JobQueue({ ...deps, hostname: this.hostname, beforeEachJob: () => this.#finishPendingReplaces() });
   }
 
   /** Whether restic is here and recent enough; asked once. */
@@ -242,7 +240,7 @@ export class BulkBackups {
       throw new AppError('conflict', `the restore needs ${snapshot.bytes} bytes beside the folder, and its disk has ${free} free; free some space first`);
     }
     const request: RestoreRequest = { app: appId, volume, snapshot: snapshot.id, mode, ...restoreFolders(own, snapshot.id, mode, this.#deps.clock.now()) };
-    return this.#enqueue('restore', actor, request as unknown as Record<string, unknown>, targetId, async (ctx) => runRestoreJob(ctx, request, own, targetId));
+    return this.#jobs.enqueue('restore', actor, request as unknown as Record<string, unknown>, targetId, async (ctx) => runRestoreJob(ctx, request, own, targetId));
   }
 
   /** Every snapshot this controller made in the repository. */
@@ -274,7 +272,7 @@ export class BulkBackups {
       }
     }
     this.#assignDefaults();
-    return this.#enqueue('backup', actor, { ...request, trigger }, null, async (ctx) => {
+    return this.#jobs.enqueue('backup', actor, { ...request, trigger }, null, async (ctx) => {
       const counts = await runBackupJob(ctx, { ...request, trigger }, (v) => this.targetOf(v));
       if (counts.failed > 0) throw new AppError('upstream', `${counts.failed} volume backup(s) failed; see the runs`, { details: counts });
       return counts;
@@ -285,7 +283,7 @@ export class BulkBackups {
     await this.#requireRestic();
     // A test that checks nothing must not read as a pass (nor clear an earlier failure).
     if (!this.volumes().some((v) => v.targetId !== null)) throw new AppError('conflict', 'there is nothing to test yet: no media folder has a backup target');
-    return this.#enqueue('check', actor, {}, null, async (ctx) => {
+    return this.#jobs.enqueue('check', actor, {}, null, async (ctx) => {
       const result = await runRestoreTest(ctx, (v) => this.targetOf(v));
       if (result.targets.length === 0) throw new AppError('conflict', 'nothing was tested: no media folder has a backup target any more', { details: result as unknown as Record<string, unknown> });
       if (!result.ok) throw new AppError('upstream', 'the restore test found a problem', { details: result as unknown as Record<string, unknown> });
@@ -295,7 +293,7 @@ export class BulkBackups {
 
   async prune(actor: string): Promise<Job> {
     await this.#requireRestic();
-    return this.#enqueue('prune', actor, {}, null, async (ctx) => {
+    return this.#jobs.enqueue('prune', actor, {}, null, async (ctx) => {
       const mounts = await ctx.mounts();
       const pruned: string[] = [];
       for (const target of this.#deps.store.targets()) {
@@ -310,138 +308,25 @@ export class BulkBackups {
     });
   }
 
-  job(id: string): Job | null {
-    return this.#deps.store.job(id);
-  }
-
-  jobs(filter: { kind?: JobKind; limit?: number } = {}): Job[] {
-    return this.#deps.store.jobs(filter);
-  }
-
   /** What the job is doing right now (files and bytes), while it runs. */
   live(jobId: string): LiveProgress | null {
-    return this.#live.get(jobId) ?? null;
-  }
-
-  #enqueue(kind: JobKind, actor: string, request: Record<string, unknown>, targetId: string | null, work: (ctx: JobContext) => Promise<Record<string, unknown>>): Job {
-    if (this.#closing) throw new AppError('unavailable', 'the controller is stopping');
-    const job = this.#deps.store.addJob(kind, actor, request, targetId);
-    this.#deps.audit.record({ actor, action: `volume_backup.${kind}`, target: job.id, outcome: 'ok', details: { request: summarize(request) } });
-    this.#queue = this.#queue.then(() => this.#run(job, work));
-    return job;
-  }
-
-  async #run(queued: Job, work: (ctx: JobContext) => Promise<Record<string, unknown>>): Promise<void> {
-    const { store, audit, logger } = this.#deps;
-    if (this.#closing) {
-      store.finishJob(queued.id, 'cancelled', null, 'the controller was stopping');
-      return;
-    }
-    await this.#finishPendingReplaces();
-    store.startJob(queued.id, this.hostname);
-    const job = store.job(queued.id)!;
-    let state: 'succeeded' | 'failed' | 'cancelled' = 'succeeded';
-    let result: Record<string, unknown> | null = null;
-    let error: string | null = null;
-    try {
-      result = await work(this.#context(job));
-    } catch (caught) {
-      state = caught instanceof Cancelled ? caught.outcome : 'failed';
-      error = errorMessage(caught);
-      const details = caught instanceof AppError ? caught.details : undefined;
-      result = details ?? null;
-      logger.warn({ job: job.id, kind: job.kind, reason: error }, 'a backup job did not succeed');
-    } finally {
-      this.#live.delete(job.id);
-    }
-    store.finishJob(job.id, state, result, error);
-    audit.record({ actor: job.actor, action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: state === 'succeeded' ? 'ok' : 'failed', details: error ? { reason: error } : {} });
-  }
-
-  #context(job: Job): JobContext {
-    const deps = this.#deps;
-    return {
-      job,
-      store: deps.store,
-      restic: deps.restic,
-      apps: deps.apps,
-      audit: deps.audit,
-      logger: deps.logger,
-      clock: deps.clock,
-      settings: deps.settings,
-      mounts: deps.storage,
-      heldMounts: this.#held,
-      progress: (progress) => (progress ? this.#live.set(job.id, progress) : this.#live.delete(job.id)),
-      guard: (mounts, reading, step) => this.#guard(job, mounts, reading, step),
-    };
-  }
-
-  async #guard<T>(job: Job, mounts: string[], reading: { app?: string }, step: (options: { cancel: AbortSignal; onSpawn: (pid: number) => void }) => Promise<T>): Promise<T> {
-    const abort = new AbortController();
-    const running = { mounts, abort, reason: null as string | null, failed: false, done: Promise.resolve() as Promise<unknown> };
-    const failedBecause = (reason: string) => {
-      if (running.reason === null) {
-        running.reason = reason;
-        running.failed = true;
-      }
-      abort.abort();
-    };
-    if (this.#closing) throw new Cancelled('the controller was stopping');
-    const blocked = mounts.find((m) => this.#held.has(m));
-    if (blocked) throw new Cancelled(`the disk ${blocked} is being ejected`);
-    // A disk pulled while restic works on it: restic would see an empty mount point.
-    const watch = setInterval(() => {
-      void this.#deps.storage().then((now) => {
-        if (!now) return;
-        const gone = mounts.find((id) => now.find((m) => m.id === id)?.state !== 'attached');
-        if (gone) failedBecause(`the disk ${gone} was disconnected while the job ran`);
-      });
-    }, this.#deps.settings.storageCheckMs);
-    watch.unref();
-    const promise = step({ cancel: abort.signal, onSpawn: (pid) => this.#deps.store.recordPid(job.id, pid) });
-    running.done = promise.catch(() => undefined);
-    this.#step = running;
-    // An update or uninstall of the app waits for this step to stop, instead of changing the data under it.
-    const release = reading.app
-      ? this.#deps.apps.whileReading(reading.app, async (reason) => {
-          running.reason ??= reason;
-          abort.abort();
-          await running.done;
-        })
-      : () => undefined;
-    try {
-      return await promise;
-    } catch (error) {
-      if (abort.signal.aborted) throw new Cancelled(running.reason ?? 'it was cancelled', running.failed ? 'failed' : 'cancelled');
-      throw error;
-    } finally {
-      release();
-      clearInterval(watch);
-      if (this.#step === running) this.#step = null;
-    }
+    return this.#jobs.live(jobId);
   }
 
   /**
    * Holds a mount for an eject: nothing new starts on it, and the step using it now is
    * cancelled and awaited (restic removes its lock). Returns what was cancelled.
    */
-  async whileMountHeld<T>(mountId: string, work: (cancelled: string[]) => Promise<T>): Promise<T> {
-    this.#held.add(mountId);
-    try {
-      const cancelled: string[] = [];
-      const step = this.#step;
-      if (step && step.mounts.includes(mountId)) {
-        // Named before it stops: its progress goes with it.
-        cancelled.push(...[...this.#live.values()].map((p) => [p.app, p.volume].filter(Boolean).join('/') || p.step));
-        if (cancelled.length === 0) cancelled.push('a backup job');
-        step.reason ??= 'the disk is being ejected';
-        step.abort.abort();
-        await step.done;
-      }
-      return await work(cancelled);
-    } finally {
-      this.#held.delete(mountId);
-    }
+  whileMountHeld<T>(mountId: string, work: (cancelled: string[]) => Promise<T>): Promise<T> {
+    return this.#jobs.whileMountHeld(mountId, work);
+  }
+
+  job(id: string): Job | null {
+    return this.#deps.store.job(id);
+  }
+
+  jobs(filter: { kind?: JobKind; limit?: number } = {}): Job[] {
+    return this.#deps.store.jobs(filter);
   }
 
   // Start, schedule and stop.
@@ -466,7 +351,7 @@ export class BulkBackups {
       }
       await this.#finishPendingReplaces();
     })().catch((error: unknown) => this.#deps.logger.error({ err: error }, 'could not close the backup jobs a crash left open'));
-    this.#queue = this.#queue.then(() => done);
+    this.#jobs.after(done);
     // A replace cut short on a disk that is not back yet is finished when it is.
     this.#pendingTimer ??= setInterval(() => void this.#finishPendingReplaces(), this.#deps.settings.storageCheckMs).unref();
     return done;
@@ -537,23 +422,18 @@ export class BulkBackups {
     return this.#intervalMs;
   }
 
-  /** Cancels the step running now (restic removes its lock) and waits for the queue. */
+  /** Stops the schedules, cancels the step running now (restic removes its lock) and waits for the queue. */
   async close(): Promise<void> {
-    this.#closing = true;
     if (this.#pendingTimer) clearInterval(this.#pendingTimer);
     this.#pendingTimer = null;
     await Promise.all(this.#tasks.map((task) => task.stop()));
     this.#tasks = [];
-    if (this.#step) {
-      this.#step.reason ??= 'the controller was stopping';
-      this.#step.abort.abort();
-    }
-    await this.#queue;
+    await this.#jobs.close();
   }
 
   /** Waits for the jobs queued now (tests). */
-  async settled(): Promise<void> {
-    await this.#queue;
+  settled(): Promise<void> {
+    return this.#jobs.settled();
   }
 }
 
@@ -564,9 +444,4 @@ function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function summarize(request: Record<string, unknown>): Record<string, unknown> {
-  const { folder: _folder, staging: _staging, kept: _kept, ...rest } = request;
-  return rest;
 }
