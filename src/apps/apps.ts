@@ -16,6 +16,7 @@ import type { ContainerInfo } from '../stacks/index.ts';
 import type { Ui } from '../ui/index.ts';
 import { createOperations, type Operations } from './operations.ts';
 import { appPages } from './pages.ts';
+import type { AppsParts } from './parts.ts';
 import type { VolumePlacement } from './placement.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
 import { reconcileApps, type ReconcileReport } from './reconcile.ts';
@@ -41,17 +42,6 @@ export interface AppsDeps {
   allowedRegistries: string[];
   keepSnapshots?: number;
   pullImages: boolean;
-}
-
-/** What this domain's own routes and pages use: its internals, never handed outside. */
-export interface AppsParts {
-  service: AppsService;
-  store: AppStore;
-  operations: Operations;
-  docker: AppsDocker;
-  agent: AppsAgent;
-  catalogDir: string;
-  lastReconcile(): ReconcileReport | null;
 }
 
 /** A placed volume of an installed app, for the domains that back volumes up or show them. */

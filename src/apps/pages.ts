@@ -6,7 +6,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { formField, pageError, type Ui } from '../ui/index.ts';
 import { listCatalog } from './catalog.ts';
-import type { AppsParts } from './apps.ts';
+import type { AppsParts } from './parts.ts';
 import type { InstallSource } from './service.ts';
 import { describeApp } from './view.ts';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Mount } from '../agent/index.ts';
 import { AppError } from '../errors.ts';
 import { listCatalog } from './catalog.ts';
-import type { AppsParts } from './apps.ts';
+import type { AppsParts } from './parts.ts';
 import { describeApp, presentOperation } from './view.ts';
 
 const installBody = z.union([
