@@ -14,7 +14,7 @@ import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { Ui } from '../ui/index.ts';
-import { createOperations, type Operations } from './operations.ts';
+import { createOperations } from './operations.ts';
 import { appPages } from './pages.ts';
 import type { AppsParts } from './parts.ts';
 import type { VolumePlacement } from './placement.ts';
@@ -23,7 +23,7 @@ import { reconcileApps, type ReconcileReport } from './reconcile.ts';
 import { appsApi } from './routes.ts';
 import { AppsService } from './service.ts';
 import { reconcileStorage, stopAppsOnMount } from './storage-watch.ts';
-import { createAppStore, type AppRecord, type AppStore } from './store.ts';
+import { createAppStore, type AppRecord } from './store.ts';
 import { deriveState, type AppState } from './view.ts';
 
 export interface AppsDeps {
