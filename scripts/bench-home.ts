@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
-import { startDevAgent } from '../src/dev-agent/index.ts';
+import { startDevAgent } from '../dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startController } from '../src/main.ts';
 import { signInWithSetupCode } from '../test/helpers/sign-in.ts';

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../src/log.ts';
 import { hashToken } from './credentials.ts';
 import { faultError } from './faults.ts';
 import type { FaultSet } from './faults.ts';

@@ -2,12 +2,12 @@
  * A development stand-in for the Go host agent's local API (context/004 §6, §6a, §8;
  * CONTRACT.md): it keeps state, walks backups through their phases, guards data-bearing
  * drives, and can be made to misbehave on purpose. It runs in-process for tests and as
- * `felhom dev-agent`.
+ * `node dev-agent/main.ts`; the controller never imports it, so it stays out of the image.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
+import type { Logger } from '../src/log.ts';
+import { silentLogger } from '../src/log.ts';
 import { backupCopies, type BackupCopies } from './backup-copy.ts';
 import { BackupEngine } from './backups.ts';
 import type { BackupSettings } from './backups.ts';
