@@ -1,19 +1,19 @@
 /**
- * One request, in the contract's order: authenticate (guest token, or control token for
- * /_dev), apply injected faults, find the route, read the body, refuse a cross-guest
- * `guest_id`, run the handler, and answer JSON with the version header whatever happens.
+ * One request, in the contract's order, as an express app: authenticate (guest token, or
+ * control token for /_dev), apply injected faults, find the route, read the body, refuse
+ * a cross-guest `guest_id`, run the handler, and answer JSON with the version header
+ * whatever happens.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import express from 'express';
+import type { Express, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from '../src/log.ts';
 import { hashToken } from './credentials.ts';
 import { faultError } from './faults.ts';
 import type { FaultSet } from './faults.ts';
-import { ApiError, badRequest, parseJsonObject, readBody, sendJson } from './http.ts';
-import type { JsonObject } from './http.ts';
-import { findRoute } from './router.ts';
-import type { Reply, Route } from './router.ts';
+import { ApiError, badRequest, readJsonObject, sendJson } from './http.ts';
+import type { Route } from './router.ts';
 import type { StateStore } from './state.ts';
 
 export interface RequestRecord {
@@ -35,8 +35,20 @@ export interface DispatchDependencies {
   logger: Logger;
 }
 
+/** What every step needs to know about the request, kept in `res.locals`. */
+interface Exchange {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  isControl: boolean;
+  /** Set once the token is accepted. */
+  guestId: string;
+}
+
 const CONTROL_PREFIX = '/_dev/';
 const UNAUTHORIZED = new ApiError(401, 'unauthorized', 'missing or unknown token');
+// Paths match exactly, as the contract writes them: no trailing slash, no other case.
+const ROUTER_OPTIONS = { caseSensitive: true, strict: true };
 
 function bearerToken(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -58,64 +70,108 @@ function checkGuestId(value: unknown, guestId: string): void {
   if (BigInt(named) !== BigInt(guestId)) throw new ApiError(403, 'cross_guest', `guest ${named} is not this token's guest`);
 }
 
-export function createDispatcher(deps: DispatchDependencies): (req: IncomingMessage, res: ServerResponse) => void {
-  async function contract(req: IncomingMessage, method: string, url: URL, token: string | null): Promise<Reply | 'hang'> {
+const exchange = (res: Response): Exchange => res.locals as Exchange;
+
+export function createAgentApp(deps: DispatchDependencies): Express {
+  function answer(res: Response, status: number, body: unknown): void {
+    const { method, path, isControl } = exchange(res);
+    if (!res.destroyed) sendJson(res, status, body);
+    if (!isControl) deps.record({ method, path, status });
+    deps.logger.debug({ method, path, status }, 'dev agent: request');
+  }
+
+  /** The path as the WHATWG URL parser reads it (dot segments resolved), for routing, faults and the request log alike. */
+  const readUrl: RequestHandler = (req, res, next) => {
+    const url = new URL(req.url, 'https://dev-agent.invalid');
+    req.url = url.pathname + url.search;
+    Object.assign(res.locals, { method: req.method, path: url.pathname, query: url.searchParams, isControl: url.pathname.startsWith(CONTROL_PREFIX) });
+    next();
+  };
+
+  const acceptGuestToken: RequestHandler = (req, res, next) => {
+    const token = bearerToken(req.headers.authorization);
     const guestId = token === null ? undefined : deps.store.state.tokens[hashToken(token)];
     if (guestId === undefined) throw UNAUTHORIZED;
+    exchange(res).guestId = guestId;
+    next();
+  };
 
-    const fault = deps.faults.take(method, url.pathname);
-    if (fault?.hang) return 'hang';
+  const acceptControlToken: RequestHandler = (req, res, next) => {
+    const token = bearerToken(req.headers.authorization);
+    if (token === null || !sameSecret(token, deps.controlToken)) throw UNAUTHORIZED;
+    exchange(res).guestId = deps.guestId;
+    next();
+  };
+
+  const applyFault: RequestHandler = async (_req, res, next) => {
+    const { method, path } = exchange(res);
+    const fault = deps.faults.take(method, path);
+    if (fault?.hang) {
+      // Never answered and never passed on: the socket is destroyed when the agent closes.
+      deps.record({ method, path, status: 0 });
+      return;
+    }
     if (fault?.delayMs) await sleep(fault.delayMs, undefined, { signal: deps.closing });
     if (fault?.status !== undefined) throw faultError({ ...fault, status: fault.status });
-
-    const found = findRoute(deps.contractRoutes, method, url.pathname);
-    if (!found) throw new ApiError(404, 'not_found', `no endpoint ${method} ${url.pathname}`);
-    const body = method === 'GET' || method === 'HEAD' ? {} : parseJsonObject(await readBody(req));
-    for (const named of url.searchParams.getAll('guest_id')) checkGuestId(named, guestId);
-    checkGuestId(body.guest_id, guestId);
-    return found.handler({ guestId, params: found.params, query: url.searchParams, body });
-  }
-
-  async function control(req: IncomingMessage, method: string, url: URL, token: string | null): Promise<Reply> {
-    if (token === null || !sameSecret(token, deps.controlToken)) throw UNAUTHORIZED;
-    const found = findRoute(deps.controlRoutes, method, url.pathname);
-    if (!found) throw new ApiError(404, 'not_found', `no control endpoint ${method} ${url.pathname}`);
-    const body: JsonObject = method === 'GET' ? {} : parseJsonObject(await readBody(req));
-    return found.handler({ guestId: deps.guestId, params: found.params, query: url.searchParams, body });
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'https://dev-agent.invalid');
-    const isControl = url.pathname.startsWith(CONTROL_PREFIX);
-    const token = bearerToken(req.headers.authorization);
-    let status: number;
-    try {
-      const reply = isControl ? await control(req, method, url, token) : await contract(req, method, url, token);
-      if (reply === 'hang') {
-        deps.record({ method, path: url.pathname, status: 0 });
-        return;
-      }
-      status = reply.status;
-      if (!res.destroyed) sendJson(res, reply.status, reply.body);
-    } catch (error) {
-      if (deps.closing.aborted) {
-        res.destroy();
-        return;
-      }
-      const apiError = error instanceof ApiError ? error : new ApiError(500, 'internal', 'the development agent failed to handle the request');
-      if (!(error instanceof ApiError)) deps.logger.error({ err: error, method, path: url.pathname }, 'dev agent: request failed');
-      status = apiError.status;
-      if (!res.destroyed) sendJson(res, apiError.status, apiError.body());
-    }
-    if (!isControl) deps.record({ method, path: url.pathname, status });
-    deps.logger.debug({ method, path: url.pathname, status }, 'dev agent: request');
-  }
-
-  return (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      deps.logger.error({ err: error }, 'dev agent: request failed');
-      res.destroy();
-    });
+    next();
   };
+
+  const refuseCrossGuest: RequestHandler = (req, res, next) => {
+    const { query, guestId } = exchange(res);
+    for (const named of query.getAll('guest_id')) checkGuestId(named, guestId);
+    checkGuestId((req.body as Record<string, unknown> | undefined)?.guest_id, guestId);
+    next();
+  };
+
+  function mount(router: Router, { method, pattern, handler }: Route, checks: RequestHandler[]): void {
+    // express would answer HEAD with a GET route (and OPTIONS by itself); the contract
+    // has neither, so only the route's own method reaches it and the rest find no endpoint.
+    const onlyItsMethod: RequestHandler = (req, _res, next) => next(req.method === method ? undefined : 'route');
+    const body = method === 'GET' ? [] : [readJsonObject];
+    router.all(pattern, onlyItsMethod, ...body, ...checks, async (req: Request, res: Response) => {
+      const reply = await handler({ guestId: exchange(res).guestId, params: req.params as Record<string, string>, query: exchange(res).query, body: req.body ?? {} });
+      answer(res, reply.status, reply.body);
+    });
+  }
+
+  const endpointMissing = (res: Response): ApiError => {
+    const { method, path, isControl } = exchange(res);
+    return new ApiError(404, 'not_found', `${isControl ? 'no control endpoint' : 'no endpoint'} ${method} ${path}`);
+  };
+
+  function routerFor(accept: RequestHandler[], routes: readonly Route[], checks: RequestHandler[]): Router {
+    const built = express.Router(ROUTER_OPTIONS);
+    built.use(...accept);
+    for (const entry of routes) mount(built, entry, checks);
+    built.use((_req, res) => {
+      throw endpointMissing(res);
+    });
+    return built;
+  }
+
+  const contract = routerFor([acceptGuestToken, applyFault], deps.contractRoutes, [refuseCrossGuest]);
+  const control = routerFor([acceptControlToken], deps.controlRoutes, []);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(readUrl);
+  app.use((req, res, next) => (exchange(res).isControl ? control : contract)(req, res, next));
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (deps.closing.aborted) {
+      res.destroy();
+      return;
+    }
+    const apiError = error instanceof ApiError ? error : unexpected(error, res);
+    answer(res, apiError.status, apiError.body());
+  });
+
+  function unexpected(error: unknown, res: Response): ApiError {
+    // A path segment that is not valid percent-encoding names no endpoint; express's router reports it as a URIError.
+    if (error instanceof URIError) return endpointMissing(res);
+    const { method, path } = exchange(res);
+    deps.logger.error({ err: error, method, path }, 'dev agent: request failed');
+    return new ApiError(500, 'internal', 'the development agent failed to handle the request');
+  }
+
+  return app;
 }

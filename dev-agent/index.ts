@@ -17,7 +17,7 @@ import { controlRoutes } from './control.ts';
 import type { DevControls } from './control.ts';
 import { bootstrapPathFor, ensureBootstrap, loadOrCreateControlToken, remintToken } from './credentials.ts';
 import type { BootstrapSubject } from './credentials.ts';
-import { createDispatcher } from './dispatch.ts';
+import { createAgentApp } from './dispatch.ts';
 import type { RequestRecord } from './dispatch.ts';
 import { FaultSet } from './faults.ts';
 import type { Fault } from './faults.ts';
@@ -195,7 +195,7 @@ class RunningDevAgent implements DevAgent, DevControls {
 
   async listen(host: string, port: number, endpoint?: string): Promise<void> {
     const { store, guestId, controlToken, mountRoot, logger } = this.#parts;
-    const dispatcher = createDispatcher({
+    const app = createAgentApp({
       store,
       guestId,
       contractRoutes: contractRoutes({ store, backups: this.#backups, metrics: new HostMetricsCollector(), mountRoot }),
@@ -209,7 +209,7 @@ class RunningDevAgent implements DevAgent, DevControls {
       closing: this.#closing.signal,
       logger,
     });
-    this.#listener = await listenTls(host, port, this.#parts.own, dispatcher);
+    this.#listener = await listenTls(host, port, this.#parts.own, app);
     this.port = this.#listener.port;
     this.endpoint = endpoint ?? `https://${endpointHost(host)}:${this.port}`;
     try {
