@@ -129,7 +129,8 @@ export function createAgentApp(deps: DispatchDependencies): Express {
     const onlyItsMethod: RequestHandler = (req, _res, next) => next(req.method === method ? undefined : 'route');
     const body = method === 'GET' ? [] : [readJsonObject];
     router.all(pattern, onlyItsMethod, ...body, ...checks, async (req: Request, res: Response) => {
-      const reply = await handler({ guestId: exchange(res).guestId, params: req.params as Record<string, string>, query: exchange(res).query, body: req.body ?? {} });
+      const { guestId, query } = exchange(res);
+      const reply = await handler({ guestId, params: req.params as Record<string, string>, query, body: req.body ?? {} });
       answer(res, reply.status, reply.body);
     });
   }
