@@ -35,7 +35,7 @@ import { parseArgs } from 'node:util';
 import { createApiTokens } from '../src/auth/index.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
-import { startDevAgent, type DevAgent } from '../src/dev-agent/index.ts';
+import { startDevAgent, type DevAgent } from '../dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startController, type RunningController } from '../src/main.ts';
 import { api as apiClient, assignBackupDisk, installPhotoApp, TEST_IMAGE, type Api } from '../test/helpers/bulk.ts';

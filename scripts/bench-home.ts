@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { createAppStore } from '../src/apps/store.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
-import { startDevAgent } from '../src/dev-agent/index.ts';
+import { startDevAgent } from '../dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startController } from '../src/main.ts';
 import { signInWithSetupCode } from '../test/helpers/sign-in.ts';

@@ -30,7 +30,7 @@ import Docker from 'dockerode';
 import { createApiTokens } from '../src/auth/index.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
-import { startDevAgent } from '../src/dev-agent/index.ts';
+import { startDevAgent } from '../dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startController } from '../src/main.ts';
 import { dockerOptionsFor } from '../src/stacks/engine.ts';

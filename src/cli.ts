@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `felhom` command: `serve` (default) runs the controller; `dev-agent` runs the
- * development agent; `api-token` manages API tokens in the controller's database.
+ * The `felhom` command: `serve` (default) runs the controller; `api-token` manages API
+ * tokens in the controller's database. The development agent has its own command
+ * (dev-agent/main.ts), so the production image carries none of it.
  */
 import { createApiTokens } from './auth/index.ts';
 import { systemClock } from './clock.ts';
-import { ConfigError, loadConfig, loadLogConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/index.ts';
-import { runDevAgentCommand } from './dev-agent/command.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { openDataDir, startController, type RunningController } from './main.ts';
@@ -15,7 +15,6 @@ import { openDataDir, startController, type RunningController } from './main.ts'
 const USAGE = `usage: felhom [command]
 
   serve                        run the controller (the default)
-  dev-agent [flags]            run the development agent (felhom dev-agent --help)
   api-token create <name>      create an API token for /api/v1 and print it once
   api-token list               list API tokens (never the tokens themselves)
   api-token revoke <id|name>   revoke an API token
@@ -88,12 +87,6 @@ async function main(argv: string[]): Promise<void> {
   const [command = 'serve', ...args] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
-    return;
-  }
-  if (command === 'dev-agent') {
-    const { logLevel, logFormat } = loadLogConfig();
-    const logger = createLogger({ level: logLevel, format: logFormat, name: 'dev-agent' });
-    await runDevAgentCommand(args, logger);
     return;
   }
   if (command !== 'serve' && command !== 'api-token') {

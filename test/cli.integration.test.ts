@@ -72,10 +72,11 @@ describe('felhom', () => {
     assert.match(result.stderr, new RegExp(`FELHOM_LISTEN 127\\.0\\.0\\.1:${port}: cannot listen there: the address is already in use`));
   });
 
-  it('when dev-agent gets a bad log level, then it names the variable and exits 2', () => {
-    const result = felhom(['dev-agent'], { FELHOM_LOG_LEVEL: 'loud' });
+  it('when dev-agent is asked for, then it is an unknown command: the development agent is not part of the product', () => {
+    const result = felhom(['dev-agent', '--demo'], {});
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /FELHOM_LOG_LEVEL: must be one of fatal, error/);
+    assert.match(result.stderr, /unknown command "dev-agent"/);
+    assert.doesNotMatch(result.stderr, /development agent/, 'nor does the usage offer it');
   });
 
   it('when the data directory cannot be written, then serve says which and exits', (t) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { AgentClient, isAgentError, type AgentError } from '../src/agent/index.ts';
 import { readBootstrap } from '../src/bootstrap/read.ts';
-import type { DevAgent } from '../src/dev-agent/index.ts';
+import type { DevAgent } from '../dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { devAgent } from './helpers/controller.ts';
 

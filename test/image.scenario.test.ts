@@ -154,7 +154,7 @@ describe('the controller image deployed with compose/controller.yml', () => {
     assert.equal(agent.requests().filter((r) => r.method === 'POST' && r.path === '/backup').length, 2, 'no backup was requested twice');
   });
 
-  it('when the image runs, then its clock follows the guest timezone it is given, compose v2 and restic work, and it holds no shell or package manager', async (t) => {
+  it('when the image runs, then its clock follows the guest timezone it is given, compose v2 and restic work, and it holds no shell, package manager or development agent', async (t) => {
     if (!(await requireDocker(t)) || !requireDeployment(t)) return;
     // The deployment gives the container the guest's /etc/localtime and zoneinfo, as here:
     // times on the pages are the family's, also where a zone's short name is ambiguous.
@@ -179,6 +179,11 @@ describe('the controller image deployed with compose/controller.yml', () => {
       assert.notEqual(run.status, 0, `${tool} is in the image`);
       assert.match(run.stderr, /executable file not found/, run.stderr);
     }
+    // The development agent stays in the checkout (test/image-contents.test.ts checks what the build reads).
+    const devAgent = spawnSync('docker', ['run', '--rm', DEFAULT_IMAGE, 'node', 'dist/cli.js', 'dev-agent', '--help'], { encoding: 'utf8' });
+    assert.equal(devAgent.status, 2, devAgent.stderr);
+    assert.match(devAgent.stderr, /unknown command "dev-agent"/);
+    assert.equal(docker('run', '--rm', DEFAULT_IMAGE, 'node', '-p', "require('node:fs').existsSync('dist/dev-agent')"), 'false');
   });
 
   it('when compose/demo.yml is brought up, then the controller serves and the development agent beside it has configured its channel', async (t) => {

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { call, readBootstrap } from '../src/dev-agent/testing.ts';
+import { call, readBootstrap } from '../dev-agent/testing.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { DATA_PATHS, DATABASE_IMAGES, DB_WRITER_IMAGE, readAck, requireDatabaseImages, startOnCopy, type DatabaseKind } from './helpers/databases.ts';
 import { cleanUpProject } from './helpers/docker.ts';

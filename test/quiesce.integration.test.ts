@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, describe, it, type TestContext } from 'node:test';
 import request from 'supertest';
-import type { DevAgentOptions } from '../src/dev-agent/index.ts';
+import type { DevAgentOptions } from '../dev-agent/index.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';

@@ -15,7 +15,7 @@ import { createAuditLog } from '../src/audit/index.ts';
 import { createSessions } from '../src/auth/index.ts';
 import { systemClock } from '../src/clock.ts';
 import { openDatabase } from '../src/db/index.ts';
-import { loadOrCreateLeaf } from '../src/dev-agent/cert.ts';
+import { loadOrCreateLeaf } from '../dev-agent/cert.ts';
 import { silentLogger } from '../src/log.ts';
 import { startSession } from '../src/auth/index.ts';
 import { controller, devAgent } from './helpers/controller.ts';

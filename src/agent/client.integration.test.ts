@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { describe, it, type TestContext } from 'node:test';
-import { loadOrCreateLeaf, type Leaf } from '../dev-agent/cert.ts';
+import { loadOrCreateLeaf, type Leaf } from '../../dev-agent/cert.ts';
 import { silentLogger } from '../log.ts';
 import { Secret } from '../secret.ts';
 import { readGolden, tempDir } from '../../test/helpers/temp.ts';

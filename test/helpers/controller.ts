@@ -4,7 +4,7 @@ import { createOperations } from '../../src/apps/operations.ts';
 import { createApiTokens } from '../../src/auth/index.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
-import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../src/dev-agent/index.ts';
+import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../dev-agent/index.ts';
 import type { Logger } from '../../src/log.ts';
 import { startController, type RunningController } from '../../src/main.ts';
 import { dockerHost } from './docker.ts';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../src/dev-agent/index.ts';
+import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../dev-agent/index.ts';
 import { composeV2 } from './compose-versions.ts';
 import { recordedTail, recordingLogger, type LogTail } from './log.ts';
 import { until as pollUntil } from './until.ts';

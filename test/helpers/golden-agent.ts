@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { loadOrCreateLeaf } from '../../src/dev-agent/cert.ts';
+import { loadOrCreateLeaf } from '../../dev-agent/cert.ts';
 import { readGolden, tempDir } from './temp.ts';
 
 const TOKEN = 'flt_golden0123456789abcdef0123456789abcdef0123';

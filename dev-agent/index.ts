@@ -2,12 +2,12 @@
  * A development stand-in for the Go host agent's local API (context/004 §6, §6a, §8;
  * CONTRACT.md): it keeps state, walks backups through their phases, guards data-bearing
  * drives, and can be made to misbehave on purpose. It runs in-process for tests and as
- * `felhom dev-agent`.
+ * `node dev-agent/main.ts`; the controller never imports it, so it stays out of the image.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
+import type { Logger } from '../src/log.ts';
+import { silentLogger } from '../src/log.ts';
 import { backupCopies, type BackupCopies } from './backup-copy.ts';
 import { BackupEngine } from './backups.ts';
 import type { BackupSettings } from './backups.ts';
@@ -17,7 +17,7 @@ import { controlRoutes } from './control.ts';
 import type { DevControls } from './control.ts';
 import { bootstrapPathFor, ensureBootstrap, loadOrCreateControlToken, remintToken } from './credentials.ts';
 import type { BootstrapSubject } from './credentials.ts';
-import { createDispatcher } from './dispatch.ts';
+import { createAgentApp } from './dispatch.ts';
 import type { RequestRecord } from './dispatch.ts';
 import { FaultSet } from './faults.ts';
 import type { Fault } from './faults.ts';
@@ -195,7 +195,7 @@ class RunningDevAgent implements DevAgent, DevControls {
 
   async listen(host: string, port: number, endpoint?: string): Promise<void> {
     const { store, guestId, controlToken, mountRoot, logger } = this.#parts;
-    const dispatcher = createDispatcher({
+    const app = createAgentApp({
       store,
       guestId,
       contractRoutes: contractRoutes({ store, backups: this.#backups, metrics: new HostMetricsCollector(), mountRoot }),
@@ -209,7 +209,7 @@ class RunningDevAgent implements DevAgent, DevControls {
       closing: this.#closing.signal,
       logger,
     });
-    this.#listener = await listenTls(host, port, this.#parts.own, dispatcher);
+    this.#listener = await listenTls(host, port, this.#parts.own, app);
     this.port = this.#listener.port;
     this.endpoint = endpoint ?? `https://${endpointHost(host)}:${this.port}`;
     try {

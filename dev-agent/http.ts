@@ -2,7 +2,9 @@
  * The wire conventions every answer shares: JSON bodies, the version header, and the
  * contract's error body `{"error": {"code", "message", ...}}`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
 
 const AGENT_VERSION = '0.15.0-dev';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -52,30 +54,32 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(payload);
 }
 
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw badRequest(`body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 export type JsonObject = Record<string, unknown>;
 
-/** An empty body reads as `{}`, so a missing field is reported by name rather than as bad JSON. */
-export function parseJsonObject(raw: Buffer): JsonObject {
-  if (raw.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw badRequest('body is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('body must be a JSON object');
-  return value as JsonObject;
+// No content type is required: a client that sends JSON without saying so is answered.
+const parseJson = express.json({ type: () => true, limit: MAX_BODY_BYTES, strict: false });
+
+/**
+ * Reads the body into `req.body` as a JSON object. An empty body reads as `{}`, so a
+ * missing field is reported by name rather than as bad JSON; a body that cannot be read
+ * as JSON, or is not an object, is the contract's 400.
+ */
+export function readJsonObject(req: Request, res: Response, next: NextFunction): void {
+  parseJson(req, res, (error?: unknown) => {
+    if (error) return next(unreadableBody(error));
+    // body-parser leaves `req.body` undefined when there is no body at all; a JSON null is not an object.
+    const body: unknown = req.body === undefined ? {} : req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return next(badRequest('body must be a JSON object'));
+    req.body = body;
+    next();
+  });
+}
+
+function unreadableBody(error: unknown): ApiError {
+  // body-parser tags what it refused with a type; any other refusal (a charset or an
+  // encoding it does not read) leaves bytes that are not JSON to the contract.
+  const type = (error as { type?: unknown }).type;
+  return type === 'entity.too.large' ? badRequest(`body is larger than ${MAX_BODY_BYTES} bytes`) : badRequest('body is not valid JSON');
 }
 
 export function requireString(body: JsonObject, field: string): string {

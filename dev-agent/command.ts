@@ -1,11 +1,11 @@
-/** `felhom dev-agent`: runs the development agent until SIGTERM or SIGINT. */
+/** `node dev-agent/main.ts`: runs the development agent until SIGTERM or SIGINT. */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../src/log.ts';
 import { startDevAgent } from './index.ts';
 import type { DevAgentOptions } from './index.ts';
 
-const DEV_AGENT_USAGE = `usage: felhom dev-agent [flags]
+const DEV_AGENT_USAGE = `usage: node dev-agent/main.ts [flags]
 
   --state-dir <dir>              state, certificates and bootstrap files (default .dev/agent)
   --listen <host:port>           address to serve the local API on (default 127.0.0.1:8443)
@@ -109,7 +109,7 @@ export async function runDevAgentCommand(args: string[], logger: Logger): Promis
     options = parseDevAgentArgs(args);
   } catch (error) {
     if (!(error instanceof DevAgentUsageError)) throw error;
-    process.stderr.write(`felhom dev-agent: ${error.message}\n\n${DEV_AGENT_USAGE}\n`);
+    process.stderr.write(`dev-agent: ${error.message}\n\n${DEV_AGENT_USAGE}\n`);
     process.exitCode = 2;
     return;
   }

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '../log.ts';
+import { silentLogger } from '../src/log.ts';
 import { DevAgentUsageError, parseDevAgentArgs, runDevAgentCommand } from './command.ts';
 import { call, readBootstrap, startTestAgent, tempStateDir, waitFor } from './testing.ts';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 test('flags: defaults, and every value that can be given', () => {
   assert.deepEqual(parseDevAgentArgs([]), {
@@ -66,18 +68,13 @@ test('runDevAgentCommand exits 2 on a bad flag without starting anything', async
   } finally {
     process.exitCode = before;
   }
-  assert.match(written.join(''), /felhom dev-agent: --listen must be host:port/);
+  assert.match(written.join(''), /dev-agent: --listen must be host:port/);
 });
 
 test('the command serves until SIGTERM, stops cleanly, and never logs the token', async () => {
   const stateDir = await tempStateDir();
-  const command = fileURLToPath(new URL('./command.ts', import.meta.url));
-  const log = fileURLToPath(new URL('../log.ts', import.meta.url));
-  const script = `
-    const { runDevAgentCommand } = await import(${JSON.stringify(command)});
-    const { createLogger } = await import(${JSON.stringify(log)});
-    await runDevAgentCommand(process.argv.slice(1), createLogger({ level: 'debug' }));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, '--', '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--guest', '310'], {
+  const child = spawn(process.execPath, [MAIN, '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--guest', '310'], {
+    env: { ...process.env, FELHOM_LOG_LEVEL: 'debug', FELHOM_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -106,4 +103,14 @@ test('an advertised endpoint is what bootstrap.json tells the guest to dial, whi
   const { agent } = await startTestAgent(t, { endpoint: 'https://agent:8443' });
   assert.equal((await readBootstrap(agent.bootstrapPath)).local_api.endpoint, 'https://agent:8443');
   assert.equal(agent.endpoint, 'https://agent:8443');
+});
+
+test('when the log level is bad, then the command names the variable and exits 2 without starting', async () => {
+  const result = spawnSync(process.execPath, [MAIN, '--state-dir', await tempStateDir()], {
+    env: { PATH: process.env.PATH, FELHOM_LOG_LEVEL: 'loud' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /FELHOM_LOG_LEVEL: must be one of fatal, error/);
 });

@@ -26,6 +26,8 @@ export interface CallOptions {
   body?: unknown;
   /** Sent as-is instead of `body`. */
   raw?: string;
+  /** The body's Content-Type, instead of application/json. */
+  contentType?: string;
   timeoutMs?: number;
 }
 
@@ -42,7 +44,7 @@ export function call(endpoint: string, method: string, path: string, options: Ca
         headers: {
           ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
           ...(options.authorization ? { Authorization: options.authorization } : {}),
-          ...(payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }),
+          ...(payload === undefined ? {} : { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) }),
         },
         timeout: options.timeoutMs ?? 5000,
       },

@@ -124,3 +124,23 @@ test('/host/metrics reads this machine and lists attached mounts with their driv
   assert.deepEqual(fast.disks, [{ device: '/dev/nvme0n1', model: 'Samsung SSD 980 500GB', smart_temp_c: 41, wear_percent: 3, smart_ok: true }]);
   assert.deepEqual(bulk.disks, [{ device: '/dev/sdb', model: 'WDC WD40EDAZ', smart_temp_c: null, wear_percent: null, smart_ok: null }]);
 });
+
+test('when a path differs by a trailing slash or its case, or the method is HEAD or OPTIONS, then there is no endpoint', async (t) => {
+  const { api } = await startTestAgent(t);
+  for (const [method, path] of [['GET', '/storage/'], ['GET', '/Storage'], ['OPTIONS', '/storage'], ['DELETE', '/snapshots/'], ['DELETE', '/snapshots/%E0%A4%A']]) {
+    const answer = await api(method!, path!);
+    assert.deepEqual([answer.status, answer.body], [404, { error: { code: 'not_found', message: `no endpoint ${method} ${path}` } }], `${method} ${path}`);
+  }
+  const head = await api('HEAD', '/storage');
+  assert.deepEqual([head.status, head.headers['content-type']], [404, 'application/json; charset=utf-8']);
+  assert.equal((await api('GET', '/x/../storage')).status, 200, 'dot segments resolve as in a URL');
+});
+
+test('when a body comes with another content type, is JSON null, or passes 64 KiB, then it is read or refused as the contract says', async (t) => {
+  const { api } = await startTestAgent(t);
+  assert.equal((await api('POST', '/snapshot', { raw: '{"name":"untyped"}', contentType: 'text/plain' })).status, 200, 'read as JSON whatever it says');
+  const nothing = await api('POST', '/snapshot', { raw: 'null' });
+  assert.deepEqual([nothing.status, nothing.body.error.message], [400, 'body must be a JSON object']);
+  const large = await api('POST', '/snapshot', { body: { name: 'large', description: 'x'.repeat(64 * 1024) } });
+  assert.deepEqual([large.status, large.body.error], [400, { code: 'bad_request', message: 'body is larger than 65536 bytes' }]);
+});

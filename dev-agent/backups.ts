@@ -4,7 +4,7 @@
  * drive it; every transition is persisted with its millisecond clock, so a walk that was
  * in flight when the agent stopped carries on after a restart.
  */
-import type { Logger } from '../log.ts';
+import type { Logger } from '../src/log.ts';
 import type { BackupCopies } from './backup-copy.ts';
 import { isoSeconds } from './files.ts';
 import { conflict, notFound } from './http.ts';

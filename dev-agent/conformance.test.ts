@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { startTestAgent } from './testing.ts';
 
-const CHECKER = fileURLToPath(new URL('../../test/fixtures/agent-contract/conformance.py', import.meta.url));
+const CHECKER = fileURLToPath(new URL('../test/fixtures/agent-contract/conformance.py', import.meta.url));
 
 test('the contract checker passes against the dev agent, mutations included', async (t) => {
   // Long enough that the checker's "409 while a backup is in flight" calls land inside the
