@@ -112,13 +112,12 @@ export async function startController(
     clock,
     logger,
     audit,
-    apps,
+    stacks: apps.quiesceStacks,
     agent,
     maxQuiesceMs: config.maxQuiesceMs,
     pollIntervalMs: config.quiescePollMs,
     trackingPollIntervalMs: config.trackingPollMs,
     schedule: config.backupCheckCron,
-    dockerHost: config.dockerHost,
   });
   const backups = createBackups({
     db,

@@ -8,7 +8,9 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
+import type { StackPort } from '../quiesce/index.ts';
 import { createOperations, type Operations } from './operations.ts';
+import { createQuiesceStacks } from './quiesce-stacks.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
 import { reconcileApps, type ReconcileReport } from './reconcile.ts';
 import { AppsService } from './service.ts';
@@ -45,6 +47,8 @@ export interface Apps {
   docker: AppsDocker;
   agent: AppsAgent;
   catalogDir: string;
+  /** The apps as the quiesce loop stops and restarts them around a backup. */
+  quiesceStacks: StackPort;
   /** Converges records and Docker at start; see reconcile.ts. */
   reconcile(): Promise<ReconcileReport>;
   lastReconcile(): ReconcileReport | null;
@@ -95,6 +99,7 @@ export function createApps(deps: AppsDeps): Apps {
     docker: deps.docker,
     agent: deps.agent,
     catalogDir: deps.catalogDir,
+    quiesceStacks: createQuiesceStacks({ store, docker: deps.docker }),
     async reconcile() {
       await removeStagingLeftovers(path.join(deps.dataDir, 'apps'));
       // Storage first: an app whose drive went away while the controller was down must
