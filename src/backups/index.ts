@@ -47,7 +47,7 @@ export interface BackupsDeps {
   logger: Logger;
   audit: AuditLog;
   agent: Pick<AgentClient, 'getBackupStatus' | 'getBackupDue' | 'getRestoreTestStatus' | 'getStorage'>;
-  quiesce: Pick<Quiesce, 'runner' | 'store'>;
+  quiesce: Pick<Quiesce, 'current' | 'runs' | 'trigger'>;
   apps: Pick<Apps, 'store' | 'service'>;
   config: BulkBackupConfig;
   dataDir: string;

@@ -11,11 +11,12 @@ import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import { QuiesceRunner, type BackupPort, type StackPort } from './runner.ts';
-import { createRunStore, type RunStore } from './store.ts';
+import type { Run } from './machine.ts';
+import { createRunStore, type StoredRun } from './store.ts';
 
 export { consistencyOf, type Consistency } from './machine.ts';
 export type { StackPort } from './runner.ts';
-
+export type { StoredRun } from './store.ts';
 
 export interface QuiesceDeps {
   db: Db;
@@ -24,7 +25,7 @@ export interface QuiesceDeps {
   audit: AuditLog;
   /** The app stacks the loop stops and starts again; supplied by the apps domain. */
   stacks: StackPort;
-  agent: Pick<AgentClient, 'requestBackup' | 'getBackupStatus' | 'getBackupDue' | 'getRestoreTestStatus'>;
+  agent: Pick<AgentClient, 'requestBackup' | 'getBackupStatus' | 'getBackupDue'>;
   maxQuiesceMs: number;
   pollIntervalMs: number;
   trackingPollIntervalMs: number;
@@ -33,9 +34,17 @@ export interface QuiesceDeps {
 }
 
 export interface Quiesce {
-  runner: QuiesceRunner;
-  store: RunStore;
-  agent: QuiesceDeps['agent'];
+  /**
+   * At start, before serving: finishes a run a crash left open (null when none is).
+   * `resumed` settles once its stacks were first tried again; `done` when it is closed.
+   */
+  recover(): { resumed: Promise<void>; done: Promise<StoredRun> } | null;
+  /** Starts a run with the apps stopped; null when one is already open. */
+  trigger(reason: Run['trigger']): Promise<{ run: StoredRun; done: Promise<StoredRun> } | null>;
+  /** The open run, if any. */
+  current(): StoredRun | null;
+  /** The latest runs, newest first. */
+  runs(limit?: number): StoredRun[];
   startSchedule(): void;
   /** Asks the agent now; starts a run when a backup is due. */
   checkDue(): Promise<void>;
@@ -88,9 +97,10 @@ export function createQuiesce(deps: QuiesceDeps): Quiesce {
     }
   };
   return {
-    runner,
-    store,
-    agent: deps.agent,
+    recover: () => runner.recover(),
+    trigger: (reason) => runner.trigger(reason),
+    current: () => store.open(),
+    runs: (limit) => store.list(limit),
     checkDue,
     startSchedule() {
       task ??= schedule(deps.schedule, checkDue, { noOverlap: true });

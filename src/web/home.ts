@@ -25,7 +25,7 @@ export interface HomeDeps {
   status: StatusService;
   host: Pick<Host, 'latest'>;
   backups: Backups;
-  quiesce: Pick<Quiesce, 'store'>;
+  quiesce: Pick<Quiesce, 'runs'>;
   settings: Settings;
   audit: AuditLog;
   clock: Clock;
@@ -69,7 +69,7 @@ export function homePage(deps: HomeDeps): Router {
         .filter((p) => isUnbackedBulk(p) && !deps.settings.get(`${ACK_PREFIX}${app.id}/${p.volume}`))
         .map((p) => ({ app: app.id, appName: app.name, volume: p.volume })),
     );
-    const lastRun = deps.quiesce.store.list(1)[0] ?? null;
+    const lastRun = deps.quiesce.runs(1)[0] ?? null;
     const ownVolumes = await deps.backups.coverage(deps.backups.placedVolumes().filter((v) => v.class === 'bulk' && v.backup === 'own' && !v.inGuestBackup));
     const availability = ownVolumes.length > 0 ? await deps.backups.bulk.availability() : null;
     const restoreTest = deps.backups.bulk.jobs({ kind: 'check', limit: 5 }).find((job) => job.state === 'succeeded' || job.state === 'failed') ?? null;
