@@ -112,13 +112,12 @@ export async function startController(
     clock,
     logger,
     audit,
-    apps,
+    stacks: apps.quiesceStacks,
     agent,
     maxQuiesceMs: config.maxQuiesceMs,
     pollIntervalMs: config.quiescePollMs,
     trackingPollIntervalMs: config.trackingPollMs,
     schedule: config.backupCheckCron,
-    dockerHost: config.dockerHost,
   });
   const backups = createBackups({
     db,
@@ -136,7 +135,7 @@ export async function startController(
   // controller died. Only the first attempt is awaited: a stack that cannot start yet
   // (its disk gone) is retried in the background, and the run may go on tracking its
   // backup there too.
-  await quiesce.runner.recover()?.resumed;
+  await quiesce.recover()?.resumed;
   // Then converge the records with what Docker runs (an interrupted install, containers
   // that vanished). A Docker engine that is down is reported, not fatal.
   await apps.reconcile().catch((error: unknown) => logger.error({ err: error }, 'could not reconcile apps with Docker at start'));

@@ -12,11 +12,13 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
+import type { StackPort } from '../quiesce/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { Ui } from '../ui/index.ts';
 import { createOperations } from './operations.ts';
 import { appPages } from './pages.ts';
 import type { AppsParts } from './parts.ts';
+import { createQuiesceStacks } from './quiesce-stacks.ts';
 import type { VolumePlacement } from './placement.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
 import { reconcileApps, type ReconcileReport } from './reconcile.ts';
@@ -87,6 +89,8 @@ export interface Apps {
   /** Registers a reader of the app's volumes (a backup) that `stop` ends before an update or uninstall. */
   whileReading(id: string, stop: (reason: string) => Promise<void>): () => void;
   startIfWanted(id: string): Promise<void>;
+  /** The apps as the quiesce loop stops and restarts them around a backup. */
+  quiesceStacks: StackPort;
   /** Converges records and Docker at start; see reconcile.ts. */
   reconcile(): Promise<ReconcileReport>;
   /** Checks the storage now; the watch runs this on an interval. */
@@ -160,6 +164,7 @@ export function createApps(deps: AppsDeps): Apps {
     whileStopped: (id, actor, work) => service.whileStopped(id, actor, work),
     whileReading: (id, stop) => service.whileReading(id, stop),
     startIfWanted: (id) => service.startIfWanted(id),
+    quiesceStacks: createQuiesceStacks({ store, docker: deps.docker }),
     async reconcile() {
       await removeStagingLeftovers(path.join(deps.dataDir, 'apps'));
       // Storage first: an app whose drive went away while the controller was down must

@@ -2,8 +2,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
-import { consistencyOf } from '../quiesce/index.ts';
-import type { StoredRun } from '../quiesce/store.ts';
+import { consistencyOf, type StoredRun } from '../quiesce/index.ts';
 import type { BulkBackups } from './bulk.ts';
 import type { Backups } from './backups.ts';
 import type { Job, Target, VolumeRun } from './store.ts';

@@ -39,7 +39,7 @@ export interface BackupsDeps {
   logger: Logger;
   audit: AuditLog;
   agent: Pick<AgentClient, 'getBackupStatus' | 'getBackupDue' | 'getRestoreTestStatus' | 'getStorage'>;
-  quiesce: Pick<Quiesce, 'runner' | 'store'>;
+  quiesce: Pick<Quiesce, 'current' | 'runs' | 'trigger'>;
   apps: BackupsApps;
   config: BulkBackupConfig;
   dataDir: string;

@@ -9,8 +9,7 @@ import type { AuditLog } from '../audit/index.ts';
 import { cachedProbe } from '../cached.ts';
 import type { Clock } from '../clock.ts';
 import { errorMessage } from '../errors.ts';
-import type { Quiesce } from '../quiesce/index.ts';
-import type { StoredRun } from '../quiesce/store.ts';
+import type { Quiesce, StoredRun } from '../quiesce/index.ts';
 
 export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -41,7 +40,7 @@ async function answer<T>(call: () => Promise<T>): Promise<Answer<T>> {
 
 export function createGuestBackups(deps: {
   agent: Pick<AgentClient, 'getBackupStatus' | 'getBackupDue' | 'getRestoreTestStatus'>;
-  quiesce: Pick<Quiesce, 'runner' | 'store'>;
+  quiesce: Pick<Quiesce, 'current' | 'runs' | 'trigger'>;
   audit: AuditLog;
   clock: Clock;
   maxAgeMs?: number;
@@ -57,10 +56,10 @@ export function createGuestBackups(deps: {
   return {
     agentView: cachedProbe(deps.clock, deps.maxAgeMs ?? 3_000, () => '', agentNow),
     agentNow,
-    current: () => deps.quiesce.store.open(),
-    runs: (limit) => deps.quiesce.store.list(limit),
+    current: () => deps.quiesce.current(),
+    runs: (limit) => deps.quiesce.runs(limit),
     async trigger(actor) {
-      const started = await deps.quiesce.runner.trigger('manual');
+      const started = await deps.quiesce.trigger('manual');
       deps.audit.record({
         actor,
         action: 'backup.request',

@@ -1,33 +1,31 @@
 /**
- * The quiesce loop wired to the controller: the app stacks as the loop's StackPort, the
- * agent as its BackupPort, and a node-cron schedule that asks the agent whether a
+ * The quiesce loop wired to the controller: the app stacks (the apps domain's StackPort),
+ * the agent as its BackupPort, and a node-cron schedule that asks the agent whether a
  * backup is due. Built by the composition root; recovery runs before serving.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { schedule, type ScheduledTask } from 'node-cron';
 import { isAgentError, type AgentClient } from '../agent/index.ts';
-import type { Apps } from '../apps/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
-import type { ContainerInfo } from '../stacks/index.ts';
-import { connectEngine, unless } from '../stacks/engine.ts';
 import { QuiesceRunner, type BackupPort, type StackPort } from './runner.ts';
-import { createRunStore, type RunStore } from './store.ts';
+import type { Run } from './machine.ts';
+import { createRunStore, type StoredRun } from './store.ts';
 
 export { consistencyOf, type Consistency } from './machine.ts';
-
+export type { StackPort } from './runner.ts';
+export type { StoredRun } from './store.ts';
 
 export interface QuiesceDeps {
   db: Db;
   clock: Clock;
   logger: Logger;
   audit: AuditLog;
-  apps: Pick<Apps, 'store' | 'docker'>;
-  agent: Pick<AgentClient, 'requestBackup' | 'getBackupStatus' | 'getBackupDue' | 'getRestoreTestStatus'>;
-  /** The Docker engine, to start again exactly the containers a run stopped. */
-  dockerHost: string;
+  /** The app stacks the loop stops and starts again; supplied by the apps domain. */
+  stacks: StackPort;
+  agent: Pick<AgentClient, 'requestBackup' | 'getBackupStatus' | 'getBackupDue'>;
   maxQuiesceMs: number;
   pollIntervalMs: number;
   trackingPollIntervalMs: number;
@@ -36,86 +34,21 @@ export interface QuiesceDeps {
 }
 
 export interface Quiesce {
-  runner: QuiesceRunner;
-  store: RunStore;
-  agent: QuiesceDeps['agent'];
+  /**
+   * At start, before serving: finishes a run a crash left open (null when none is).
+   * `resumed` settles once its stacks were first tried again; `done` when it is closed.
+   */
+  recover(): { resumed: Promise<void>; done: Promise<StoredRun> } | null;
+  /** Starts a run with the apps stopped; null when one is already open. */
+  trigger(reason: Run['trigger']): Promise<{ run: StoredRun; done: Promise<StoredRun> } | null>;
+  /** The open run, if any. */
+  current(): StoredRun | null;
+  /** The latest runs, newest first. */
+  runs(limit?: number): StoredRun[];
   startSchedule(): void;
   /** Asks the agent now; starts a run when a backup is due. */
   checkDue(): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * Starts these containers (by name) in parallel; already running (304) is fine, and so is
- * one that no longer exists (404): the check after the start finds it missing. Throws
- * naming those that failed.
- */
-type ContainerStarter = (names: string[]) => Promise<void>;
-
-function containerStarter(dockerHost: string): ContainerStarter {
-  const engine = connectEngine(dockerHost, 10_000);
-  return async (ids) => {
-    const results = await Promise.allSettled(ids.map((id) => unless([304, 404], engine.slow.getContainer(id).start())));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${String((r.reason as Error)?.message ?? r.reason).trim()}`] : []));
-    if (failed.length > 0) throw new Error(`docker: starting containers failed for ${failed.join('; ')}`);
-  };
-}
-
-/** Up as far as a restart is concerned: running, or a one-shot step that finished well. */
-const isUp = (c: ContainerInfo) => c.state === 'running' || (c.oneShot && c.exitCode === 0);
-
-/**
- * Apps meant to run and running now; not those stopped for storage (the storage watch
- * owns them). Each is recorded with its containers running now: only those are started
- * again, so a container that was already down (a finished one-shot init step, one the
- * customer's app had stopped) is neither re-run nor counted as a failed restart.
- */
-function stackPort(apps: QuiesceDeps['apps'], startContainers: ContainerStarter): StackPort {
-  return {
-    async quiescable() {
-      const candidates = apps.store.list().filter((app) => app.status === 'installed' && !app.stoppedForStorage);
-      const listed = await Promise.all(
-        candidates.map(async (app) => [app.id, (await apps.docker.listContainers(app.id)).filter((c) => c.state === 'running').map((c) => c.name).sort()] as const),
-      );
-      return Object.fromEntries(listed.filter(([, running]) => running.length > 0).sort(([a], [b]) => a.localeCompare(b)));
-    },
-    async stop(stacks) {
-      const results = await Promise.allSettled(stacks.map((id) => apps.docker.stopProject(id)));
-      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${stacks[i]}: ${String((r.reason as Error)?.message ?? r.reason)}`] : []));
-      if (failed.length > 0) throw new Error(failed.join('; '));
-    },
-    async start(stacks, recorded) {
-      const failed: string[] = [];
-      await Promise.all(
-        stacks.map(async (id) => {
-          const app = apps.store.get(id);
-          // Uninstalled meanwhile, its storage went away (the storage watch owns it), or
-          // the customer stopped it during the backup: nothing to start here.
-          if (!app || app.stoppedForStorage || app.desired === 'stopped') return;
-          try {
-            const wanted = recorded?.[id];
-            if (wanted === undefined) {
-              // A run recorded before its containers were: the whole stack, as it was then.
-              await apps.docker.startProject(id);
-              const all = await apps.docker.listContainers(id);
-              if (!(all.length > 0 && all.every(isUp))) failed.push(id);
-            } else {
-              // Started by the names recorded at the stop, without listing first: the
-              // apps are down until this call, so every step before it is downtime.
-              await startContainers(wanted);
-              const up = new Set((await apps.docker.listContainers(id)).filter(isUp).map((c) => c.name));
-              if (!wanted.every((name) => up.has(name))) failed.push(id);
-            }
-            // The storage watch marked it while it was being started: it must not run on a missing mount.
-            if (apps.store.get(id)?.stoppedForStorage) await apps.docker.stopProject(id);
-          } catch {
-            failed.push(id);
-          }
-        }),
-      );
-      return failed.sort();
-    },
-  };
 }
 
 function backupPort(agent: QuiesceDeps['agent']): BackupPort {
@@ -140,7 +73,7 @@ export function createQuiesce(deps: QuiesceDeps): Quiesce {
   const logger = deps.logger.child({ component: 'quiesce' });
   const store = createRunStore(deps.db, deps.clock);
   const runner = new QuiesceRunner({
-    stacks: stackPort(deps.apps, containerStarter(deps.dockerHost)),
+    stacks: deps.stacks,
     backups: backupPort(deps.agent),
     store,
     clock: deps.clock,
@@ -164,9 +97,10 @@ export function createQuiesce(deps: QuiesceDeps): Quiesce {
     }
   };
   return {
-    runner,
-    store,
-    agent: deps.agent,
+    recover: () => runner.recover(),
+    trigger: (reason) => runner.trigger(reason),
+    current: () => store.open(),
+    runs: (limit) => store.list(limit),
     checkDue,
     startSchedule() {
       task ??= schedule(deps.schedule, checkDue, { noOverlap: true });

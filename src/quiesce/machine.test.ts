@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IllegalTransition, AGENT_UNREACHABLE_MS, MIN_FAILED_POLLS, consistencyOf, phases, startRun, table, transition, type Event, type Run } from './machine.ts';
+import {
+  IllegalTransition,
+  AGENT_UNREACHABLE_MS,
+  MIN_FAILED_POLLS,
+  appsHeldDown,
+  consistencyOf,
+  interruptsBefore,
+  momentsOf,
+  phases,
+  startRun,
+  table,
+  transition,
+  type Command,
+  type Event,
+  type Run,
+} from './machine.ts';
 
 const started = () => startRun({ id: 'run-1', trigger: 'scheduled', stacks: ['photos', 'media'] });
 
@@ -165,7 +180,7 @@ describe('a quiesce run that goes wrong never strands an app', () => {
         assert.equal(step.run.resumeReason, reason);
         // After a crash while stopping, stops Docker still carries out are finished first.
         const settleFirst = phase === 'stopping' && event === 'crash_recovered';
-        assert.deepEqual(step.commands, settleFirst ? ['stop_stacks', 'restart_stacks'] : ['restart_stacks']);
+        assert.deepEqual(step.commands, settleFirst ? ['settle_stops', 'restart_stacks'] : ['restart_stacks']);
         assert.deepEqual(step.run.stacks, ['photos', 'media'], 'exactly the stacks the run stopped');
       });
     }
@@ -183,7 +198,11 @@ describe('a quiesce run that goes wrong never strands an app', () => {
 
   it('when the controller restarts during tracking, then it makes sure the stacks run and keeps tracking; a shutdown leaves the run open', () => {
     const tracking = transition(walk({ type: 'stacks_stopped' }, accepted, seen('snapshotted')).run, { type: 'stacks_restarted' }).run;
-    assert.deepEqual(transition(tracking, { type: 'crash_recovered' }).commands, ['restart_stacks', 'poll_backup']);
+    const recovered = transition(tracking, { type: 'crash_recovered' });
+    assert.deepEqual(recovered.commands, ['restart_stacks']);
+    const running = transition(recovered.run, { type: 'stacks_restarted' });
+    assert.equal(running.run.phase, 'tracking');
+    assert.deepEqual(running.commands, ['poll_backup']);
     const shutdown = transition(tracking, { type: 'shutdown' });
     assert.equal(shutdown.run.phase, 'tracking');
     assert.deepEqual(shutdown.commands, []);
@@ -240,5 +259,49 @@ describe('what a closed run says about its backup', () => {
     assert.equal(consistencyOf(closedRun('backup_failed', 'failed')), null);
     assert.equal(consistencyOf(closedRun('backup_missing', 'unknown')), null);
     assert.equal(consistencyOf({ phase: 'tracking', resumeReason: 'snapshotted', outcome: null }), null);
+  });
+});
+
+describe('what the runner and the store ask the table', () => {
+  const commands: Command[] = ['stop_stacks', 'settle_stops', 'request_backup', 'poll_backup', 'restart_stacks'];
+
+  it('when the apps are going down, down, or being started again, then the max-quiesce bound holds; from tracking on it does not', () => {
+    assert.deepEqual(
+      phases.filter((phase) => appsHeldDown(phase)),
+      ['stopping', 'requesting', 'waiting', 'resuming'],
+    );
+  });
+
+  it('when a deadline or shutdown has come, then it cuts short stopping, requesting and waiting, but never the way back up or tracking', () => {
+    for (const phase of phases) {
+      for (const command of commands) {
+        const expected = ['stopping', 'requesting', 'waiting'].includes(phase) && command !== 'restart_stacks';
+        assert.equal(interruptsBefore(phase, command), expected, `${command} in ${phase}`);
+      }
+    }
+  });
+
+  it('when a run moves through its phases, then each move marks the moments of its history, and the apps count as resumed only once they run again', () => {
+    const marks: string[][] = [];
+    let step = started();
+    for (const event of [{ type: 'stacks_stopped' }, accepted, seen('snapshotted'), { type: 'stacks_restarted' }, seen('done')] as Event[]) {
+      const next = transition(step.run, event);
+      marks.push([...momentsOf(step.run.phase, next.run)].sort());
+      step = next;
+    }
+    assert.deepEqual(marks, [
+      ['stopped'],
+      ['requested'],
+      ['requested', 'snapshotted'],
+      ['requested', 'resumed', 'snapshotted'],
+      ['finished', 'requested'],
+    ]);
+  });
+
+  it('when a run closes straight from resuming (nothing to track), then that move marks both the restart and the end', () => {
+    const resuming = walk({ type: 'stop_failed', error: 'x' });
+    assert.equal(momentsOf('stopping', resuming.run).has('resumed'), false, 'starting the stacks is not their running again');
+    const closed = transition(resuming.run, { type: 'stacks_restarted' });
+    assert.deepEqual([...momentsOf('resuming', closed.run)].sort(), ['finished', 'resumed']);
   });
 });

@@ -18,6 +18,11 @@
  * leads to `resuming`, whose only way out is restarting the stacks the run stopped
  * (their containers that ran before the stop). A stranded app would need a phase with
  * no such exit; the table has none.
+ *
+ * Every other decision that depends on the phase lives here too, as small pure
+ * functions below the table: which bound holds a run (`appsHeldDown`), whether a
+ * deadline or shutdown cuts a command short (`interruptsBefore`), and which moments of
+ * its history a move marks (`momentsOf`). The runner and the store only ask.
  */
 
 export const phases = ['stopping', 'requesting', 'waiting', 'resuming', 'tracking', 'closed'] as const;
@@ -77,8 +82,12 @@ export type Event =
   | { type: 'crash_recovered' }
   | { type: 'stacks_restarted' };
 
-/** What the runner must do after persisting the new state. */
-export type Command = 'stop_stacks' | 'request_backup' | 'poll_backup' | 'restart_stacks' | 'close';
+/**
+ * What the runner must do after persisting the new state. `settle_stops` stops the stacks
+ * again only to finish stops a dead process left in flight: its outcome changes nothing,
+ * so it reports no event. `close` records the end of the run.
+ */
+export type Command = 'stop_stacks' | 'settle_stops' | 'request_backup' | 'poll_backup' | 'restart_stacks' | 'close';
 
 export interface Transition {
   run: Run;
@@ -95,7 +104,7 @@ export const AGENT_UNREACHABLE_MS = 10_000;
 export const MIN_FAILED_POLLS = 3;
 
 /** A backup that has not reached `done` or `failed`; an unknown phase counts as in flight (CONTRACT.md). */
-export const backupInFlight = (run: Run): boolean => run.backupId !== null && run.backupPhase !== 'done' && run.backupPhase !== 'failed';
+const backupInFlight = (run: Run): boolean => run.backupId !== null && run.backupPhase !== 'done' && run.backupPhase !== 'failed';
 
 /**
  * What a closed run's backup holds. `app`: it succeeded, and the apps stayed down until
@@ -170,7 +179,7 @@ export const table: Table = {
     ...abandon,
     // Docker goes on with a stop it was asked for after the controller died, and would
     // win over a start issued meanwhile: finish the stops first, then start.
-    crash_recovered: (run) => ({ ...resume(run, 'crash_recovery'), commands: ['stop_stacks', 'restart_stacks'] }),
+    crash_recovered: (run) => ({ ...resume(run, 'crash_recovery'), commands: ['settle_stops', 'restart_stacks'] }),
   },
   requesting: {
     backup_accepted: (run, e) => ({ run: { ...run, phase: 'waiting', backupId: e.backupId, backupPhase: 'queued' }, commands: ['poll_backup'] }),
@@ -226,13 +235,49 @@ export const table: Table = {
     // Tracking ends: an open run blocks every later backup (single flight).
     backup_missing: (run, e) => close(run, 'unknown', { error: e.error }),
     tracking_expired: (run, e) => close(run, 'unknown', { error: e.error }),
-    crash_recovered: (run) => ({ run, commands: ['restart_stacks', 'poll_backup'] }),
+    // After a crash: make sure the stacks run, then go on tracking.
+    crash_recovered: (run) => ({ run, commands: ['restart_stacks'] }),
+    stacks_restarted: (run) => ({ run, commands: ['poll_backup'] }),
     // The apps already run: nothing to undo; the run stays open and is tracked after a restart.
     shutdown: (run) => ({ run, commands: [] }),
     deadline: (run) => ({ run, commands: ['poll_backup'] }),
   },
   closed: {},
 };
+
+/**
+ * Whether the run's apps are (or may be) down for the backup: the phases the max-quiesce
+ * deadline bounds and the fast poll interval serves. From `tracking` on they run again,
+ * and only the tracking limit bounds the run.
+ */
+export const appsHeldDown = (phase: Phase): boolean => phase !== 'tracking' && phase !== 'closed';
+
+/**
+ * Whether a deadline or a shutdown that has already come ends the phase before this
+ * command is carried out (the runner then feeds it as the event instead). Only while the
+ * apps go down or wait for the backup; the way back up (`resuming`, restarting) is never
+ * cut short, and `tracking` polls answer interruptions themselves.
+ */
+export const interruptsBefore = (phase: Phase, command: Command): boolean =>
+  (phase === 'stopping' || phase === 'requesting' || phase === 'waiting') && command !== 'restart_stacks';
+
+/** The moments a run's history records, for the customer and the downtime figure. */
+export type Moment = 'stopped' | 'requested' | 'snapshotted' | 'resumed' | 'finished';
+
+/**
+ * The moments a move from phase `from` to the state `run` marks; the store stamps each
+ * the first time it is marked. `resumed` is when the stacks run again (leaving
+ * `resuming`): the apps were down from the run's start until then.
+ */
+export function momentsOf(from: Phase, run: Run): Set<Moment> {
+  const marked = new Set<Moment>();
+  if (run.phase === 'requesting') marked.add('stopped');
+  if (run.backupId !== null) marked.add('requested');
+  if (run.backupPhase === 'snapshotted') marked.add('snapshotted');
+  if (run.phase === 'tracking' || (run.phase === 'closed' && from === 'resuming')) marked.add('resumed');
+  if (run.phase === 'closed') marked.add('finished');
+  return marked;
+}
 
 export function transition(run: Run, event: Event): Transition {
   const handler = table[run.phase][event.type] as Handler<Event> | undefined;

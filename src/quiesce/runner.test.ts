@@ -3,8 +3,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { createAuditLog } from '../audit/index.ts';
 import { openDatabase } from '../db/index.ts';
 import { silentLogger } from '../log.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
-import path from 'node:path';
+import { databaseFile } from './testing.ts';
 import { startRun, transition } from './machine.ts';
 import { AppError } from '../errors.ts';
 import { QuiesceRunner, TRACKING_LIMIT_FACTOR, type BackupPort, type StackPort } from './runner.ts';
@@ -86,7 +85,7 @@ function harness(
   script: Array<string | Error>,
   options: { maxQuiesceMs?: number; trackingLimitMs?: number; longWaitMs?: number; trackingPollIntervalMs?: number } = {},
 ) {
-  const db = openDatabase(path.join(tempDir(t), 'c.db'));
+  const db = openDatabase(databaseFile(t));
   t.after(() => db.close());
   let now = Date.parse('2026-11-23T03:00:00Z');
   const clock = { now: () => new Date(now) };

@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { backupInFlight, startRun, transition, type Command, type Event, type Run } from './machine.ts';
+import { appsHeldDown, interruptsBefore, startRun, transition, type Command, type Event, type Run } from './machine.ts';
 import type { RunStore, StoredRun } from './store.ts';
 
 /** The app stacks, as the loop sees them. */
@@ -158,10 +158,14 @@ export class QuiesceRunner {
   async #loop(initial: StoredRun, initialCommands: Command[], onResumed?: () => void): Promise<StoredRun> {
     let run: StoredRun = initial;
     let queue = [...initialCommands];
+    let closed = false;
     try {
       while (queue.length > 0) {
         const command = queue.shift()!;
-        if (command === 'close') break;
+        if (command === 'close') {
+          closed = true;
+          break;
+        }
         const step = await this.#execute(command, run, onResumed);
         run = step.run;
         if (!step.event) continue;
@@ -182,26 +186,28 @@ export class QuiesceRunner {
       onResumed?.();
       return run;
     }
-    this.#closeAudit(run);
+    if (closed) this.#closeAudit(run);
     return run;
   }
 
   /** Runs one command and says what happened, as the machine's event. */
   async #execute(command: Exclude<Command, 'close'>, run: StoredRun, onResumed?: () => void): Promise<Step> {
     const interruption = this.#interruption(run);
-    if (interruption && command !== 'restart_stacks' && run.phase !== 'tracking' && run.phase !== 'resuming') return { event: interruption, run };
+    if (interruption && interruptsBefore(run.phase, command)) return { event: interruption, run };
     switch (command) {
       case 'stop_stacks':
         try {
           await this.#deps.stacks.stop(run.stacks);
         } catch (error) {
           this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: stopping the apps failed; starting them again, no backup is asked for');
-          // While resuming, a stop only settles stops a dead process left in flight.
-          if (run.phase === 'resuming') return { event: null, run };
           return { event: { type: 'stop_failed', error: `stopping the apps failed, so no backup was asked for: ${errorMessage(error)}` }, run };
         }
-        if (run.phase === 'resuming') return { event: null, run };
         return { event: this.#interruption(run) ?? { type: 'stacks_stopped' }, run };
+      case 'settle_stops':
+        await this.#deps.stacks.stop(run.stacks).catch((error: unknown) => {
+          this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: finishing the stops of the interrupted run failed; starting the apps again');
+        });
+        return { event: null, run };
       case 'request_backup':
         try {
           const accepted = await this.#deps.backups.requestBackup(run.trigger);
@@ -217,8 +223,7 @@ export class QuiesceRunner {
       case 'restart_stacks': {
         const restart = await this.#restart(run, onResumed);
         // Given up only when the process is stopping: the run stays open, the next start restarts.
-        if (!restart.restarted || run.phase === 'tracking') return { event: null, run: restart.run };
-        return { event: { type: 'stacks_restarted' }, run: restart.run };
+        return { event: restart.restarted ? { type: 'stacks_restarted' } : null, run: restart.run };
       }
     }
   }
@@ -230,16 +235,14 @@ export class QuiesceRunner {
    * hangs cannot hold the apps down past the max-quiesce bound.
    */
   async #poll(run: StoredRun): Promise<Event> {
-    if (run.phase !== 'tracking' || backupInFlight(run)) {
-      const now = this.#deps.clock.now().getTime();
-      const interval = run.phase === 'tracking' ? this.#deps.options.trackingPollIntervalMs : this.#deps.options.pollIntervalMs;
-      const untilNext = (this.#lastPollAt ?? now) + interval - now;
-      const untilBound = this.#bound(run).at - now;
-      try {
-        await this.#deps.sleep(Math.max(0, Math.min(untilNext, untilBound)), this.#shutdown.signal);
-      } catch {
-        // Woken by a shutdown: answered below.
-      }
+    const now = this.#deps.clock.now().getTime();
+    const interval = appsHeldDown(run.phase) ? this.#deps.options.pollIntervalMs : this.#deps.options.trackingPollIntervalMs;
+    const untilNext = (this.#lastPollAt ?? now) + interval - now;
+    const untilBound = this.#bound(run).at - now;
+    try {
+      await this.#deps.sleep(Math.max(0, Math.min(untilNext, untilBound)), this.#shutdown.signal);
+    } catch {
+      // Woken by a shutdown: answered below.
     }
     const interruption = this.#interruption(run);
     if (interruption) return interruption;
@@ -316,7 +319,7 @@ export class QuiesceRunner {
 
   /** The bound of the run's phase: the max-quiesce deadline while the apps are down, the tracking limit after. */
   #bound(run: StoredRun): { at: number; event: Event } {
-    if (run.phase !== 'tracking') return { at: Date.parse(run.deadlineAt), event: { type: 'deadline' } };
+    if (appsHeldDown(run.phase)) return { at: Date.parse(run.deadlineAt), event: { type: 'deadline' } };
     const limitMs = this.#deps.options.trackingLimitMs ?? TRACKING_LIMIT_FACTOR * this.#deps.options.maxQuiesceMs;
     const minutes = Math.round(limitMs / 60_000);
     return {
@@ -336,7 +339,6 @@ export class QuiesceRunner {
   }
 
   #closeAudit(run: StoredRun): void {
-    if (run.phase !== 'closed') return;
     this.#deps.audit.record({
       actor: 'controller',
       action: 'backup.quiesced',

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Clock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { databaseFile } from './testing.ts';
 import { startRun, transition } from './machine.ts';
 import { createRunStore } from './store.ts';
 
@@ -15,7 +14,7 @@ function clockAt(iso: string): Clock & { advance(ms: number): void } {
 
 describe('quiesce runs in SQLite', () => {
   it('when a run is open, then a second one is refused, also from another connection (another process)', (t) => {
-    const file = path.join(tempDir(t), 'c.db');
+    const file = databaseFile(t);
     const db = openDatabase(file);
     t.after(() => db.close());
     const clock = clockAt('2026-11-23T03:00:00Z');
@@ -32,7 +31,7 @@ describe('quiesce runs in SQLite', () => {
   });
 
   it('when a run moves through its phases, then each moment is stamped once and the downtime is measured', (t) => {
-    const db = openDatabase(path.join(tempDir(t), 'c.db'));
+    const db = openDatabase(databaseFile(t));
     t.after(() => db.close());
     const clock = clockAt('2026-11-23T03:00:00Z');
     const store = createRunStore(db, clock);
@@ -58,7 +57,7 @@ describe('quiesce runs in SQLite', () => {
   });
 
   it('when the database is reopened (as after a crash), then the open run with its stacks is there', (t) => {
-    const file = path.join(tempDir(t), 'c.db');
+    const file = databaseFile(t);
     const first = openDatabase(file);
     const clock = clockAt('2026-11-23T03:00:00Z');
     createRunStore(first, clock).create(startRun({ id: 'a', trigger: 'manual', stacks: ['photos', 'media'] }).run, new Date());

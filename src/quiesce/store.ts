@@ -6,7 +6,7 @@
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import type { Outcome, Phase, ResumeReason, Run } from './machine.ts';
+import { momentsOf, type Moment, type Outcome, type Phase, type ResumeReason, type Run } from './machine.ts';
 
 /** When things happened, for the customer's history and the downtime figure. */
 export interface RunTimes {
@@ -101,14 +101,14 @@ export function createRunStore(db: Db, clock: Clock) {
       return toRun(select.get(run.id)!);
     },
 
-    /** Persists the machine's new state, stamping the times its phase change marks. */
+    /** Persists the machine's new state, stamping the moments it marks (see momentsOf) the first time. */
     save(run: Run): StoredRun {
       const before = select.get(run.id);
       if (!before) throw new Error(`quiesce run ${run.id} is not stored`);
       const now = rfc3339(clock.now());
-      const stamp = (column: keyof Row, when: boolean) => (when && before[column] === null ? now : before[column]);
-      const resumedAt = stamp('resumed_at', run.phase === 'tracking' || (run.phase === 'closed' && before.phase === 'resuming'));
-      const stoppedAt = stamp('stopped_at', run.phase === 'requesting');
+      const marked = momentsOf(before.phase, run);
+      const stamp = (column: keyof Row, moment: Moment) => (marked.has(moment) && before[column] === null ? now : before[column]);
+      const resumedAt = stamp('resumed_at', 'resumed');
       db.prepare(
         `UPDATE quiesce_runs SET phase = ?, failed_restarts = ?, backup_id = ?, backup_phase = ?, consecutive_poll_failures = ?, resume_reason = ?,
            outcome = ?, error = ?, stopped_at = ?, requested_at = ?, snapshotted_at = ?, resumed_at = ?, finished_at = ?,
@@ -122,11 +122,11 @@ export function createRunStore(db: Db, clock: Clock) {
         run.resumeReason,
         run.outcome,
         run.error,
-        stoppedAt,
-        stamp('requested_at', run.backupId !== null),
-        stamp('snapshotted_at', run.backupPhase === 'snapshotted'),
+        stamp('stopped_at', 'stopped'),
+        stamp('requested_at', 'requested'),
+        stamp('snapshotted_at', 'snapshotted'),
         resumedAt,
-        stamp('finished_at', run.phase === 'closed'),
+        stamp('finished_at', 'finished'),
         // The apps were down from the first stop to the restart.
         resumedAt && before.resumed_at === null ? Date.parse(String(resumedAt)) - Date.parse(before.started_at) : before.downtime_ms,
         run.id,

@@ -201,6 +201,18 @@ export async function startProject(engine: Engine, project: string, spare: strin
   return actOn(stopped, `starting containers of project ${project}`, (c) => unless([304], engine.slow.getContainer(c.Id).start()));
 }
 
+/**
+ * Starts these containers by name, in parallel, without listing first (a quiesce restart
+ * counts every step before the start as downtime). Already running (304) is fine, and so
+ * is one that no longer exists (404): the caller's check after the start finds it
+ * missing. Throws naming those that failed.
+ */
+export async function startContainers(engine: Engine, names: string[]): Promise<void> {
+  const results = await Promise.allSettled(names.map((name) => unless([304, 404], engine.slow.getContainer(name).start())));
+  const failed = failuresOf(names, results);
+  if (failed.length > 0) throw failedFor('starting containers', failed);
+}
+
 /** Runs `act` on all containers; if any fail, the error names them and carries what succeeded. */
 async function actOn(
   containers: Docker.ContainerInspectInfo[],
@@ -209,13 +221,22 @@ async function actOn(
 ): Promise<ContainerRef[]> {
   const results = await Promise.allSettled(containers.map(act));
   const done = containers.filter((_, i) => results[i]?.status === 'fulfilled').map(refOf);
-  const failed = containers.flatMap((c, i) => {
-    const result = results[i];
-    return result?.status === 'rejected' ? [{ name: containerName(c), reason: result.reason as unknown }] : [];
-  });
-  if (failed.length > 0) {
-    const list = failed.map((f) => `${f.name}: ${errorMessage(f.reason).trim()}`).join('; ');
-    throw new AppError('upstream', `docker: ${what} failed for ${list}`, { cause: failed[0]?.reason, details: { done } });
-  }
+  const failed = failuresOf(containers.map(containerName), results);
+  if (failed.length > 0) throw failedFor(what, failed, { done });
   return done;
+}
+
+type Failure = { name: string; reason: unknown };
+
+/** The names whose call was rejected, each with its reason (results in the order of names). */
+function failuresOf(names: string[], results: PromiseSettledResult<unknown>[]): Failure[] {
+  return names.flatMap((name, i) => {
+    const result = results[i];
+    return result?.status === 'rejected' ? [{ name, reason: result.reason as unknown }] : [];
+  });
+}
+
+function failedFor(what: string, failed: Failure[], details?: Record<string, unknown>): AppError {
+  const list = failed.map((f) => `${f.name}: ${errorMessage(f.reason).trim()}`).join('; ');
+  return new AppError('upstream', `docker: ${what} failed for ${list}`, { cause: failed[0]?.reason, ...(details ? { details } : {}) });
 }

@@ -12,6 +12,7 @@ import {
   listContainers,
   listProjects,
   PROJECT_LABEL,
+  startContainers,
   startProject,
   stopProject,
 } from './containers.ts';
@@ -46,6 +47,11 @@ export interface DockerPort {
   stopProject(project: string): Promise<ContainerRef[]>;
   /** Starts its stopped containers in parallel; returns those it started. */
   startProject(project: string): Promise<ContainerRef[]>;
+  /**
+   * Starts exactly these containers, by name, in parallel; one already running or gone
+   * is no failure (check afterwards what runs). Throws naming those that failed.
+   */
+  startContainers(names: string[]): Promise<void>;
   logs(project: string, options: LogsOptions): Promise<LogLine[]>;
   waitHealthy(project: string, options: WaitHealthyOptions): Promise<HealthResult>;
   /** Container start, die, stop and health_status events of compose projects; returns an unsubscribe. */
@@ -87,6 +93,7 @@ export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: 
     removeProject: (project) => removeProject(engine, project, self),
     stopProject: (project) => stopProject(engine, project, self),
     startProject: (project) => startProject(engine, project, self),
+    startContainers: (names) => startContainers(engine, names),
     logs: (project, options) => projectLogs(engine.quick, project, options),
     waitHealthy: (project, options) => waitHealthy(engine.quick, project, options),
     onProjectEvents: (handler) => subscribeProjectEvents(engine.stream, handler, { logger }),

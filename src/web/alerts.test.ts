@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Mount } from '../agent/index.ts';
 import type { VolumeCoverage } from '../backups/index.ts';
 import type { VolumeRun } from '../backups/store.ts';
-import type { StoredRun } from '../quiesce/store.ts';
+import type { StoredRun } from '../quiesce/index.ts';
 import type { ControllerStatus } from '../status/index.ts';
 import { collectAlerts, type AlertInput } from './alerts.ts';
 

@@ -5,7 +5,7 @@
 import type { Mount } from '../agent/index.ts';
 import type { AgentBackupView, VolumeCoverage } from '../backups/index.ts';
 import type { MessageKey, Params } from '../i18n/index.ts';
-import type { StoredRun } from '../quiesce/store.ts';
+import type { StoredRun } from '../quiesce/index.ts';
 import type { ControllerStatus } from '../status/index.ts';
 
 export interface Alert {

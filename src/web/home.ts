@@ -23,7 +23,7 @@ export interface HomeDeps {
   status: StatusService;
   host: Pick<Host, 'latest'>;
   backups: Backups;
-  quiesce: Pick<Quiesce, 'store'>;
+  quiesce: Pick<Quiesce, 'runs'>;
   settings: Settings;
   audit: AuditLog;
   clock: Clock;
@@ -52,7 +52,7 @@ export function homePage(deps: HomeDeps): Router {
       .volumes()
       .filter((v) => isUnbackedBulk(v) && !deps.settings.get(bulkWithoutBackupAccepted(v.appId, v.volume)))
       .map((v) => ({ app: v.appId, appName: v.appName, volume: v.volume }));
-    const lastRun = deps.quiesce.store.list(1)[0] ?? null;
+    const lastRun = deps.quiesce.runs(1)[0] ?? null;
     const ownVolumes = await deps.backups.coverage(deps.backups.placedVolumes().filter((v) => v.class === 'bulk' && v.backup === 'own' && !v.inGuestBackup));
     const availability = ownVolumes.length > 0 ? await deps.backups.bulk.availability() : null;
     const restoreTest = deps.backups.bulk.jobs({ kind: 'check', limit: 5 }).find((job) => job.state === 'succeeded' || job.state === 'failed') ?? null;
