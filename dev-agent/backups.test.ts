@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startDevAgent } from './index.ts';
+import { startDevAgent } from './agent.ts';
 import { call, readBootstrap, startTestAgent, tempStateDir, waitFor } from './testing.ts';
 import type { Answer, TestAgent } from './testing.ts';
 

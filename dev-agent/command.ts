@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Logger } from '../src/log.ts';
-import { startDevAgent } from './index.ts';
-import type { DevAgentOptions } from './index.ts';
+import { startDevAgent } from './agent.ts';
+import type { DevAgentOptions } from './agent.ts';
 
 const DEV_AGENT_USAGE = `usage: node dev-agent/main.ts [flags]
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startDevAgent } from './index.ts';
+import { startDevAgent } from './agent.ts';
 import { call, readBootstrap, servedFingerprint, tempStateDir } from './testing.ts';
 
 test('the leaf is generated once: same fingerprint after a restart, private keys 0600', async () => {

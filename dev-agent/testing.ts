@@ -9,8 +9,8 @@ import type { TestContext } from 'node:test';
 import { connect } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDevAgent } from './index.ts';
-import type { DevAgent, DevAgentOptions } from './index.ts';
+import { startDevAgent } from './agent.ts';
+import type { DevAgent, DevAgentOptions } from './agent.ts';
 
 export interface Answer {
   status: number;
