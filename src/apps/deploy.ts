@@ -52,10 +52,8 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
   const mounts = (await agent.getStorage()).mounts;
   const absent = placements.filter((p) => mounts.find((m) => m.id === p.mountId)?.state !== 'attached');
   if (absent.length > 0) {
-    throw new AppError(
-      'conflict',
-      `storage is not attached for ${absent.map((p) => `volume "${p.volume}" (${p.mountLabel})`).join(', ')}; nothing was started`,
-    );
+    const volumes = absent.map((p) => `volume "${p.volume}" (${p.mountLabel})`).join(', ');
+    throw new AppError('conflict', { key: 'error.storage_not_attached', params: { volumes } });
   }
 }
 
@@ -78,8 +76,10 @@ async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind
   }
   const absent = await missing();
   if (absent.length > 0) {
-    const why = deps.pullImages ? 'and could not be downloaded' : 'and downloads are off (FELHOM_PULL=never)';
-    throw new AppError('unavailable', `the image${absent.length > 1 ? 's' : ''} ${absent.join(', ')} ${absent.length > 1 ? 'are' : 'is'} not in the engine ${why}; nothing was started`);
+    const key = deps.pullImages
+      ? absent.length > 1 ? 'error.images_not_downloaded' : 'error.image_not_downloaded'
+      : absent.length > 1 ? 'error.images_absent_pull_off' : 'error.image_absent_pull_off';
+    throw new AppError('unavailable', { key, params: { images: absent.join(', ') } });
   }
 }
 

@@ -215,7 +215,7 @@ async function actOn(
   });
   if (failed.length > 0) {
     const list = failed.map((f) => `${f.name}: ${errorMessage(f.reason).trim()}`).join('; ');
-    throw new AppError('upstream', `docker: ${what} failed for ${list}`, { cause: failed[0]?.reason, details: { done } });
+    throw new AppError('upstream', { key: 'error.docker_failed_for', params: { what, containers: list } }, { cause: failed[0]?.reason, details: { done } });
   }
   return done;
 }
