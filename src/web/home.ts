@@ -104,7 +104,7 @@ export function homePage(deps: HomeDeps): Router {
     // Only what the alert names: exactly app/volume, a bulk volume that nothing backs up.
     const [app, volume, ...rest] = subject.split('/');
     if (!app || !volume || rest.length > 0 || !store.placements(app).some((p) => p.volume === volume && isUnbackedBulk(p))) {
-      throw pageError(res, 'not_found', 'page_error.no_volume', { subject });
+      throw pageError('not_found', 'page_error.no_volume', { subject });
     }
     deps.settings.setByCustomer(`${ACK_PREFIX}${subject}`, 'accepted');
     deps.audit.record({ actor: 'customer', action: 'backup.bulk_without_backup_accepted', target: subject, outcome: 'ok' });
