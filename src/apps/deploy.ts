@@ -66,12 +66,12 @@ async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind
   const images = [...new Set(readCompose(model).services.map((s) => s.image).filter((image): image is string => image !== null))];
   const missing = async () => (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
   if (!deps.pullImages) {
-    progress.event('Image downloads are off (FELHOM_PULL=never): using the images the engine has');
+    progress.note({ key: 'deploy_event.pull_off' });
   } else if (kind === 'update' || (await missing()).length > 0) {
     progress.step('download_images');
-    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
+    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.line(line)).catch((error: unknown) => {
       // A registry hiccup: what the engine already has is used.
-      progress.event(`Could not download images, continuing with the local ones: ${errorMessage(error)}`);
+      progress.note({ key: 'deploy_event.pull_failed', params: { cause: errorMessage(error) } });
     });
   }
   const absent = await missing();
@@ -92,12 +92,12 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     progress.step('snapshot');
     const snapshot = await takePredeploySnapshot(agent, store, { appId: app.id, appName: app.name, reason: kind, at: clock.now() });
     progress.snapshot(snapshot);
-    progress.event(`Snapshot ${snapshot} taken`);
+    progress.note({ key: 'deploy_event.snapshot_taken', params: { snapshot } });
     const pruned = await prunePredeploySnapshots(agent, store, app.id, deps.keepSnapshots, logger).catch((error: unknown) => {
       logger.warn({ err: error }, 'could not prune pre-deploy snapshots');
       return [];
     });
-    if (pruned.length > 0) progress.event(`Removed older snapshots: ${pruned.join(', ')}`);
+    if (pruned.length > 0) progress.note({ key: 'deploy_event.snapshots_pruned', params: { snapshots: pruned.join(', ') } });
   }
 
   const model = await compose.config(composeSpec(appsDir, app, false));
@@ -111,16 +111,16 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     const user = mounts.find((mount) => mount.volume === placement.volume);
     if (user) {
       const seeded = await volumes.seedVolume({ app: app.id, volume: placement.volume, dir: placement.path, image: user.image, mountPath: user.target });
-      if (seeded === 'seeded') progress.event(`Volume ${placement.volume}: filled with the image's initial files`);
+      if (seeded === 'seeded') progress.note({ key: 'deploy_event.volume_seeded', params: { volume: placement.volume } });
     }
-    progress.event(`Volume ${placement.volume} → ${placement.mountLabel} (${placement.path})`);
+    progress.note({ key: 'deploy_event.volume_placed', params: { volume: placement.volume, disk: placement.mountLabel, path: placement.path } });
   }
   const oneShot = oneShotServices(model);
   await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model), oneShot);
 
   const spec = composeSpec(appsDir, app);
   progress.step('start');
-  await compose.up(spec, (line) => progress.event(line));
+  await compose.up(spec, (line) => progress.line(line));
 
   progress.step('wait_healthy');
   const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
@@ -130,7 +130,7 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     oneShot,
   });
   if (health.healthy) {
-    progress.event('The app is running and healthy');
+    progress.note({ key: 'deploy_event.healthy' });
     return null;
   }
   return health.reason ?? 'the app did not become healthy in time';

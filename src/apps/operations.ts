@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
+import { inEnglish, type Message, type MessageKey } from '../i18n/index.ts';
 
 export type OperationKind = 'install' | 'update' | 'start' | 'stop' | 'restart' | 'uninstall' | 'rollback' | 'resume-install';
 export type OperationState = 'running' | 'succeeded' | 'failed';
-/** The steps of a deploy, stored as these keys so each reader words them (the UI in the customer's language). */
+/** The steps of a deploy; each is worded by its message `deploy_step.<step>`. */
 export const deploySteps = ['snapshot', 'download_images', 'prepare_storage', 'start', 'wait_healthy'] as const;
 export type DeployStep = (typeof deploySteps)[number];
 
@@ -23,19 +24,40 @@ export interface Operation {
   error: string | null;
   startedAt: string;
   finishedAt: string | null;
-  events: Array<{ at: string; message: string }>;
+  events: OperationEvent[];
+}
+
+/**
+ * `message` is the English text (the API, the log); `text` is the same as a catalog
+ * message for the UI to word in the customer's language, or null for a line printed by
+ * compose or the engine, which is shown as it is.
+ */
+export interface OperationEvent {
+  at: string;
+  message: string;
+  text: Message | null;
 }
 
 /** What a running operation reports through. */
 export interface Progress {
   readonly operationId: string;
-  /** Sets the current step and records it among the events (as its key). */
+  /** Sets the current step and records it among the events. */
   step(step: DeployStep): void;
-  event(message: string): void;
+  /** Records what the controller did, worded by the catalog. */
+  note(text: Message): void;
+  /** Records a line of compose's or the engine's own output. */
+  line(line: string): void;
   snapshot(name: string): void;
 }
 
 const MAX_EVENTS = 300;
+
+interface EventRow {
+  at: string;
+  message: string;
+  key: MessageKey | null;
+  params: string | null;
+}
 
 interface Row {
   id: string;
@@ -62,8 +84,9 @@ export function createOperations(db: Db, clock: Clock) {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     events: db
-      .prepare<[string], { at: string; message: string }>('SELECT at, message FROM operation_events WHERE operation_id = ? ORDER BY seq')
-      .all(row.id),
+      .prepare<[string], EventRow>('SELECT at, message, key, params FROM operation_events WHERE operation_id = ? ORDER BY seq')
+      .all(row.id)
+      .map(({ at, message, key, params }) => ({ at, message, text: key ? { key, params: params ? JSON.parse(params) : undefined } : null })),
   });
 
   return {
@@ -71,18 +94,27 @@ export function createOperations(db: Db, clock: Clock) {
       const id = randomUUID();
       db.prepare("INSERT INTO operations (id, app_id, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, appId, kind, now());
       let seq = 0;
-      const event = (message: string) => {
+      const event = (message: string, text: Message | null) => {
         seq++;
-        db.prepare('INSERT INTO operation_events (operation_id, seq, at, message) VALUES (?, ?, ?, ?)').run(id, seq, now(), message.slice(0, 2000));
+        db.prepare('INSERT INTO operation_events (operation_id, seq, at, message, key, params) VALUES (?, ?, ?, ?, ?, ?)').run(
+          id,
+          seq,
+          now(),
+          message.slice(0, 2000),
+          text?.key ?? null,
+          text?.params ? JSON.stringify(text.params) : null,
+        );
         if (seq > MAX_EVENTS) db.prepare('DELETE FROM operation_events WHERE operation_id = ? AND seq <= ?').run(id, seq - MAX_EVENTS);
       };
       return {
         operationId: id,
         step(step) {
           db.prepare('UPDATE operations SET step = ? WHERE id = ?').run(step, id);
-          event(step);
+          const text: Message = { key: `deploy_step.${step}` };
+          event(inEnglish(text), text);
         },
-        event,
+        note: (text) => event(inEnglish(text), text),
+        line: (line) => event(line, null),
         snapshot(name) {
           db.prepare('UPDATE operations SET snapshot = ? WHERE id = ?').run(name, id);
         },

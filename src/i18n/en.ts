@@ -566,6 +566,15 @@ export const en = {
   "error.no_operation": "no operation {id}",
   "error.tail_invalid": "tail must be a whole number of lines from 1 to 2000",
   "error.file_outside_folder": "file {file} is outside the app folder",
+
+  // Events of a deploy the controller words itself (a step is deploy_step.*).
+  "deploy_event.pull_off": "Image downloads are off (FELHOM_PULL=never): using the images the engine has",
+  "deploy_event.pull_failed": "Could not download images, continuing with the local ones: {cause}",
+  "deploy_event.snapshot_taken": "Snapshot {snapshot} taken",
+  "deploy_event.snapshots_pruned": "Removed older snapshots: {snapshots}",
+  "deploy_event.volume_seeded": "Volume {volume}: filled with the image's initial files",
+  "deploy_event.volume_placed": "Volume {volume} → {disk} ({path})",
+  "deploy_event.healthy": "The app is running and healthy",
 } as const;
 
 export type MessageKey = keyof typeof en;

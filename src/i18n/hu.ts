@@ -568,4 +568,13 @@ export const hu: Record<MessageKey, string> = {
   "error.no_operation": "nincs {id} azonosítójú művelet",
   "error.tail_invalid": "a tail értéke 1 és 2000 közötti egész számú sor lehet",
   "error.file_outside_folder": "a(z) {file} fájl az alkalmazás mappáján kívül van",
+
+  // Events of a deploy the controller words itself (a step is deploy_step.*).
+  "deploy_event.pull_off": "A lemezképek letöltése ki van kapcsolva (FELHOM_PULL=never): a motorban meglévő lemezképek lesznek használva",
+  "deploy_event.pull_failed": "Nem sikerült letölteni a lemezképeket, a helyben meglévőkkel folytatódik: {cause}",
+  "deploy_event.snapshot_taken": "Elkészült a(z) {snapshot} pillanatkép",
+  "deploy_event.snapshots_pruned": "Régebbi pillanatképek törölve: {snapshots}",
+  "deploy_event.volume_seeded": "A(z) {volume} kötet feltöltve a lemezkép kezdeti fájljaival",
+  "deploy_event.volume_placed": "A(z) {volume} kötet → {disk} ({path})",
+  "deploy_event.healthy": "Az alkalmazás fut és egészséges",
 };
