@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { errorMessage } from '../errors.ts';
-import { inEnglish, translator, type MessageKey, type Params } from '../i18n/index.ts';
+import { translator, type MessageKey, type Params } from '../i18n/index.ts';
 import { Cancelled, type JobContext, type OwnVolume } from './jobs.ts';
 import { ResticError } from './restic.ts';
 import { locate } from './targets.ts';
@@ -59,7 +59,7 @@ async function backUpVolume(ctx: JobContext, volume: OwnVolume, targetId: string
   if (target.kind === 'disk' && target.mountId === volume.mountId) return skip('bulk_reason.same_disk');
   if (target.mountId && ctx.heldMounts.has(target.mountId)) return skip('bulk_reason.target_ejecting', { disk: target.label });
   const located = locate(target, mounts);
-  if (!located.ok) return skip('bulk_reason.target_gone', { disk: target.label, reason: inEnglish(located.reason) });
+  if (!located.ok) return skip('bulk_reason.target_gone', { disk: target.label, reason: located.reason });
   if (!(await fs.stat(volume.path).then((s) => s.isDirectory(), () => false))) return skip('bulk_reason.no_folder', { path: volume.path });
   // restic refuses to save an empty snapshot; an empty folder has nothing to lose, so it counts as backed up.
   if ((await fs.readdir(volume.path)).length === 0) {
