@@ -63,4 +63,24 @@ describe('messages in the customer’s language', () => {
     const messages = operation.events.map((e) => e.message);
     assert.ok(messages.includes('Preparing storage') && messages.includes('The app is running and healthy'), messages.join('\n'));
   });
+
+  it('when a Hungarian customer’s install fails, then the page says why in Hungarian, with the engine’s own words, and the API in English', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const { c, browser, api } = await hungarianCustomer(t);
+    const id = 'i18n-fails';
+    const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Hibás próba\nversion: "1.0"\n`;
+    const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    command: ["sh", "-c", "exit 3"]\n`;
+    cleanUpProject(t, id);
+    await request(c.controller.url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose }).expect(202);
+    await c.controller.apps.service.settled();
+
+    const { error, operation } = (await api('get', `/api/v1/apps/${id}`).expect(200)).body as { error: string; operation: { error: string; snapshot: string } };
+    assert.equal(error, `service web exited with code 3. The server can be rolled back to snapshot ${operation.snapshot} from the app page.`);
+    assert.equal(operation.error, error);
+
+    const hungarian = `service web exited with code 3. A szerver az alkalmazás oldaláról visszaállítható a(z) ${operation.snapshot} pillanatképre.`;
+    const live = (await browser.get(`/apps/${id}/live`).set('HX-Request', 'true').expect(200)).text;
+    assert.ok(live.includes(hungarian), live);
+    assert.ok((await browser.get('/').expect(200)).text.includes(hungarian), 'the home page says it too');
+  });
 });

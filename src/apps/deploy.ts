@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
 import { oneShotServices, readCompose, serviceNames, volumeMounts } from './compose-model.ts';
@@ -84,7 +85,7 @@ async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind
 }
 
 /** Runs the deploy; returns null when the stack is up and healthy, else the reason it is not. */
-export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<string | null> {
+export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<Message | null> {
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
   await assertStorageAttached(agent, store.placements(app.id));
 
@@ -133,6 +134,7 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     progress.note({ key: 'deploy_event.healthy' });
     return null;
   }
-  return health.reason ?? 'the app did not become healthy in time';
+  // The engine's view of the containers is English text, shown as it is.
+  return health.reason ? { key: 'error.cause', params: { cause: health.reason } } : { key: 'error.not_healthy_in_time' };
 }
 

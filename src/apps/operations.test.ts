@@ -31,10 +31,21 @@ describe('operation events', () => {
 
     const events = operations.get(progress.operationId)!.events.map(({ message, text }) => ({ message, text }));
     assert.deepEqual(events, [
-      { message: 'Downloading images', text: { key: 'deploy_step.download_images', params: undefined } },
+      { message: 'Downloading images', text: { key: 'deploy_step.download_images' } },
       { message: 'Snapshot felhom-pre-1 taken', text: { key: 'deploy_event.snapshot_taken', params: { snapshot: 'felhom-pre-1' } } },
       { message: ' web Pulled', text: null },
     ]);
+  });
+
+  it('when an operation fails, then its error is kept in English and as a message whose reason is worded with it', (t) => {
+    const operations = createOperations(database(t).db(), systemClock);
+    const progress = operations.start('site', 'install');
+    progress.finish({ key: 'error.deploy_failed_rollback', params: { reason: { key: 'error.not_healthy_in_time' }, snapshot: 'felhom-pre-1' } });
+
+    const failed = operations.get(progress.operationId)!;
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.error, 'the app did not become healthy in time. The server can be rolled back to snapshot felhom-pre-1 from the app page.');
+    assert.deepEqual(failed.errorText, { key: 'error.deploy_failed_rollback', params: { reason: { key: 'error.not_healthy_in_time' }, snapshot: 'felhom-pre-1' } });
   });
 
   it('when events were stored before they had keys, then the steps among them get their key and English words, and other lines stay as they were', (t) => {
@@ -52,7 +63,7 @@ describe('operation events', () => {
     assert.deepEqual(
       events.map(({ message, text }) => ({ message, text })),
       [
-        { message: 'Waiting for the app to become healthy', text: { key: 'deploy_step.wait_healthy', params: undefined } },
+        { message: 'Waiting for the app to become healthy', text: { key: 'deploy_step.wait_healthy' } },
         { message: 'The app is running and healthy', text: null },
       ],
     );

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
-import { inEnglish, type Message, type MessageKey } from '../i18n/index.ts';
+import { inEnglish, loadMessage, storedMessage, type Message, type MessageKey } from '../i18n/index.ts';
 
 export type OperationKind = 'install' | 'update' | 'start' | 'stop' | 'restart' | 'uninstall' | 'rollback' | 'resume-install';
 export type OperationState = 'running' | 'succeeded' | 'failed';
@@ -21,7 +21,9 @@ export interface Operation {
   state: OperationState;
   step: string | null;
   snapshot: string | null;
+  /** Why it failed, in English (the API, the log); `errorText` the same for the UI. */
   error: string | null;
+  errorText: Message | null;
   startedAt: string;
   finishedAt: string | null;
   events: OperationEvent[];
@@ -67,6 +69,8 @@ interface Row {
   step: string | null;
   snapshot: string | null;
   error: string | null;
+  error_key: MessageKey | null;
+  error_params: string | null;
   started_at: string;
   finished_at: string | null;
 }
@@ -81,29 +85,24 @@ export function createOperations(db: Db, clock: Clock) {
     step: row.step,
     snapshot: row.snapshot,
     error: row.error,
+    errorText: loadMessage(row.error_key, row.error_params),
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     events: db
       .prepare<[string], EventRow>('SELECT at, message, key, params FROM operation_events WHERE operation_id = ? ORDER BY seq')
       .all(row.id)
-      .map(({ at, message, key, params }) => ({ at, message, text: key ? { key, params: params ? JSON.parse(params) : undefined } : null })),
+      .map(({ at, message, key, params }) => ({ at, message, text: loadMessage(key, params) })),
   });
 
   return {
-    start(appId: string, kind: OperationKind): Progress & { finish(error?: string | null): void } {
+    start(appId: string, kind: OperationKind): Progress & { finish(error?: Message | null): void } {
       const id = randomUUID();
       db.prepare("INSERT INTO operations (id, app_id, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, appId, kind, now());
       let seq = 0;
       const event = (message: string, text: Message | null) => {
         seq++;
-        db.prepare('INSERT INTO operation_events (operation_id, seq, at, message, key, params) VALUES (?, ?, ?, ?, ?, ?)').run(
-          id,
-          seq,
-          now(),
-          message.slice(0, 2000),
-          text?.key ?? null,
-          text?.params ? JSON.stringify(text.params) : null,
-        );
+        const stored = storedMessage(text);
+        db.prepare('INSERT INTO operation_events (operation_id, seq, at, message, key, params) VALUES (?, ?, ?, ?, ?, ?)').run(id, seq, now(), message.slice(0, 2000), stored.key, stored.params);
         if (seq > MAX_EVENTS) db.prepare('DELETE FROM operation_events WHERE operation_id = ? AND seq <= ?').run(id, seq - MAX_EVENTS);
       };
       return {
@@ -119,7 +118,15 @@ export function createOperations(db: Db, clock: Clock) {
           db.prepare('UPDATE operations SET snapshot = ? WHERE id = ?').run(name, id);
         },
         finish(error = null) {
-          db.prepare('UPDATE operations SET state = ?, error = ?, finished_at = ? WHERE id = ?').run(error ? 'failed' : 'succeeded', error, now(), id);
+          const stored = storedMessage(error);
+          db.prepare('UPDATE operations SET state = ?, error = ?, error_key = ?, error_params = ?, finished_at = ? WHERE id = ?').run(
+            error ? 'failed' : 'succeeded',
+            error && inEnglish(error),
+            stored.key,
+            stored.params,
+            now(),
+            id,
+          );
         },
       };
     },
@@ -140,9 +147,15 @@ export function createOperations(db: Db, clock: Clock) {
     },
 
     /** Closes operations a dead process left running; says which. */
-    closeInterrupted(reason: string): Operation[] {
+    closeInterrupted(reason: Message): Operation[] {
       const interrupted = this.running();
-      db.prepare("UPDATE operations SET state = 'failed', error = ?, finished_at = ? WHERE state = 'running'").run(reason, now());
+      const stored = storedMessage(reason);
+      db.prepare("UPDATE operations SET state = 'failed', error = ?, error_key = ?, error_params = ?, finished_at = ? WHERE state = 'running'").run(
+        inEnglish(reason),
+        stored.key,
+        stored.params,
+        now(),
+      );
       return interrupted;
     },
   };

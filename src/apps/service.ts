@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../audit/index.ts';
-import { AppError, errorMessage } from '../errors.ts';
+import { AppError, errorMessage, errorText } from '../errors.ts';
+import { inEnglish, type Message } from '../i18n/index.ts';
 import { seedSentinel, volumeName } from '../stacks/index.ts';
 import { commitAppFolder, MANIFEST_FILE, stageAppFolder, type AppFiles } from './app-folder.ts';
 import { readCatalogApp } from './catalog.ts';
@@ -190,7 +191,7 @@ export class AppsService {
         await fs.rm(path.join(appsDir, id), { recursive: true, force: true });
         operation.finish();
       } catch (error) {
-        operation.finish(errorMessage(error));
+        operation.finish(errorText(error));
         audit.record({ actor: options.actor, action: 'app.uninstall', target: id, outcome: 'failed', details: { reason: errorMessage(error) } });
         throw error;
       } finally {
@@ -302,11 +303,11 @@ export class AppsService {
     const { store, operations, audit, logger } = this.#deps;
     const progress = operations.start(id, kind === 'resume' ? 'resume-install' : kind);
     const run = (async () => {
-      let failure: string | null;
+      let failure: Message | null;
       try {
         failure = await deploy(this.#deps, this.#require(id), kind, progress);
       } catch (error) {
-        failure = errorMessage(error);
+        failure = errorText(error);
       }
       if (failure) {
         // Stopped and removed, never half up; the data stays.
@@ -315,11 +316,10 @@ export class AppsService {
         });
       }
       const snapshot = operations.get(progress.operationId)?.snapshot;
-      const message = failure
-        ? `${failure}${snapshot ? `. The server can be rolled back to snapshot ${snapshot} from the app page.` : ''}`
-        : null;
-      store.update(id, failure ? { status: 'failed', error: message } : { status: 'installed', error: null, desired: 'running' });
-      progress.finish(message);
+      const text: Message | null = failure && snapshot ? { key: 'error.deploy_failed_rollback', params: { reason: failure, snapshot } } : failure;
+      const message = text && inEnglish(text);
+      store.update(id, text ? { status: 'failed', error: text } : { status: 'installed', error: null, desired: 'running' });
+      progress.finish(text);
       audit.record({ actor, action: `app.${kind}`, target: id, outcome: failure ? 'failed' : 'ok', details: failure ? { reason: message } : {} });
       if (failure) logger.warn({ app: id, kind, reason: message }, 'app deploy failed');
     })().finally(() => this.#inFlight.delete(id));

@@ -284,13 +284,18 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 7,
-    name: 'operation events keep their text as a message key and parameters',
+    name: 'operation events and failures keep their text as a message key and parameters',
     sql: `
       -- The event as its catalog key and parameters, so the live view words it in the
       -- customer's language; message stays the English text (the API, the log). A line
       -- printed by compose or the engine has no key and is shown as it is.
       ALTER TABLE operation_events ADD COLUMN key TEXT;
       ALTER TABLE operation_events ADD COLUMN params TEXT;
+      -- The same for why an operation or an app failed (error stays the English).
+      ALTER TABLE operations ADD COLUMN error_key TEXT;
+      ALTER TABLE operations ADD COLUMN error_params TEXT;
+      ALTER TABLE apps ADD COLUMN error_key TEXT;
+      ALTER TABLE apps ADD COLUMN error_params TEXT;
       -- Steps were stored as their bare name: give them their key and English words.
       UPDATE operation_events SET
         key = 'deploy_step.' || message,

@@ -566,7 +566,10 @@ export const en = {
   "error.no_operation": "no operation {id}",
   "error.tail_invalid": "tail must be a whole number of lines from 1 to 2000",
   "error.file_outside_folder": "file {file} is outside the app folder",
-
+  "error.cause": "{cause}",
+  "error.not_healthy_in_time": "the app did not become healthy in time",
+  "error.deploy_failed_rollback": "{reason}. The server can be rolled back to snapshot {snapshot} from the app page.",
+  "error.interrupted_resumed": "the controller stopped while this was running; it was resumed at the next start",
   // Events of a deploy the controller words itself (a step is deploy_step.*).
   "deploy_event.pull_off": "Image downloads are off (FELHOM_PULL=never): using the images the engine has",
   "deploy_event.pull_failed": "Could not download images, continuing with the local ones: {cause}",

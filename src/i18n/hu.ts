@@ -568,7 +568,10 @@ export const hu: Record<MessageKey, string> = {
   "error.no_operation": "nincs {id} azonosítójú művelet",
   "error.tail_invalid": "a tail értéke 1 és 2000 közötti egész számú sor lehet",
   "error.file_outside_folder": "a(z) {file} fájl az alkalmazás mappáján kívül van",
-
+  "error.cause": "{cause}",
+  "error.not_healthy_in_time": "az alkalmazás nem lett időben működőképes",
+  "error.deploy_failed_rollback": "{reason}. A szerver az alkalmazás oldaláról visszaállítható a(z) {snapshot} pillanatképre.",
+  "error.interrupted_resumed": "a vezérlő leállt, miközben ez futott; a következő indításkor folytatódott",
   // Events of a deploy the controller words itself (a step is deploy_step.*).
   "deploy_event.pull_off": "A lemezképek letöltése ki van kapcsolva (FELHOM_PULL=never): a motorban meglévő lemezképek lesznek használva",
   "deploy_event.pull_failed": "Nem sikerült letölteni a lemezképeket, a helyben meglévőkkel folytatódik: {cause}",

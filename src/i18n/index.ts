@@ -26,6 +26,11 @@ export interface Message {
 
 export const inEnglish = (message: Message): string => translator('en')(message.key, message.params);
 
+/** A message as two columns (`…key`, `…params`), and back: how a stored text keeps its parameters. */
+export const storedMessage = (message: Message | null) => ({ key: message?.key ?? null, params: message?.params ? JSON.stringify(message.params) : null });
+export const loadMessage = (key: MessageKey | null, params: string | null): Message | null =>
+  key ? { key, ...(params ? { params: JSON.parse(params) as Params } : {}) } : null;
+
 /** `hu-HU`, `hu_HU.UTF-8`, `HU` → `hu`; anything unknown → English. */
 export function pickLocale(value: string | null | undefined): Locale {
   const language = (value ?? '').toLowerCase().split(/[-_.]/)[0];

@@ -61,7 +61,7 @@ export function homePage(deps: HomeDeps): Router {
     const records = store.list();
     const apps = records.map((app) => {
       const own = containers?.get(app.id) ?? [];
-      return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : 'unknown', error: app.error, link: webLink(req, app.web, own), stoppedForStorage: app.stoppedForStorage };
+      return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : 'unknown', error: app.error, errorText: app.errorText, link: webLink(req, app.web, own), stoppedForStorage: app.stoppedForStorage };
     });
     const bulkWithoutBackup = records.flatMap((app) =>
       store
