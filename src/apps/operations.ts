@@ -99,20 +99,21 @@ export function createOperations(db: Db, clock: Clock) {
       const id = randomUUID();
       db.prepare("INSERT INTO operations (id, app_id, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, appId, kind, now());
       let seq = 0;
+      // A catalog text is stored with its English words, a line of output as it is.
       const event = (message: string, text: Message | null) => {
         seq++;
         const stored = storedMessage(text);
         db.prepare('INSERT INTO operation_events (operation_id, seq, at, message, key, params) VALUES (?, ?, ?, ?, ?, ?)').run(id, seq, now(), message.slice(0, 2000), stored.key, stored.params);
         if (seq > MAX_EVENTS) db.prepare('DELETE FROM operation_events WHERE operation_id = ? AND seq <= ?').run(id, seq - MAX_EVENTS);
       };
+      const note = (text: Message) => event(inEnglish(text), text);
       return {
         operationId: id,
         step(step) {
           db.prepare('UPDATE operations SET step = ? WHERE id = ?').run(step, id);
-          const text: Message = { key: `deploy_step.${step}` };
-          event(inEnglish(text), text);
+          note({ key: `deploy_step.${step}` });
         },
-        note: (text) => event(inEnglish(text), text),
+        note,
         line: (line) => event(line, null),
         snapshot(name) {
           db.prepare('UPDATE operations SET snapshot = ? WHERE id = ?').run(name, id);

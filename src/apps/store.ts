@@ -142,8 +142,8 @@ export function createAppStore(db: Db, clock: Clock) {
     update(id: string, change: Partial<Pick<AppRecord, 'status' | 'desired' | 'stoppedForStorage'>> & { error?: Message | null }): void {
       const current = this.get(id);
       if (!current) return;
-      const next = { ...current, ...change, error: current.error };
-      if (change.error !== undefined) Object.assign(next, { error: change.error && inEnglish(change.error), errorText: change.error });
+      const { error, ...rest } = change;
+      const next = { ...current, ...rest, ...(error === undefined ? {} : { error: error && inEnglish(error), errorText: error }) };
       const stored = storedMessage(next.errorText);
       db.prepare('UPDATE apps SET status = ?, desired = ?, error = ?, error_key = ?, error_params = ?, stopped_for_storage = ?, updated_at = ? WHERE id = ?').run(
         next.status,
