@@ -54,3 +54,8 @@ export class AppError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** An error's text to keep for the customer: its catalog text, or else its English message as it is. */
+export function errorText(error: unknown): Message {
+  return error instanceof AppError && error.text ? error.text : { key: 'error.cause', params: { cause: errorMessage(error) } };
+}

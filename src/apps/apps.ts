@@ -11,6 +11,7 @@ import type { Router } from 'express';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
+import type { Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
 import type { StackPort } from '../quiesce/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
@@ -62,6 +63,8 @@ export interface AppOverview {
   /** `unknown` while Docker cannot be asked. */
   state: AppState | 'unknown';
   error: string | null;
+  /** The error as a catalog message, to show in the customer's language. */
+  errorText: Message | null;
   stoppedForStorage: string[] | null;
   /** The guest's port that publishes the app's web UI, when it runs. */
   webPort: number | null;
@@ -148,7 +151,7 @@ export function createApps(deps: AppsDeps): Apps {
       const containers = await deps.docker.allContainers().catch(() => null);
       const apps = store.list().map((app) => {
         const own = containers?.get(app.id) ?? [];
-        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own) };
+        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, errorText: app.errorText, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own) };
       });
       return { apps, dockerDown: containers === null };
     },

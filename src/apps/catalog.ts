@@ -32,13 +32,13 @@ export async function listCatalog(catalogDir: string): Promise<CatalogEntry[]> {
 }
 
 export async function readCatalogApp(catalogDir: string, id: string): Promise<AppFiles> {
-  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(id)) throw new AppError('validation', `"${id}" is not a catalog app id`);
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(id)) throw new AppError('validation', { key: 'error.catalog_id_invalid', params: { id } });
   const folder = path.join(catalogDir, id);
   let names: string[];
   try {
     names = (await fs.readdir(folder, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
   } catch {
-    throw new AppError('not_found', `the catalog has no app "${id}"`);
+    throw new AppError('not_found', { key: 'error.catalog_no_app', params: { id } });
   }
   const files: Record<string, string> = {};
   for (const name of names) {

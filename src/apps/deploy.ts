@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
 import { oneShotServices, readCompose, serviceNames, volumeMounts } from './compose-model.ts';
@@ -52,10 +53,8 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
   const mounts = (await agent.getStorage()).mounts;
   const absent = placements.filter((p) => mounts.find((m) => m.id === p.mountId)?.state !== 'attached');
   if (absent.length > 0) {
-    throw new AppError(
-      'conflict',
-      `storage is not attached for ${absent.map((p) => `volume "${p.volume}" (${p.mountLabel})`).join(', ')}; nothing was started`,
-    );
+    const volumes = absent.map((p) => `volume "${p.volume}" (${p.mountLabel})`).join(', ');
+    throw new AppError('conflict', { key: 'error.storage_not_attached', params: { volumes } });
   }
 }
 
@@ -68,23 +67,25 @@ async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind
   const images = [...new Set(readCompose(model).services.map((s) => s.image).filter((image): image is string => image !== null))];
   const missing = async () => (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
   if (!deps.pullImages) {
-    progress.event('Image downloads are off (FELHOM_PULL=never): using the images the engine has');
+    progress.note({ key: 'deploy_event.pull_off' });
   } else if (kind === 'update' || (await missing()).length > 0) {
     progress.step('download_images');
-    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.event(line)).catch((error: unknown) => {
+    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.line(line)).catch((error: unknown) => {
       // A registry hiccup: what the engine already has is used.
-      progress.event(`Could not download images, continuing with the local ones: ${errorMessage(error)}`);
+      progress.note({ key: 'deploy_event.pull_failed', params: { cause: errorMessage(error) } });
     });
   }
   const absent = await missing();
   if (absent.length > 0) {
-    const why = deps.pullImages ? 'and could not be downloaded' : 'and downloads are off (FELHOM_PULL=never)';
-    throw new AppError('unavailable', `the image${absent.length > 1 ? 's' : ''} ${absent.join(', ')} ${absent.length > 1 ? 'are' : 'is'} not in the engine ${why}; nothing was started`);
+    const key = deps.pullImages
+      ? absent.length > 1 ? 'error.images_not_downloaded' : 'error.image_not_downloaded'
+      : absent.length > 1 ? 'error.images_absent_pull_off' : 'error.image_absent_pull_off';
+    throw new AppError('unavailable', { key, params: { images: absent.join(', ') } });
   }
 }
 
 /** Runs the deploy; returns null when the stack is up and healthy, else the reason it is not. */
-export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<string | null> {
+export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<Message | null> {
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
   await assertStorageAttached(agent, store.placements(app.id));
 
@@ -92,12 +93,12 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     progress.step('snapshot');
     const snapshot = await takePredeploySnapshot(agent, store, { appId: app.id, appName: app.name, reason: kind, at: clock.now() });
     progress.snapshot(snapshot);
-    progress.event(`Snapshot ${snapshot} taken`);
+    progress.note({ key: 'deploy_event.snapshot_taken', params: { snapshot } });
     const pruned = await prunePredeploySnapshots(agent, store, app.id, deps.keepSnapshots, logger).catch((error: unknown) => {
       logger.warn({ err: error }, 'could not prune pre-deploy snapshots');
       return [];
     });
-    if (pruned.length > 0) progress.event(`Removed older snapshots: ${pruned.join(', ')}`);
+    if (pruned.length > 0) progress.note({ key: 'deploy_event.snapshots_pruned', params: { snapshots: pruned.join(', ') } });
   }
 
   const model = await compose.config(composeSpec(appsDir, app, false));
@@ -111,16 +112,16 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     const user = mounts.find((mount) => mount.volume === placement.volume);
     if (user) {
       const seeded = await volumes.seedVolume({ app: app.id, volume: placement.volume, dir: placement.path, image: user.image, mountPath: user.target });
-      if (seeded === 'seeded') progress.event(`Volume ${placement.volume}: filled with the image's initial files`);
+      if (seeded === 'seeded') progress.note({ key: 'deploy_event.volume_seeded', params: { volume: placement.volume } });
     }
-    progress.event(`Volume ${placement.volume} → ${placement.mountLabel} (${placement.path})`);
+    progress.note({ key: 'deploy_event.volume_placed', params: { volume: placement.volume, disk: placement.mountLabel, path: placement.path } });
   }
   const oneShot = oneShotServices(model);
   await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model), oneShot);
 
   const spec = composeSpec(appsDir, app);
   progress.step('start');
-  await compose.up(spec, (line) => progress.event(line));
+  await compose.up(spec, (line) => progress.line(line));
 
   progress.step('wait_healthy');
   const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
@@ -130,9 +131,10 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     oneShot,
   });
   if (health.healthy) {
-    progress.event('The app is running and healthy');
+    progress.note({ key: 'deploy_event.healthy' });
     return null;
   }
-  return health.reason ?? 'the app did not become healthy in time';
+  // The engine's view of the containers is English text, shown as it is.
+  return health.reason ? { key: 'error.cause', params: { cause: health.reason } } : { key: 'error.not_healthy_in_time' };
 }
 

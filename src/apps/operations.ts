@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
+import { inEnglish, loadMessage, storedMessage, type Message, type MessageKey } from '../i18n/index.ts';
 
 export type OperationKind = 'install' | 'update' | 'start' | 'stop' | 'restart' | 'uninstall' | 'rollback' | 'resume-install';
 export type OperationState = 'running' | 'succeeded' | 'failed';
-/** The steps of a deploy, stored as these keys so each reader words them (the UI in the customer's language). */
+/** The steps of a deploy; each is worded by its message `deploy_step.<step>`. */
 export const deploySteps = ['snapshot', 'download_images', 'prepare_storage', 'start', 'wait_healthy'] as const;
 export type DeployStep = (typeof deploySteps)[number];
 
@@ -20,22 +21,45 @@ export interface Operation {
   state: OperationState;
   step: string | null;
   snapshot: string | null;
+  /** Why it failed, in English (the API, the log); `errorText` the same for the UI. */
   error: string | null;
+  errorText: Message | null;
   startedAt: string;
   finishedAt: string | null;
-  events: Array<{ at: string; message: string }>;
+  events: OperationEvent[];
+}
+
+/**
+ * `message` is the English text (the API, the log); `text` is the same as a catalog
+ * message for the UI to word in the customer's language, or null for a line printed by
+ * compose or the engine, which is shown as it is.
+ */
+export interface OperationEvent {
+  at: string;
+  message: string;
+  text: Message | null;
 }
 
 /** What a running operation reports through. */
 export interface Progress {
   readonly operationId: string;
-  /** Sets the current step and records it among the events (as its key). */
+  /** Sets the current step and records it among the events. */
   step(step: DeployStep): void;
-  event(message: string): void;
+  /** Records what the controller did, worded by the catalog. */
+  note(text: Message): void;
+  /** Records a line of compose's or the engine's own output. */
+  line(line: string): void;
   snapshot(name: string): void;
 }
 
 const MAX_EVENTS = 300;
+
+interface EventRow {
+  at: string;
+  message: string;
+  key: MessageKey | null;
+  params: string | null;
+}
 
 interface Row {
   id: string;
@@ -45,6 +69,8 @@ interface Row {
   step: string | null;
   snapshot: string | null;
   error: string | null;
+  error_key: MessageKey | null;
+  error_params: string | null;
   started_at: string;
   finished_at: string | null;
 }
@@ -59,35 +85,49 @@ export function createOperations(db: Db, clock: Clock) {
     step: row.step,
     snapshot: row.snapshot,
     error: row.error,
+    errorText: loadMessage(row.error_key, row.error_params),
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     events: db
-      .prepare<[string], { at: string; message: string }>('SELECT at, message FROM operation_events WHERE operation_id = ? ORDER BY seq')
-      .all(row.id),
+      .prepare<[string], EventRow>('SELECT at, message, key, params FROM operation_events WHERE operation_id = ? ORDER BY seq')
+      .all(row.id)
+      .map(({ at, message, key, params }) => ({ at, message, text: loadMessage(key, params) })),
   });
 
   return {
-    start(appId: string, kind: OperationKind): Progress & { finish(error?: string | null): void } {
+    start(appId: string, kind: OperationKind): Progress & { finish(error?: Message | null): void } {
       const id = randomUUID();
       db.prepare("INSERT INTO operations (id, app_id, kind, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, appId, kind, now());
       let seq = 0;
-      const event = (message: string) => {
+      // A catalog text is stored with its English words, a line of output as it is.
+      const event = (message: string, text: Message | null) => {
         seq++;
-        db.prepare('INSERT INTO operation_events (operation_id, seq, at, message) VALUES (?, ?, ?, ?)').run(id, seq, now(), message.slice(0, 2000));
+        const stored = storedMessage(text);
+        db.prepare('INSERT INTO operation_events (operation_id, seq, at, message, key, params) VALUES (?, ?, ?, ?, ?, ?)').run(id, seq, now(), message.slice(0, 2000), stored.key, stored.params);
         if (seq > MAX_EVENTS) db.prepare('DELETE FROM operation_events WHERE operation_id = ? AND seq <= ?').run(id, seq - MAX_EVENTS);
       };
+      const note = (text: Message) => event(inEnglish(text), text);
       return {
         operationId: id,
         step(step) {
           db.prepare('UPDATE operations SET step = ? WHERE id = ?').run(step, id);
-          event(step);
+          note({ key: `deploy_step.${step}` });
         },
-        event,
+        note,
+        line: (line) => event(line, null),
         snapshot(name) {
           db.prepare('UPDATE operations SET snapshot = ? WHERE id = ?').run(name, id);
         },
         finish(error = null) {
-          db.prepare('UPDATE operations SET state = ?, error = ?, finished_at = ? WHERE id = ?').run(error ? 'failed' : 'succeeded', error, now(), id);
+          const stored = storedMessage(error);
+          db.prepare('UPDATE operations SET state = ?, error = ?, error_key = ?, error_params = ?, finished_at = ? WHERE id = ?').run(
+            error ? 'failed' : 'succeeded',
+            error && inEnglish(error),
+            stored.key,
+            stored.params,
+            now(),
+            id,
+          );
         },
       };
     },
@@ -108,9 +148,15 @@ export function createOperations(db: Db, clock: Clock) {
     },
 
     /** Closes operations a dead process left running; says which. */
-    closeInterrupted(reason: string): Operation[] {
+    closeInterrupted(reason: Message): Operation[] {
       const interrupted = this.running();
-      db.prepare("UPDATE operations SET state = 'failed', error = ?, finished_at = ? WHERE state = 'running'").run(reason, now());
+      const stored = storedMessage(reason);
+      db.prepare("UPDATE operations SET state = 'failed', error = ?, error_key = ?, error_params = ?, finished_at = ? WHERE state = 'running'").run(
+        inEnglish(reason),
+        stored.key,
+        stored.params,
+        now(),
+      );
       return interrupted;
     },
   };

@@ -19,7 +19,7 @@ function sourceOf(req: Request, res: Response): InstallSource {
   if (catalog) return { catalog };
   const manifest = str(req, 'manifest');
   const compose = str(req, 'compose');
-  if (!manifest.trim() || !compose.trim()) throw pageError(res, 'validation', 'page_error.choose_both_files');
+  if (!manifest.trim() || !compose.trim()) throw pageError('validation', 'page_error.choose_both_files');
   return { manifest, compose };
 }
 
@@ -28,7 +28,7 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
   const { service, store, docker, operations } = apps;
   const requireApp = (res: Response, id: string) => {
     const app = store.get(id);
-    if (!app) throw pageError(res, 'not_found', 'page_error.no_app', { id });
+    if (!app) throw pageError('not_found', 'page_error.no_app', { id });
     return app;
   };
   const detail = async (res: Response, id: string) => describeApp({ store, docker, operations }, requireApp(res, id), true);
@@ -86,7 +86,7 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
     const id = req.params.id;
     const deleteData = str(req, 'data') === 'delete';
     if (deleteData && str(req, 'typed_id') !== id) {
-      throw pageError(res, 'validation', 'page_error.type_app_id', { id });
+      throw pageError('validation', 'page_error.type_app_id', { id });
     }
     await service.uninstall(id, { actor: ACTOR, deleteData, ...(deleteData ? { confirm: str(req, 'confirm') } : {}) });
     res.redirect(303, '/?uninstalled=' + encodeURIComponent(id));
@@ -95,7 +95,7 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
   router.get('/apps/:id/rollback', async (req, res) => {
     const app = await detail(res, req.params.id);
     const snapshot = app.snapshots.find((s) => s.name === str(req, 'snapshot'));
-    if (!snapshot) throw pageError(res, 'not_found', 'page_error.no_snapshot', { snapshot: str(req, 'snapshot'), app: app.name });
+    if (!snapshot) throw pageError('not_found', 'page_error.no_snapshot', { snapshot: str(req, 'snapshot'), app: app.name });
     ui.page(res, 'apps/rollback', { title: app.name, app, snapshot });
   });
   router.post('/apps/:id/rollback', async (req, res) => {

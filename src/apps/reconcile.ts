@@ -32,7 +32,7 @@ export interface ReconcileDeps {
 
 export async function reconcileApps(deps: ReconcileDeps, service: AppsService): Promise<ReconcileReport> {
   const report: ReconcileReport = { resumed: [], recreated: [], started: [], unmanaged: [], problems: [] };
-  const interrupted = deps.operations.closeInterrupted('the controller stopped while this was running; it was resumed at the next start');
+  const interrupted = deps.operations.closeInterrupted({ key: 'error.interrupted_resumed' });
   const interruptedDeploys = new Set(interrupted.filter((op) => ['install', 'update', 'resume-install'].includes(op.kind)).map((op) => op.appId));
 
   for (const app of deps.store.list()) {

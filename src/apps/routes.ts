@@ -15,10 +15,7 @@ const rollbackBody = z.object({ snapshot: z.string().min(1), confirm: z.boolean(
 function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   const parsed = schema.safeParse(req.body);
   if (!parsed.success) {
-    throw new AppError(
-      'validation',
-      `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
-    );
+    throw new AppError('validation', { key: 'error.invalid_body', params: { issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') } });
   }
   return parsed.data;
 }
@@ -38,7 +35,7 @@ export function appsApi(apps: AppsParts): Router {
 
   router.get('/apps/:id', async (req, res) => {
     const app = store.get(req.params.id);
-    if (!app) throw new AppError('not_found', `no app "${req.params.id}" is installed`);
+    if (!app) throw new AppError('not_found', { key: 'error.app_not_installed', params: { id: req.params.id } });
     res.json(await describeApp({ store, docker, operations }, app, true));
   });
 
@@ -83,14 +80,14 @@ export function appsApi(apps: AppsParts): Router {
 
   router.get('/operations/:id', (req, res) => {
     const operation = operations.get(req.params.id);
-    if (!operation) throw new AppError('not_found', `no operation ${req.params.id}`);
+    if (!operation) throw new AppError('not_found', { key: 'error.no_operation', params: { id: req.params.id } });
     res.json({ operation: presentOperation(operation) });
   });
 
   router.get('/apps/:id/logs', async (req, res) => {
-    if (!store.get(req.params.id)) throw new AppError('not_found', `no app "${req.params.id}" is installed`);
+    if (!store.get(req.params.id)) throw new AppError('not_found', { key: 'error.app_not_installed', params: { id: req.params.id } });
     const tail = req.query.tail === undefined ? 200 : Number(req.query.tail);
-    if (!Number.isInteger(tail) || tail < 1 || tail > 2000) throw new AppError('validation', 'tail must be a whole number of lines from 1 to 2000');
+    if (!Number.isInteger(tail) || tail < 1 || tail > 2000) throw new AppError('validation', { key: 'error.tail_invalid' });
     const service = typeof req.query.service === 'string' ? req.query.service : undefined;
     res.json({ lines: await docker.logs(req.params.id, { tail, ...(service ? { service } : {}) }) });
   });

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../audit/index.ts';
-import { AppError, errorMessage } from '../errors.ts';
+import { AppError, errorMessage, errorText } from '../errors.ts';
+import { inEnglish, type Message } from '../i18n/index.ts';
 import { seedSentinel, volumeName } from '../stacks/index.ts';
 import { commitAppFolder, MANIFEST_FILE, stageAppFolder, type AppFiles } from './app-folder.ts';
 import { readCatalogApp } from './catalog.ts';
@@ -88,11 +89,11 @@ export class AppsService {
     const { manifest, files } = await this.#read(source);
     const sourceName = 'catalog' in source ? `catalog:${source.catalog}` : 'upload';
     try {
-      if (store.get(manifest.id)) throw new AppError('conflict', `an app with id "${manifest.id}" is already installed`);
+      if (store.get(manifest.id)) throw new AppError('conflict', { key: 'error.app_already_installed', params: { id: manifest.id } });
       this.#assertIdle(manifest.id);
       // Compose would treat its containers as ours (and `--remove-orphans` would remove them).
       if ((await this.#deps.docker.projects()).includes(manifest.id)) {
-        throw new AppError('conflict', `containers of a compose project named "${manifest.id}" already run in Docker and are not a Felhom app; choose another id`);
+        throw new AppError('conflict', { key: 'error.project_not_felhom', params: { id: manifest.id } });
       }
       const staged = await this.#stage(manifest, files);
       const staging = staged.dir;
@@ -170,7 +171,7 @@ export class AppsService {
     const { store, compose, volumes, appsDir, audit } = this.#deps;
     const app = store.get(id);
     const placements = store.placements(id);
-    if (!app && placements.length === 0) throw new AppError('not_found', `no app "${id}" is installed and no data of it is kept`);
+    if (!app && placements.length === 0) throw new AppError('not_found', { key: 'error.no_app_or_data', params: { id } });
     if (options.deleteData) this.#assertDeletionConfirmed(id, placements.map((p) => p.path), options.confirm);
     this.#assertIdle(id);
     if (app) {
@@ -190,7 +191,7 @@ export class AppsService {
         await fs.rm(path.join(appsDir, id), { recursive: true, force: true });
         operation.finish();
       } catch (error) {
-        operation.finish(errorMessage(error));
+        operation.finish(errorText(error));
         audit.record({ actor: options.actor, action: 'app.uninstall', target: id, outcome: 'failed', details: { reason: errorMessage(error) } });
         throw error;
       } finally {
@@ -227,13 +228,10 @@ export class AppsService {
   async rollback(id: string, snapshot: string, options: Actor & { confirm: boolean }): Promise<void> {
     const { store, agent, audit } = this.#deps;
     if (!store.snapshots(id).some((s) => s.name === snapshot)) {
-      throw new AppError('not_found', `"${snapshot}" is not a snapshot the controller took before a deploy of "${id}"`);
+      throw new AppError('not_found', { key: 'error.not_deploy_snapshot', params: { snapshot, id } });
     }
     if (!options.confirm) {
-      throw new AppError(
-        'validation',
-        'rolling back returns the whole server, every app and its data on fast storage, to the moment of the snapshot; the controller restarts. Confirm to go ahead',
-      );
+      throw new AppError('validation', { key: 'error.confirm_rollback' });
     }
     audit.record({ actor: options.actor, action: 'app.rollback', target: id, outcome: 'ok', details: { snapshot } });
     await agent.rollback(snapshot);
@@ -305,11 +303,11 @@ export class AppsService {
     const { store, operations, audit, logger } = this.#deps;
     const progress = operations.start(id, kind === 'resume' ? 'resume-install' : kind);
     const run = (async () => {
-      let failure: string | null;
+      let failure: Message | null;
       try {
         failure = await deploy(this.#deps, this.#require(id), kind, progress);
       } catch (error) {
-        failure = errorMessage(error);
+        failure = errorText(error);
       }
       if (failure) {
         // Stopped and removed, never half up; the data stays.
@@ -318,11 +316,10 @@ export class AppsService {
         });
       }
       const snapshot = operations.get(progress.operationId)?.snapshot;
-      const message = failure
-        ? `${failure}${snapshot ? `. The server can be rolled back to snapshot ${snapshot} from the app page.` : ''}`
-        : null;
-      store.update(id, failure ? { status: 'failed', error: message } : { status: 'installed', error: null, desired: 'running' });
-      progress.finish(message);
+      const text: Message | null = failure && snapshot ? { key: 'error.deploy_failed_rollback', params: { reason: failure, snapshot } } : failure;
+      const message = text && inEnglish(text);
+      store.update(id, text ? { status: 'failed', error: text } : { status: 'installed', error: null, desired: 'running' });
+      progress.finish(text);
       audit.record({ actor, action: `app.${kind}`, target: id, outcome: failure ? 'failed' : 'ok', details: failure ? { reason: message } : {} });
       if (failure) logger.warn({ app: id, kind, reason: message }, 'app deploy failed');
     })().finally(() => this.#inFlight.delete(id));
@@ -346,7 +343,7 @@ export class AppsService {
     const manifest = parseManifest(files.manifest);
     if (!('catalog' in source)) files.files[manifest.compose] = source.compose;
     if (files.files[manifest.compose] === undefined) {
-      throw new AppError('validation', `the manifest names compose file "${manifest.compose}", which is not in the app folder`);
+      throw new AppError('validation', { key: 'error.compose_file_missing', params: { file: manifest.compose } });
     }
     return { manifest, files };
   }
@@ -431,7 +428,7 @@ export class AppsService {
   #assertDeletionConfirmed(id: string, paths: string[], confirm: string | undefined): void {
     const expected = confirmationCode(id, paths);
     if (confirm !== expected) {
-      throw new AppError('conflict', `deleting the data of "${id}" removes these folders for good: ${paths.join(', ')}. Repeat with confirm=${expected}`, {
+      throw new AppError('conflict', { key: 'error.confirm_delete_data', params: { id, paths: paths.join(', '), code: expected } }, {
         details: { confirmation_required: true, paths, confirm: expected },
       });
     }
@@ -439,35 +436,29 @@ export class AppsService {
 
   #assertStorageBack(app: AppRecord, action: string, actor: string): void {
     if (!app.stoppedForStorage) return;
-    const error = new AppError(
-      'conflict',
-      `"${app.name}" was stopped because its storage (${app.stoppedForStorage.join(', ')}) is not attached; it starts again by itself when the storage is back`,
-    );
+    const error = new AppError('conflict', { key: 'error.stopped_for_storage', params: { app: app.name, disks: app.stoppedForStorage.join(', ') } });
     this.#deps.audit.record({ actor, action: `app.${action}`, target: app.id, outcome: 'refused', details: { reason: error.message } });
     throw error;
   }
 
   #assertIdle(id: string): void {
-    if (this.#restoring.has(id)) throw new AppError('conflict', `"${id}" is being restored from a backup; wait until that has finished`);
-    if (this.#inFlight.has(id)) throw new AppError('conflict', `"${id}" is being installed, updated or removed; wait until that has finished`);
+    if (this.#restoring.has(id)) throw new AppError('conflict', { key: 'error.app_restoring', params: { id } });
+    if (this.#inFlight.has(id)) throw new AppError('conflict', { key: 'error.app_busy', params: { id } });
   }
 
   #require(id: string): AppRecord {
     const app = this.#deps.store.get(id);
-    if (!app) throw new AppError('not_found', `no app "${id}" is installed`);
+    if (!app) throw new AppError('not_found', { key: 'error.app_not_installed', params: { id } });
     return app;
   }
 }
 
 function refuseUnplaceable(plan: PlacementPlan): void {
   if (plan.problems.length > 0) {
-    throw new AppError('policy', `the app's volumes cannot be placed: ${plan.problems.join('; ')}`, { details: { problems: plan.problems } });
+    throw new AppError('policy', { key: 'error.volumes_unplaceable', params: { problems: plan.problems.join('; ') } }, { details: { problems: plan.problems } });
   }
   if (plan.needsConfirmation.length > 0) {
-    throw new AppError(
-      'conflict',
-      `no bulk storage is attached, so ${plan.needsConfirmation.join(', ')} would go on the fast internal storage; confirm that to install (confirm_bulk_on_primary)`,
-      { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
+    throw new AppError('conflict', { key: 'error.confirm_bulk_on_primary', params: { volumes: plan.needsConfirmation.join(', ') } }, { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
     );
   }
 }

@@ -65,7 +65,7 @@ export async function stopAppsOnMount(deps: StorageWatchDeps, mountId: string, a
     (ok ? stopped : failed).push(app.id);
   }
   if (failed.length > 0) {
-    throw new AppError('conflict', `could not stop ${failed.join(', ')}, which use this drive; it was not ejected`);
+    throw new AppError('conflict', { key: 'error.eject_stop_failed', params: { apps: failed.join(', ') } });
   }
   return stopped;
 }

@@ -4,6 +4,7 @@
  */
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
+import { inEnglish, loadMessage, storedMessage, type Message, type MessageKey } from '../i18n/index.ts';
 import type { VolumePlacement } from './placement.ts';
 
 export type AppStatus = 'installing' | 'installed' | 'failed';
@@ -20,7 +21,9 @@ export interface AppRecord {
   /** Mount ids whose absence stopped the app; null when storage did not stop it. */
   stoppedForStorage: string[] | null;
   web: { service: string; port: number } | null;
+  /** Why the app failed, in English (the API, the log); `errorText` the same for the UI. */
   error: string | null;
+  errorText: Message | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -50,6 +53,8 @@ interface AppRow {
   web_service: string | null;
   web_port: number | null;
   error: string | null;
+  error_key: MessageKey | null;
+  error_params: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -77,6 +82,7 @@ const toApp = (row: AppRow): AppRecord => ({
   stoppedForStorage: row.stopped_for_storage ? (JSON.parse(row.stopped_for_storage) as string[]) : null,
   web: row.web_service && row.web_port ? { service: row.web_service, port: row.web_port } : null,
   error: row.error,
+  errorText: loadMessage(row.error_key, row.error_params),
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
@@ -133,14 +139,18 @@ export function createAppStore(db: Db, clock: Clock) {
       })();
     },
 
-    update(id: string, change: Partial<Pick<AppRecord, 'status' | 'desired' | 'error' | 'stoppedForStorage'>>): void {
+    update(id: string, change: Partial<Pick<AppRecord, 'status' | 'desired' | 'stoppedForStorage'>> & { error?: Message | null }): void {
       const current = this.get(id);
       if (!current) return;
-      const next = { ...current, ...change };
-      db.prepare('UPDATE apps SET status = ?, desired = ?, error = ?, stopped_for_storage = ?, updated_at = ? WHERE id = ?').run(
+      const { error, ...rest } = change;
+      const next = { ...current, ...rest, ...(error === undefined ? {} : { error: error && inEnglish(error), errorText: error }) };
+      const stored = storedMessage(next.errorText);
+      db.prepare('UPDATE apps SET status = ?, desired = ?, error = ?, error_key = ?, error_params = ?, stopped_for_storage = ?, updated_at = ? WHERE id = ?').run(
         next.status,
         next.desired,
         next.error,
+        stored.key,
+        stored.params,
         next.stoppedForStorage ? JSON.stringify(next.stoppedForStorage) : null,
         now(),
         id,

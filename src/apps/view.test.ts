@@ -15,6 +15,7 @@ const app = (change: Partial<AppRecord> = {}): AppRecord => ({
   stoppedForStorage: null,
   web: null,
   error: null,
+  errorText: null,
   createdAt: '',
   updatedAt: '',
   ...change,

@@ -32,6 +32,8 @@ function summarize(app: AppRecord, containers: ContainerInfo[]) {
     desired: app.desired,
     stopped_for_storage: app.stoppedForStorage,
     error: app.error,
+    // The same as a catalog message, for the pages to word in the customer's language.
+    error_text: app.errorText,
     web: app.web,
     installed_at: app.createdAt,
     updated_at: app.updatedAt,
@@ -78,6 +80,7 @@ export function presentOperation(operation: Operation | null) {
       step: operation.step,
       snapshot: operation.snapshot,
       error: operation.error,
+      error_text: operation.errorText,
       started_at: operation.startedAt,
       finished_at: operation.finishedAt,
       events: operation.events,

@@ -22,7 +22,7 @@ export function createAccount(db: Db, clock: Clock): Account {
       const inserted = db
         .prepare('INSERT INTO admin_account (id, password_hash, created_at, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING')
         .run(hash, now, now);
-      if (inserted.changes === 0) throw new AppError('conflict', 'the account of this box exists already; sign in instead');
+      if (inserted.changes === 0) throw new AppError('conflict', { key: 'error.account_exists' });
     },
     async verify(password) {
       const row = read();

@@ -49,10 +49,10 @@ export function createApiTokens(db: Db, clock: Clock): ApiTokens {
   return {
     create(name) {
       if (!NAME_PATTERN.test(name)) {
-        throw new AppError('validation', 'a token name is 1-64 letters, digits, spaces, dots, dashes or underscores');
+        throw new AppError('validation', { key: 'error.token_name_invalid' });
       }
       if (db.prepare('SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL').get(name)) {
-        throw new AppError('conflict', `an active token named "${name}" exists; revoke it first or choose another name`);
+        throw new AppError('conflict', { key: 'error.token_name_taken', params: { name } });
       }
       const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
       const row: Row = { id: randomUUID(), name, created_at: rfc3339(clock.now()), last_used_at: null, revoked_at: null };
@@ -75,7 +75,7 @@ export function createApiTokens(db: Db, clock: Clock): ApiTokens {
           'SELECT * FROM api_tokens WHERE id = ? OR (name = ? AND revoked_at IS NULL) ORDER BY revoked_at IS NULL DESC LIMIT 1',
         )
         .get(idOrName, idOrName);
-      if (!row) throw new AppError('not_found', `no API token with id or active name "${idOrName}"`);
+      if (!row) throw new AppError('not_found', { key: 'error.no_token', params: { token: idOrName } });
       if (row.revoked_at) return toInfo(row);
       const revokedAt = rfc3339(clock.now());
       db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(revokedAt, row.id);

@@ -93,7 +93,7 @@ export const requireCsrf: RequestHandler = (req, res, next) => {
   if (SAFE_METHODS.has(req.method)) return next();
   const session = res.locals.session as Session | null;
   if (!session || !equalTokens(submittedToken(req), session.csrfToken)) {
-    throw pageError(res, 'forbidden', 'page_error.form_expired');
+    throw pageError('forbidden', 'page_error.form_expired');
   }
   next();
 };
@@ -110,6 +110,6 @@ export function formToken(req: Request, res: Response): string {
 export function checkFormToken(req: Request, res: Response): void {
   const cookie = readCookie(req, FORM_COOKIE);
   if (!cookie || !equalTokens(submittedToken(req), cookie)) {
-    throw pageError(res, 'forbidden', 'page_error.form_expired');
+    throw pageError('forbidden', 'page_error.form_expired');
   }
 }

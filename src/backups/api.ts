@@ -111,7 +111,7 @@ const chooseBody = z.object({ target: z.string().min(1) }).strict();
 
 function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   const parsed = schema.safeParse(req.body ?? {});
-  if (!parsed.success) throw new AppError('validation', `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new AppError('validation', { key: 'error.invalid_body', params: { issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') } });
   return parsed.data;
 }
 
@@ -132,7 +132,7 @@ export function backupsApi(backups: Backups): Router {
   });
   router.post('/backups', async (_req, res) => {
     const run = await guest.trigger(actorOf(res));
-    if (!run) throw new AppError('conflict', 'a backup with the apps stopped is already in progress; it can be followed at GET /api/v1/backups/current');
+    if (!run) throw new AppError('conflict', { key: 'error.backup_in_progress_follow' });
     res.status(202).json({ run: presentRun(run) });
   });
 
@@ -181,7 +181,7 @@ export function backupsApi(backups: Backups): Router {
   });
   router.get('/volume-backups/jobs/:id', (req, res) => {
     const job = bulk.job(req.params.id);
-    if (!job) throw new AppError('not_found', `there is no backup job "${req.params.id}"`);
+    if (!job) throw new AppError('not_found', { key: 'error.no_backup_job', params: { id: req.params.id } });
     res.json({ job: presentJob(bulk, job, backups.runsOfJob(job.id)) });
   });
 

@@ -82,7 +82,7 @@ export class BulkBackups {
 
   async #requireRestic(): Promise<void> {
     const availability = await this.availability();
-    if (!availability.available) throw new AppError('conflict', `bulk backups are disabled: ${availability.reason}`);
+    if (!availability.available) throw new AppError('conflict', { key: 'error.bulk_disabled', params: { reason: availability.reason } });
   }
 
   // Targets.
@@ -101,7 +101,7 @@ export class BulkBackups {
     const request = parseCreateTarget(input);
     // Asked now: the disk may have been assigned a moment ago.
     const mounts = request.kind === 'disk' ? await this.#deps.storage() : [];
-    if (mounts === null) throw new AppError('agent_unreachable', 'the host agent did not answer, so its disks cannot be listed; try again');
+    if (mounts === null) throw new AppError('agent_unreachable', { key: 'error.agent_no_disks' });
     const details = request.kind === 'disk' ? { kind: 'disk', mount: request.mount } : { kind: 'rest', url: request.url };
     const creation = this.#creating.then(() => createTarget(this.#deps, request, mounts));
     this.#creating = creation.catch(() => undefined);
@@ -184,8 +184,8 @@ export class BulkBackups {
   chooseTarget(appId: string, volume: string, targetId: string, actor: string): void {
     const own = this.#requireVolume(appId, volume);
     const target = this.#requireTarget(targetId);
-    if (target.kind === 'disk' && target.mountId === own.mountId) throw new AppError('validation', `${target.label} is the disk the volume lives on; a backup there would be lost with it`);
-    if (!target.acknowledgedAt) throw new AppError('conflict', 'acknowledge the recovery code of this target first');
+    if (target.kind === 'disk' && target.mountId === own.mountId) throw new AppError('validation', { key: 'error.target_is_own_disk', params: { disk: target.label } });
+    if (!target.acknowledgedAt) throw new AppError('conflict', { key: 'error.acknowledge_code_first' });
     this.#deps.store.assign(appId, volume, targetId, 'customer');
     this.#deps.audit.record({ actor, action: 'volume_backup.target', target: `${appId}/${volume}`, outcome: 'ok', details: { target: targetId } });
   }
@@ -197,13 +197,13 @@ export class BulkBackups {
 
   #requireVolume(appId: string, volume: string): OwnVolume {
     const own = this.#ownVolumes().find((v) => v.appId === appId && v.volume === volume);
-    if (!own) throw new AppError('not_found', `app "${appId}" has no bulk volume "${volume}" marked backup: own`);
+    if (!own) throw new AppError('not_found', { key: 'error.no_own_volume', params: { app: appId, volume } });
     return own;
   }
 
   #requireTarget(id: string): Target {
     const target = this.#deps.store.target(id);
-    if (!target) throw new AppError('not_found', `there is no backup target "${id}"`);
+    if (!target) throw new AppError('not_found', { key: 'error.no_target', params: { id } });
     return target;
   }
 
@@ -226,18 +226,18 @@ export class BulkBackups {
   async restore(appId: string, volume: string, input: { snapshot: unknown; mode: unknown }, actor: string): Promise<Job> {
     await this.#requireRestic();
     const own = this.#requireVolume(appId, volume);
-    if (typeof input.snapshot !== 'string' || !/^[0-9a-f]{8,64}$/.test(input.snapshot)) throw new AppError('validation', 'snapshot: must be a snapshot id (8 to 64 hex digits)');
-    if (input.mode !== 'copy' && input.mode !== 'replace') throw new AppError('validation', 'mode: must be "copy" or "replace"');
+    if (typeof input.snapshot !== 'string' || !/^[0-9a-f]{8,64}$/.test(input.snapshot)) throw new AppError('validation', { key: 'error.snapshot_id_invalid' });
+    if (input.mode !== 'copy' && input.mode !== 'replace') throw new AppError('validation', { key: 'error.restore_mode_invalid' });
     const targetId = this.targetOf(own);
-    if (!targetId) throw new AppError('conflict', 'the volume has no backup target, so it has no snapshots');
+    if (!targetId) throw new AppError('conflict', { key: 'error.volume_has_no_target' });
     const snapshots = await this.snapshots(appId, volume);
     const snapshot = snapshots.find((s) => s.id === input.snapshot || s.shortId === input.snapshot || s.id.startsWith(input.snapshot as string));
-    if (!snapshot) throw new AppError('not_found', `the volume has no snapshot "${input.snapshot}"`);
+    if (!snapshot) throw new AppError('not_found', { key: 'error.no_volume_snapshot', params: { snapshot: input.snapshot } });
     const mode = input.mode as RestoreMode;
     if (mode === 'replace' && this.#deps.apps.busy(appId)) throw new AppError('conflict', this.#deps.apps.busy(appId)!);
     const free = (await this.#deps.storageSoon())?.find((m) => m.id === own.mountId)?.free_bytes;
     if (snapshot.bytes !== null && free !== undefined && snapshot.bytes > free) {
-      throw new AppError('conflict', `the restore needs ${snapshot.bytes} bytes beside the folder, and its disk has ${free} free; free some space first`);
+      throw new AppError('conflict', { key: 'error.restore_no_space', params: { needed: snapshot.bytes, free } });
     }
     const request: RestoreRequest = { app: appId, volume, snapshot: snapshot.id, mode, ...restoreFolders(own, snapshot.id, mode, this.#deps.clock.now()) };
     return this.#jobs.enqueue('restore', actor, request as unknown as Record<string, unknown>, targetId, async (ctx) => runRestoreJob(ctx, request, own, targetId));
@@ -268,13 +268,14 @@ export class BulkBackups {
     if (request.app !== undefined || request.volume !== undefined) {
       const matching = this.#ownVolumes().filter((v) => v.appId === request.app && (request.volume === undefined || v.volume === request.volume));
       if (matching.length === 0) {
-        throw new AppError('not_found', request.volume ? `app "${request.app}" has no bulk volume "${request.volume}" marked backup: own` : `app "${request.app}" has no bulk volume marked backup: own`);
+        const app = String(request.app);
+        throw new AppError('not_found', request.volume ? { key: 'error.no_own_volume', params: { app, volume: request.volume } } : { key: 'error.no_own_volumes', params: { app } });
       }
     }
     this.#assignDefaults();
     return this.#jobs.enqueue('backup', actor, { ...request, trigger }, null, async (ctx) => {
       const counts = await runBackupJob(ctx, { ...request, trigger }, (v) => this.targetOf(v));
-      if (counts.failed > 0) throw new AppError('upstream', `${counts.failed} volume backup(s) failed; see the runs`, { details: counts });
+      if (counts.failed > 0) throw new AppError('upstream', { key: 'error.volume_backups_failed', params: { count: counts.failed } }, { details: counts });
       return counts;
     });
   }
@@ -282,11 +283,11 @@ export class BulkBackups {
   async restoreTest(actor: string): Promise<Job> {
     await this.#requireRestic();
     // A test that checks nothing must not read as a pass (nor clear an earlier failure).
-    if (!this.volumes().some((v) => v.targetId !== null)) throw new AppError('conflict', 'there is nothing to test yet: no media folder has a backup target');
+    if (!this.volumes().some((v) => v.targetId !== null)) throw new AppError('conflict', { key: 'error.nothing_to_test' });
     return this.#jobs.enqueue('check', actor, {}, null, async (ctx) => {
       const result = await runRestoreTest(ctx, (v) => this.targetOf(v));
-      if (result.targets.length === 0) throw new AppError('conflict', 'nothing was tested: no media folder has a backup target any more', { details: result as unknown as Record<string, unknown> });
-      if (!result.ok) throw new AppError('upstream', 'the restore test found a problem', { details: result as unknown as Record<string, unknown> });
+      if (result.targets.length === 0) throw new AppError('conflict', { key: 'error.nothing_tested' }, { details: result as unknown as Record<string, unknown> });
+      if (!result.ok) throw new AppError('upstream', { key: 'error.restore_test_problem' }, { details: result as unknown as Record<string, unknown> });
       return result as unknown as Record<string, unknown>;
     });
   }

@@ -54,7 +54,7 @@ export class JobQueue {
 
   /** Persists the job, audits it, and runs it after the jobs queued before it. */
   enqueue(kind: JobKind, actor: string, request: Record<string, unknown>, targetId: string | null, work: (ctx: JobContext) => Promise<Record<string, unknown>>): Job {
-    if (this.#closing) throw new AppError('unavailable', 'the controller is stopping');
+    if (this.#closing) throw new AppError('unavailable', { key: 'error.controller_stopping' });
     const job = this.#deps.store.addJob(kind, actor, request, targetId);
     this.#deps.audit.record({ actor, action: `volume_backup.${kind}`, target: job.id, outcome: 'ok', details: { request: summarize(request) } });
     this.#queue = this.#queue.then(() => this.#run(job, work));

@@ -6,7 +6,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { consistencyOf } from '../quiesce/index.ts';
-import { formField, pageError, type Ui } from '../ui/index.ts';
+import { formField, pageError, worded, type Ui } from '../ui/index.ts';
 import type { Backups } from './backups.ts';
 import type { Job } from './store.ts';
 
@@ -99,7 +99,7 @@ export function backupPages(deps: { backups: Backups; ui: Ui }): Router {
   const volumePage = async (req: Request, res: Response) => {
     const { app, volume } = req.params as { app: string; volume: string };
     const own = bulk.volumes().find((v) => v.appId === app && v.volume === volume);
-    if (!own) throw pageError(res, 'not_found', 'bulk.no_such_volume', { app, volume });
+    if (!own) throw pageError('not_found', 'bulk.no_such_volume', { app, volume });
     let snapshots: Awaited<ReturnType<typeof bulk.snapshots>> = [];
     let problem: string | null = null;
     try {
@@ -108,7 +108,7 @@ export function backupPages(deps: { backups: Backups; ui: Ui }): Router {
       if (listed === null) problem = res.locals.ui.t('bulk.target_slow');
       else snapshots = listed;
     } catch (error) {
-      problem = (error as Error).message;
+      problem = worded(res.locals.ui.t, error);
     }
     const jobs = bulk.jobs({ kind: 'restore', limit: 20 }).filter((j) => j.request.app === app && j.request.volume === volume);
     ui.page(res, 'backups/volume', {

@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors.ts';
+import { inEnglish } from '../i18n/index.ts';
 import { Cancelled, type JobContext, type OwnVolume } from './jobs.ts';
 import { locate } from './targets.ts';
 import { volumeTags } from './volume-backup.ts';
@@ -48,7 +49,7 @@ export async function runRestoreTest(ctx: JobContext, targetOf: (v: OwnVolume) =
   for (const target of ctx.store.targets().filter((t) => volumes.some((v) => targetOf(v) === t.id))) {
     const located = locate(target, mounts);
     if (!located.ok) {
-      result.targets.push({ target: target.id, label: target.label, ok: false, output: [located.reason] });
+      result.targets.push({ target: target.id, label: target.label, ok: false, output: [inEnglish(located.reason)] });
       continue;
     }
     ctx.store.setJobTarget(ctx.job.id, target.id);

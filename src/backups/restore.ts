@@ -52,7 +52,7 @@ export async function keptFolders(volume: Pick<OwnVolume, 'path'>): Promise<Arra
 
 export async function deleteKeptFolder(volume: Pick<OwnVolume, 'path'>, name: string): Promise<string> {
   const kept = await keptFolders(volume);
-  if (!kept.some((k) => k.name === name)) throw new AppError('not_found', `there is no restored or kept folder "${name}" beside this volume`);
+  if (!kept.some((k) => k.name === name)) throw new AppError('not_found', { key: 'error.no_kept_folder', params: { name } });
   const full = path.join(path.dirname(path.resolve(volume.path)), name);
   await fs.rm(full, { recursive: true, force: true });
   return full;
@@ -61,14 +61,14 @@ export async function deleteKeptFolder(volume: Pick<OwnVolume, 'path'>, name: st
 export async function runRestoreJob(ctx: JobContext, request: RestoreRequest, volume: OwnVolume, targetId: string): Promise<Record<string, unknown>> {
   // Queued behind other jobs: the app may have been removed since.
   if (!ctx.apps.ownVolumes().some((v) => v.appId === volume.appId && v.volume === volume.volume)) {
-    throw new AppError('conflict', `${volume.appId}/${volume.volume} is no longer installed; nothing was restored`);
+    throw new AppError('conflict', { key: 'error.volume_gone', params: { app: volume.appId, volume: volume.volume } });
   }
   const target = ctx.store.target(targetId);
-  if (!target) throw new AppError('conflict', 'the volume has no backup target any more');
+  if (!target) throw new AppError('conflict', { key: 'error.volume_target_gone' });
   const mounts = await ctx.mounts();
   const located = locate(target, mounts);
   if (!located.ok) throw new AppError('conflict', located.reason);
-  if (!mounts?.some((m) => m.id === volume.mountId && m.state === 'attached')) throw new AppError('conflict', `the volume's disk ${volume.mountLabel} is not connected`);
+  if (!mounts?.some((m) => m.id === volume.mountId && m.state === 'attached')) throw new AppError('conflict', { key: 'error.volume_disk_not_connected', params: { disk: volume.mountLabel } });
   ctx.store.setJobTarget(ctx.job.id, target.id);
   const mountIds = [volume.mountId, ...(target.mountId ? [target.mountId] : [])];
   const restoreInto = async (folder: string, repo: Repository) => {
@@ -101,7 +101,7 @@ export async function runRestoreJob(ctx: JobContext, request: RestoreRequest, vo
     return { folder: request.folder, kept };
   } catch (error) {
     if (error instanceof Cancelled) throw error;
-    throw new AppError('upstream', `restoring ${volume.appId}/${volume.volume} from ${request.snapshot.slice(0, 8)}: ${errorMessage(error)}`);
+    throw new AppError('upstream', { key: 'error.restore_failed', params: { app: volume.appId, volume: volume.volume, snapshot: request.snapshot.slice(0, 8), cause: errorMessage(error) } });
   } finally {
     ctx.progress(null);
   }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
+import type { Params } from '../i18n/index.ts';
 import { Secret } from '../secret.ts';
 
 export type TargetKind = 'disk' | 'rest';
@@ -55,7 +56,7 @@ export interface VolumeRun {
   outcome: RunOutcome;
   reason: string | null;
   reasonKey: string | null;
-  reasonParams: Record<string, string | number>;
+  reasonParams: Params;
   snapshotId: string | null;
   filesNew: number | null;
   filesChanged: number | null;
@@ -157,7 +158,7 @@ const toRun = (row: RunRow): VolumeRun => ({
   outcome: row.outcome,
   reason: row.reason,
   reasonKey: row.reason_key,
-  reasonParams: row.reason_params ? (JSON.parse(row.reason_params) as Record<string, string | number>) : {},
+  reasonParams: row.reason_params ? (JSON.parse(row.reason_params) as Params) : {},
   snapshotId: row.snapshot_id,
   filesNew: row.files_new,
   filesChanged: row.files_changed,
@@ -260,7 +261,7 @@ export function createBulkStore(db: Db, clock: Clock) {
     finishRun(
       id: number,
       outcome: Exclude<RunOutcome, 'running'>,
-      details: { reason?: string | null; reasonKey?: string; reasonParams?: Record<string, string | number>; snapshotId?: string; filesNew?: number; filesChanged?: number; filesTotal?: number; bytesAdded?: number; bytesTotal?: number; durationMs?: number },
+      details: { reason?: string | null; reasonKey?: string; reasonParams?: Params; snapshotId?: string; filesNew?: number; filesChanged?: number; filesTotal?: number; bytesAdded?: number; bytesTotal?: number; durationMs?: number },
     ): void {
       db.prepare(
         `UPDATE volume_backup_runs SET outcome = ?, reason = ?, reason_key = ?, reason_params = ?, snapshot_id = ?, files_new = ?, files_changed = ?, files_total = ?,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Mount } from '../agent/index.ts';
 import { AppError } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import { Secret } from '../secret.ts';
 import { restLocation, type Repository, type Restic } from './restic.ts';
 import type { BulkStore, Target } from './store.ts';
@@ -78,19 +79,19 @@ export type CreateTargetRequest = z.infer<typeof createBody>;
 
 export function parseCreateTarget(input: unknown): CreateTargetRequest {
   const parsed = createBody.safeParse(input);
-  if (!parsed.success) throw new AppError('validation', parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new AppError('validation', { key: 'error.request_invalid', params: { problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') } });
   return parsed.data;
 }
 
-export type Located = { ok: true; repo: Repository; mount: Mount | null } | { ok: false; reason: string };
+export type Located = { ok: true; repo: Repository; mount: Mount | null } | { ok: false; reason: Message };
 
 /** Where the target's repository is now: a disk target needs its mount attached. */
 export function locate(target: Target, mounts: Mount[] | null): Located {
   if (target.kind === 'rest') return { ok: true, repo: { location: restLocation(target.url!, target.username, target.restPassword), password: target.repoPassword }, mount: null };
-  if (mounts === null) return { ok: false, reason: 'the host agent did not answer, so the target disk cannot be found' };
+  if (mounts === null) return { ok: false, reason: { key: 'error.target_agent_silent' } };
   const mount = mounts.find((m) => m.id === target.mountId);
-  if (!mount) return { ok: false, reason: `the target disk ${target.label} is not connected` };
-  if (mount.state !== 'attached') return { ok: false, reason: `the target disk ${target.label} is ${mount.state}` };
+  if (!mount) return { ok: false, reason: { key: 'error.target_disk_not_connected', params: { disk: target.label } } };
+  if (mount.state !== 'attached') return { ok: false, reason: { key: 'error.target_disk_state', params: { disk: target.label, state: mount.state } } };
   return { ok: true, repo: { location: new Secret(repositoryFolder(mount)), password: target.repoPassword }, mount };
 }
 
@@ -106,19 +107,19 @@ export async function createTarget(
   const password = adopting ? new Secret(normalizeRecoveryCode(request.recovery_code!)) : newRecoveryCode();
   if (request.kind === 'disk') {
     const mount = mounts.find((m) => m.id === request.mount);
-    if (!mount) throw new AppError('validation', `mount: the agent lists no mount "${request.mount}"`);
-    if (mount.state !== 'attached') throw new AppError('conflict', `mount: ${mount.label} is ${mount.state}; connect it first`);
-    if (deps.store.targets().some((t) => t.kind === 'disk' && t.mountId === mount.id)) throw new AppError('conflict', `${mount.label} is already a backup target`);
+    if (!mount) throw new AppError('validation', { key: 'error.no_mount', params: { mount: request.mount } });
+    if (mount.state !== 'attached') throw new AppError('conflict', { key: 'error.mount_not_attached', params: { disk: mount.label, state: mount.state } });
+    if (deps.store.targets().some((t) => t.kind === 'disk' && t.mountId === mount.id)) throw new AppError('conflict', { key: 'error.disk_already_target', params: { disk: mount.label } });
     draft = { kind: 'disk', label: mount.label, mountId: mount.id, url: null, username: null, restPassword: null, repoPassword: password, adopted: adopting };
     repo = { location: new Secret(repositoryFolder(mount)), password };
     const exists = await fs.access(path.join(repositoryFolder(mount), 'config')).then(() => true, () => false);
-    if (exists && !adopting) throw new AppError('conflict', `${mount.label} already holds a Felhom backup repository; add it with its recovery code`);
-    if (!exists && adopting) throw new AppError('validation', `${mount.label} holds no backup repository to add; leave the recovery code empty to create one`);
+    if (exists && !adopting) throw new AppError('conflict', { key: 'error.disk_holds_repository', params: { disk: mount.label } });
+    if (!exists && adopting) throw new AppError('validation', { key: 'error.disk_holds_no_repository', params: { disk: mount.label } });
     if (!adopting) await fs.mkdir(path.dirname(repositoryFolder(mount)), { recursive: true });
   } else {
     const url = new URL(request.url);
     if (deps.store.targets().some((t) => t.kind === 'rest' && t.url === url.toString() && t.username === (request.username || null))) {
-      throw new AppError('conflict', `${url.host} with this repository path is already a backup target`);
+      throw new AppError('conflict', { key: 'error.rest_already_target', params: { host: url.host } });
     }
     const restPassword = request.password ? new Secret(request.password) : null;
     draft = { kind: 'rest', label: url.host + (url.pathname === '/' ? '' : url.pathname), mountId: null, url: url.toString(), username: request.username || null, restPassword, repoPassword: password, adopted: adopting };

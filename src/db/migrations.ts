@@ -282,4 +282,31 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX volume_backup_runs_volume ON volume_backup_runs (app_id, volume, id);
     `,
   },
+  {
+    version: 7,
+    name: 'operation events and failures keep their text as a message key and parameters',
+    sql: `
+      -- The event as its catalog key and parameters, so the live view words it in the
+      -- customer's language; message stays the English text (the API, the log). A line
+      -- printed by compose or the engine has no key and is shown as it is.
+      ALTER TABLE operation_events ADD COLUMN key TEXT;
+      ALTER TABLE operation_events ADD COLUMN params TEXT;
+      -- The same for why an operation or an app failed (error stays the English).
+      ALTER TABLE operations ADD COLUMN error_key TEXT;
+      ALTER TABLE operations ADD COLUMN error_params TEXT;
+      ALTER TABLE apps ADD COLUMN error_key TEXT;
+      ALTER TABLE apps ADD COLUMN error_params TEXT;
+      -- Steps were stored as their bare name: give them their key and English words.
+      UPDATE operation_events SET
+        key = 'deploy_step.' || message,
+        message = CASE message
+          WHEN 'snapshot' THEN 'Taking a snapshot of the server before the change'
+          WHEN 'download_images' THEN 'Downloading images'
+          WHEN 'prepare_storage' THEN 'Preparing storage'
+          WHEN 'start' THEN 'Starting the app'
+          ELSE 'Waiting for the app to become healthy'
+        END
+      WHERE message IN ('snapshot', 'download_images', 'prepare_storage', 'start', 'wait_healthy');
+    `,
+  },
 ];

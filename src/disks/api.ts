@@ -13,7 +13,7 @@ export function disksApi(deps: DisksDeps): Router {
   });
   router.post('/disks/eject', async (req, res) => {
     const parsed = ejectBody.safeParse(req.body);
-    if (!parsed.success) throw new AppError('validation', 'send {"disk": "<drive id>"}');
+    if (!parsed.success) throw new AppError('validation', { key: 'error.send_disk' });
     res.json(await ejectDisk(deps, parsed.data.disk, String(res.locals.actor ?? 'unknown')));
   });
   router.post('/disks/assign', async (req, res) => {

@@ -20,7 +20,7 @@ export interface DisksDeps {
 
 export async function ejectDisk(deps: DisksDeps, diskId: string, actor: string) {
   const disk = (await deps.agent.listDisks()).find((candidate) => candidate.id === diskId);
-  if (!disk) throw new AppError('not_found', `the agent lists no drive "${diskId}"`);
+  if (!disk) throw new AppError('not_found', { key: 'error.no_drive', params: { disk: diskId } });
   const eject = async (stoppedApps: string[], cancelledBackups: string[]) => ({
     ...(await audited(deps, actor, 'disk.eject', diskId, { stopped_apps: stoppedApps, ...(cancelledBackups.length ? { cancelled_backups: cancelledBackups } : {}) }, () => deps.agent.ejectDisk(diskId))),
     stopped_apps: stoppedApps,
@@ -59,7 +59,7 @@ export const defaultFsLabel = (diskId: string) => diskId.replace(/[^A-Za-z0-9_-]
 
 function parseRequest<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new AppError('validation', parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new AppError('validation', { key: 'error.request_invalid', params: { problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') } });
   return parsed.data;
 }
 

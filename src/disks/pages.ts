@@ -2,7 +2,7 @@
  * The disks page: the drives the agent lists, and assign, eject and format. Eject and
  * format are shown on a confirmation page first (eject names the apps it will stop).
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { isAgentError, type Disk } from '../agent/index.ts';
 import { formField, pageError, type Ui } from '../ui/index.ts';
 import { assignDisk, defaultFsLabel, ejectDisk, formatDisk, type DisksDeps } from './disks.ts';
@@ -14,9 +14,9 @@ export function diskPages(deps: DisksDeps & { ui: Ui }): Router {
   const router = Router();
   const { ui } = deps;
   const appsOn = (disk: Disk) => (disk.mount ? deps.apps.appsOnMount(disk.mount.id) : []);
-  const findDisk = async (res: Response, id: string) => {
+  const findDisk = async (id: string) => {
     const disk = (await deps.agent.listDisks()).find((d) => d.id === id);
-    if (!disk) throw pageError(res, 'not_found', 'page_error.no_disk', { id });
+    if (!disk) throw pageError('not_found', 'page_error.no_disk', { id });
     return disk;
   };
 
@@ -35,7 +35,7 @@ export function diskPages(deps: DisksDeps & { ui: Ui }): Router {
   });
 
   router.get('/disks/:id/eject', async (req, res) => {
-    const disk = await findDisk(res, req.params.id);
+    const disk = await findDisk(req.params.id);
     ui.page(res, 'disks/eject', { title: res.locals.ui.t('disks.eject_title'), disk, apps: appsOn(disk) });
   });
   router.post('/disks/:id/eject', async (req, res) => {
@@ -44,12 +44,12 @@ export function diskPages(deps: DisksDeps & { ui: Ui }): Router {
   });
 
   router.get('/disks/:id/format', async (req, res) => {
-    const disk = await findDisk(res, req.params.id);
+    const disk = await findDisk(req.params.id);
     ui.page(res, 'disks/format', { title: res.locals.ui.t('disks.format_title'), disk, refusal: null });
   });
   router.post('/disks/:id/format', async (req, res) => {
-    const disk = await findDisk(res, req.params.id);
-    if (str(req, 'confirm') !== 'yes') throw pageError(res, 'validation', 'page_error.tick_to_erase');
+    const disk = await findDisk(req.params.id);
+    if (str(req, 'confirm') !== 'yes') throw pageError('validation', 'page_error.tick_to_erase');
     try {
       await formatDisk(deps, { disk: disk.id, filesystem: 'ext4', fs_label: str(req, 'fs_label') || defaultFsLabel(disk.id) }, ACTOR);
     } catch (error) {

@@ -87,6 +87,12 @@ describe('language choice and formatting', () => {
     assert.equal(t('home.open_app'), 'Open {app}');
   });
 
+  test('when a parameter is itself a message, then it is worded in the same language', () => {
+    const cause = { key: 'error.target_disk_not_connected', params: { disk: 'WD' } } as const;
+    assert.equal(translator('en')('bulk_reason.target_gone', { disk: 'WD', reason: cause }), translator('en')('bulk_reason.target_gone', { disk: 'WD', reason: 'the target disk WD is not connected' }));
+    assert.ok(translator('hu')('bulk_reason.target_gone', { disk: 'WD', reason: cause }).includes('a céllemez (WD) nincs csatlakoztatva'));
+  });
+
   test('when numbers are formatted, then each language uses its own conventions and null reads n/a', () => {
     const en = formatter('en', translator('en'));
     const hu = formatter('hu', translator('hu'));

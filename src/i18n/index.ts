@@ -8,7 +8,8 @@ import { hu } from './hu.ts';
 export type { MessageKey } from './en.ts';
 export const locales = ['en', 'hu'] as const;
 export type Locale = (typeof locales)[number];
-export type Params = Record<string, string | number>;
+/** A parameter may itself be a message (a cause, a reason): it is worded in the same language. */
+export type Params = { [name: string]: string | number | Message };
 export type Translate = (key: MessageKey, params?: Params) => string;
 
 export const catalogs: Record<Locale, Record<MessageKey, string>> = { en, hu };
@@ -25,6 +26,11 @@ export interface Message {
 
 export const inEnglish = (message: Message): string => translator('en')(message.key, message.params);
 
+/** A message as two columns (`…key`, `…params`), and back: how a stored text keeps its parameters. */
+export const storedMessage = (message: Message | null) => ({ key: message?.key ?? null, params: message?.params ? JSON.stringify(message.params) : null });
+export const loadMessage = (key: MessageKey | null, params: string | null): Message | null =>
+  key ? { key, ...(params ? { params: JSON.parse(params) as Params } : {}) } : null;
+
 /** `hu-HU`, `hu_HU.UTF-8`, `HU` → `hu`; anything unknown → English. */
 export function pickLocale(value: string | null | undefined): Locale {
   const language = (value ?? '').toLowerCase().split(/[-_.]/)[0];
@@ -37,10 +43,16 @@ export function isLocale(value: unknown): value is Locale {
 
 export function translator(locale: Locale): Translate {
   const catalog = catalogs[locale];
-  return (key, params) => {
+  const translate: Translate = (key, params) => {
     const text = catalog[key] ?? en[key] ?? key;
-    return params ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole)) : text;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
+      const value = params[name];
+      if (value === undefined) return whole;
+      return typeof value === 'object' ? translate(value.key, value.params) : String(value);
+    });
   };
+  return translate;
 }
 
 export interface Format {

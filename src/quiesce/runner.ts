@@ -144,7 +144,7 @@ export class QuiesceRunner {
   }
 
   #refuseWhileClosing(): void {
-    if (this.#shutdown.signal.aborted) throw new AppError('unavailable', 'the controller is shutting down; no backup is started now');
+    if (this.#shutdown.signal.aborted) throw new AppError('unavailable', { key: 'error.shutting_down_no_backup' });
   }
 
   #drive(initial: StoredRun, commands: Command[], onResumed?: () => void): Promise<StoredRun> {

@@ -94,7 +94,7 @@ export function createRunStore(db: Db, clock: Clock) {
         );
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw new AppError('conflict', 'a backup with the apps stopped is already in progress', { cause: error });
+          throw new AppError('conflict', { key: 'error.backup_in_progress' }, { cause: error });
         }
         throw error;
       }

@@ -48,7 +48,7 @@ const MEMORY_CHECK_MS = 50;
 /** Runs a child to its end; rejects only when it cannot be started at all. */
 export function runChild(argv: string[], options: ChildOptions): Promise<ChildResult> {
   const [file, ...args] = argv;
-  if (file === undefined) return Promise.reject(new AppError('internal', 'empty command'));
+  if (file === undefined) return Promise.reject(new AppError('internal', { key: 'error.empty_command' }));
   return new Promise((resolve, reject) => {
     // Its own process group, so stopping it also ends what it started.
     const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -104,7 +104,7 @@ export function runChild(argv: string[], options: ChildOptions): Promise<ChildRe
 
     child.on('error', (error) => {
       settle();
-      reject(new AppError('upstream', `could not run ${argv.join(' ')}: ${error.message}`, { cause: error }));
+      reject(new AppError('upstream', { key: 'error.cannot_run', params: { command: argv.join(' '), cause: error.message } }, { cause: error }));
     });
     child.on('close', (code, signal) => {
       settle();

@@ -40,5 +40,5 @@ function toData(doc: Document, node: Node | null, depth: number): unknown {
 }
 
 function unreadable(why: string): AppError {
-  return new AppError('validation', `compose printed a configuration the controller cannot read back unambiguously (${why}); the file is refused`);
+  return new AppError('validation', { key: 'error.compose_output_ambiguous', params: { why } });
 }

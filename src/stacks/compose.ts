@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { AppError } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
 import { runChild, type StopReason } from './child.ts';
 import { parseComposeOutput } from './compose-output.ts';
@@ -111,10 +112,11 @@ export function createCompose(options: ComposeOptions): Compose {
     options.logger.debug({ argv, ms: Date.now() - started, exit: result.code, stopped: result.stopped }, 'compose: done');
     if (result.code === 0 && !result.stopped) return result.stdout;
     if (reading) throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
-    const why = result.stopped
-      ? `timed out after ${timeoutMs / 1000} s and was stopped`
-      : `failed (${result.code === null ? `signal ${result.signal}` : `exit ${result.code}`})`;
-    throw new AppError('upstream', `${label} ${why} for project ${spec.project}: ${result.stderrTail.join('\n') || '(no output)'}`, {
+    const said = { command: label, project: spec.project, output: result.stderrTail.join('\n') || '(no output)' };
+    const text: Message = result.stopped
+      ? { key: 'error.compose_timed_out', params: { ...said, seconds: timeoutMs / 1000 } }
+      : { key: 'error.compose_failed', params: { ...said, exit: result.code === null ? `signal ${result.signal}` : `exit ${result.code}` } };
+    throw new AppError('upstream', text, {
       details: { argv, exitCode: result.code, stderrTail: result.stderrTail },
     });
   };
@@ -144,13 +146,13 @@ export function createCompose(options: ComposeOptions): Compose {
  */
 function configRefused(spec: ComposeSpec, stopped: StopReason | null, timeoutMs: number, stderr: string[]): AppError {
   if (stopped === 'output') {
-    return new AppError('policy', `compose printed more than ${CONFIG_MAX_OUTPUT_BYTES / 1024 / 1024} MiB for the compose file and was stopped; the file is refused`);
+    return new AppError('policy', { key: 'error.compose_config_too_long', params: { mib: CONFIG_MAX_OUTPUT_BYTES / 1024 / 1024 } });
   }
   if (stopped === 'memory') {
-    return new AppError('policy', `compose needed more than ${CONFIG_MAX_RSS_BYTES / 1024 / 1024} MiB to read the compose file and was stopped; the file is refused`);
+    return new AppError('policy', { key: 'error.compose_config_too_big', params: { mib: CONFIG_MAX_RSS_BYTES / 1024 / 1024 } });
   }
   if (stopped === 'timeout') {
-    return new AppError('policy', `compose took longer than ${timeoutMs / 1000} s to read the compose file and was stopped; the file is refused`);
+    return new AppError('policy', { key: 'error.compose_config_too_slow', params: { seconds: timeoutMs / 1000 } });
   }
   // The app's folder, and the folder of all apps beside it, are the controller's business.
   const words = stderr
@@ -159,7 +161,7 @@ function configRefused(spec: ComposeSpec, stopped: StopReason | null, timeoutMs:
     .replaceAll(spec.dir, '.')
     .replaceAll(path.dirname(spec.dir), '(the apps folder)')
     .trim();
-  return new AppError('validation', `compose refused the compose file: ${words || '(it gave no reason)'}`);
+  return words ? new AppError('validation', { key: 'error.compose_refused', params: { words } }) : new AppError('validation', { key: 'error.compose_refused_silently' });
 }
 
 /**
@@ -180,8 +182,5 @@ async function detectCompose(env: NodeJS.ProcessEnv, timeoutMs: number): Promise
     const result = await runChild([...candidate, 'version'], { cwd: process.cwd(), env, timeoutMs }).catch(() => null);
     if (result?.code === 0) return candidate;
   }
-  throw new AppError(
-    'unavailable',
-    'neither `docker compose` (v2) nor `docker-compose` (v1) was found on PATH; install one, or name the command in FELHOM_COMPOSE',
-  );
+  throw new AppError('unavailable', { key: 'error.compose_not_found' });
 }

@@ -238,5 +238,5 @@ function failuresOf(names: string[], results: PromiseSettledResult<unknown>[]): 
 
 function failedFor(what: string, failed: Failure[], details?: Record<string, unknown>): AppError {
   const list = failed.map((f) => `${f.name}: ${errorMessage(f.reason).trim()}`).join('; ');
-  return new AppError('upstream', `docker: ${what} failed for ${list}`, { cause: failed[0]?.reason, ...(details ? { details } : {}) });
+  return new AppError('upstream', { key: 'error.docker_failed_for', params: { what, containers: list } }, { cause: failed[0]?.reason, ...(details ? { details } : {}) });
 }

@@ -45,7 +45,7 @@ export function statusOf(error: unknown): number | undefined {
 /** Wraps an engine failure with what we were doing. */
 export function upstream(what: string, error: unknown): AppError {
   if (error instanceof AppError) return error;
-  return new AppError('upstream', `docker: ${what} failed: ${errorMessage(error).trim()}`, { cause: error });
+  return new AppError('upstream', { key: 'error.docker_failed', params: { what, cause: errorMessage(error).trim() } }, { cause: error });
 }
 
 /** Resolves to null when the engine answers with one of `statuses` (e.g. 404 for "already gone"). */

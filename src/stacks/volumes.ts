@@ -54,7 +54,7 @@ export const seedName = (app: string, volume: string) => `felhom-seed.${app}.${v
 
 /** Removes a seeding leftover, and nothing that is not one. */
 async function removeSeeding(labels: Record<string, string> | undefined | null, remove: () => Promise<unknown>): Promise<void> {
-  if (labels?.[SEED_LABEL] !== 'true') throw new AppError('conflict', 'an object with the seeding name was not made by Felhom; it is left alone');
+  if (labels?.[SEED_LABEL] !== 'true') throw new AppError('conflict', { key: 'error.seed_object_foreign' });
   await unless([404], remove());
 }
 
@@ -78,7 +78,7 @@ export function createVolumes(options: { dockerHost: string; logger: Logger; tim
         const users = await quick.listContainers({ all: true, filters: { volume: [name] } });
         if (users.length > 0) {
           const names = users.map((c) => c.Names[0]?.replace(/^\//, '') ?? c.Id).join(', ');
-          throw new AppError('conflict', `volume ${name} is bound to ${where}, not to ${dir}, and container(s) ${names} use it; stop and remove them (uninstalling the app keeps its data) before the volume can move`);
+          throw new AppError('conflict', { key: 'error.volume_bound_elsewhere', params: { name, where, dir, containers: names } });
         }
         logger.info({ volume: name, from: where, to: dir }, 'volumes: recreating a volume bound elsewhere');
         await quick.getVolume(name).remove();
@@ -149,7 +149,7 @@ export function createVolumes(options: { dockerHost: string; logger: Logger; tim
       await cleanUp().catch((cleanupError: unknown) => logger.warn({ err: cleanupError, name }, 'volumes: seeding left objects behind; the next attempt removes them'));
       const what = `seeding volume ${request.volume} of ${request.app} from image ${request.image}`;
       // The image is read from the engine, never pulled here.
-      if (statusOf(error) === 404) throw new AppError('upstream', `docker: ${what} failed: the image is not in the engine; pull it first`, { cause: error });
+      if (statusOf(error) === 404) throw new AppError('upstream', { key: 'error.docker_image_missing', params: { what } }, { cause: error });
       throw upstream(what, error);
     }
   }
@@ -159,11 +159,11 @@ export function createVolumes(options: { dockerHost: string; logger: Logger; tim
       const volume = await unless([404], quick.getVolume(name).inspect());
       if (volume === null) return;
       if (volume.Labels?.[MANAGED_LABEL] !== 'true') {
-        throw new AppError('conflict', `volume ${name} was not made by Felhom; it is left alone`);
+        throw new AppError('conflict', { key: 'error.volume_foreign', params: { name } });
       }
       await quick.getVolume(name).remove();
     } catch (error) {
-      if (statusOf(error) === 409) throw new AppError('conflict', `volume ${name} is in use by a container; stop and remove the app's containers first`, { cause: error });
+      if (statusOf(error) === 409) throw new AppError('conflict', { key: 'error.volume_in_use', params: { name } }, { cause: error });
       throw upstream(`removing volume ${name}`, error);
     }
   }
@@ -173,7 +173,7 @@ export function createVolumes(options: { dockerHost: string; logger: Logger; tim
 
 function absolute(dir: string): string {
   // Docker would resolve a relative device path against its own working directory.
-  if (!path.isAbsolute(dir)) throw new AppError('internal', `volume directory ${dir} is not an absolute path`);
+  if (!path.isAbsolute(dir)) throw new AppError('internal', { key: 'error.volume_dir_relative', params: { dir } });
   return path.resolve(dir);
 }
 

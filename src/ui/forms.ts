@@ -19,7 +19,7 @@ const multipart: RequestHandler = async (req, _res, next) => {
   if (!req.is('multipart/form-data')) return next();
   const length = Number(req.get('content-length'));
   if (!Number.isFinite(length) || length > MAX_FORM_BYTES) {
-    throw new AppError('validation', `an upload must be smaller than ${MAX_FORM_BYTES / 1024} KiB`);
+    throw new AppError('validation', { key: 'error.upload_too_large', params: { kib: MAX_FORM_BYTES / 1024 } });
   }
   let form: FormData;
   try {
@@ -31,7 +31,7 @@ const multipart: RequestHandler = async (req, _res, next) => {
     } as RequestInit);
     form = await request.formData();
   } catch (error) {
-    throw new AppError('validation', 'the upload could not be read; choose the files again', { cause: error });
+    throw new AppError('validation', { key: 'error.upload_unreadable' }, { cause: error });
   }
   const body: Record<string, string> = {};
   for (const [name, value] of form) body[name] = typeof value === 'string' ? value : await value.text();

@@ -5,7 +5,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { AppError, type ErrorCode } from '../errors.ts';
-import { formatter, pickLocale, translator, type Format, type Locale, type MessageKey, type Translate } from '../i18n/index.ts';
+import { formatter, pickLocale, translator, type Format, type Locale, type MessageKey, type Params, type Translate } from '../i18n/index.ts';
 import type { Views } from './views.ts';
 
 export interface UiContext {
@@ -29,9 +29,15 @@ export function uiContext(res: Response): UiContext {
   return res.locals.ui as UiContext;
 }
 
-/** An error raised by a page itself, worded in the customer's language. */
-export function pageError(res: Response, code: ErrorCode, key: MessageKey, params?: Record<string, string | number>): AppError {
-  return new AppError(code, uiContext(res).t(key, params));
+/** An error raised by a page itself: the error page words it in the customer's language, the log in English. */
+export function pageError(code: ErrorCode, key: MessageKey, params?: Params): AppError {
+  return new AppError(code, { key, params });
+}
+
+/** What an error says to the customer: in their language when it carries a catalog text, else as it was raised. */
+export function worded(t: Translate, error: unknown): string {
+  if (error instanceof AppError && error.text) return t(error.text.key, error.text.params);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Builds `res.locals.ui` for this request: the language is a setting (seeded by bootstrap). */

@@ -87,7 +87,7 @@ export function homePage(deps: HomeDeps): Router {
     // Only what the alert names: exactly app/volume, a bulk volume that nothing backs up.
     const [app, volume, ...rest] = subject.split('/');
     if (!app || !volume || rest.length > 0 || !deps.apps.volumes(app).some((v) => v.volume === volume && isUnbackedBulk(v))) {
-      throw pageError(res, 'not_found', 'page_error.no_volume', { subject });
+      throw pageError('not_found', 'page_error.no_volume', { subject });
     }
     deps.settings.setByCustomer(bulkWithoutBackupAccepted(app, volume), 'accepted');
     deps.audit.record({ actor: 'customer', action: 'backup.bulk_without_backup_accepted', target: subject, outcome: 'ok' });

@@ -74,7 +74,7 @@ export function settingsPages(deps: SettingsPagesDeps): Router {
 
   router.post('/settings/language', (req, res) => {
     const locale = formField(req, 'locale');
-    if (!isLocale(locale)) throw pageError(res, 'validation', 'page_error.unknown_language', { locale });
+    if (!isLocale(locale)) throw pageError('validation', 'page_error.unknown_language', { locale });
     deps.settings.setByCustomer(SETTING.locale, locale);
     deps.audit.record({ actor: 'customer', action: 'settings.language', target: locale, outcome: 'ok' });
     res.redirect(303, safeNext(formField(req, 'back')));
