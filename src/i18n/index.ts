@@ -9,7 +9,9 @@ export type { MessageKey } from './en.ts';
 export const locales = ['en', 'hu'] as const;
 export type Locale = (typeof locales)[number];
 export type Params = Record<string, string | number>;
-export type Translate = (key: MessageKey, params?: Params) => string;
+/** Parameters of a message may be messages of their own, rendered in the same language. */
+export type MessageParams = Record<string, string | number | Message>;
+export type Translate = (key: MessageKey, params?: MessageParams) => string;
 
 export const catalogs: Record<Locale, Record<MessageKey, string>> = { en, hu };
 
@@ -20,7 +22,7 @@ export const catalogs: Record<Locale, Record<MessageKey, string>> = { en, hu };
  */
 export interface Message {
   key: MessageKey;
-  params?: Params;
+  params?: MessageParams;
 }
 
 export const inEnglish = (message: Message): string => translator('en')(message.key, message.params);
@@ -37,10 +39,16 @@ export function isLocale(value: unknown): value is Locale {
 
 export function translator(locale: Locale): Translate {
   const catalog = catalogs[locale];
-  return (key, params) => {
+  const translate: Translate = (key, params) => {
     const text = catalog[key] ?? en[key] ?? key;
-    return params ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole)) : text;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
+      if (!Object.hasOwn(params, name)) return whole;
+      const value = params[name]!;
+      return typeof value === 'object' ? translate(value.key, value.params) : String(value);
+    });
   };
+  return translate;
 }
 
 export interface Format {
