@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../audit/index.ts';
 import { AppError, errorMessage } from '../errors.ts';
+import { inEnglish } from '../i18n/index.ts';
 import { seedSentinel, volumeName } from '../stacks/index.ts';
 import { commitAppFolder, MANIFEST_FILE, stageAppFolder, type AppFiles } from './app-folder.ts';
 import { readCatalogApp } from './catalog.ts';
@@ -16,7 +17,7 @@ import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.
 import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
-import { checkAgreement, checkBeforeCompose, checkPolicy, describeViolation, policyError, publishedPorts, readComposeText, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
+import { checkAgreement, checkBeforeCompose, checkPolicy, policyError, publishedPorts, readComposeText, violationLine, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
 import { readCompose } from './compose-model.ts';
 import type { AppRecord } from './store.ts';
 
@@ -65,8 +66,9 @@ export class AppsService {
       staging = staged.dir;
       await this.#checkPolicy(manifest, staged);
     } catch (error) {
-      if (!(error instanceof AppError && error.code === 'policy')) throw error;
-      plan.problems.push(...violationsOf(error).map(describeViolation));
+      const violations = error instanceof AppError && error.code === 'policy' ? error.details?.violations : undefined;
+      if (!Array.isArray(violations)) throw error;
+      plan.problems.push(...(violations as PolicyViolation[]).map(violationLine));
     } finally {
       if (staging) await fs.rm(staging, { recursive: true, force: true });
     }
@@ -346,7 +348,7 @@ export class AppsService {
     const manifest = parseManifest(files.manifest);
     if (!('catalog' in source)) files.files[manifest.compose] = source.compose;
     if (files.files[manifest.compose] === undefined) {
-      throw new AppError('validation', `the manifest names compose file "${manifest.compose}", which is not in the app folder`);
+      throw new AppError('validation', { key: 'manifest.compose_missing', params: { file: manifest.compose } });
     }
     return { manifest, files };
   }
@@ -461,20 +463,16 @@ export class AppsService {
 
 function refuseUnplaceable(plan: PlacementPlan): void {
   if (plan.problems.length > 0) {
-    throw new AppError('policy', `the app's volumes cannot be placed: ${plan.problems.join('; ')}`, { details: { problems: plan.problems } });
+    const problems = plan.problems.map(inEnglish).join('; ');
+    throw new AppError('policy', { key: 'manifest.volumes_unplaceable', params: { problems } }, { details: { problems: plan.problems } });
   }
   if (plan.needsConfirmation.length > 0) {
     throw new AppError(
       'conflict',
-      `no bulk storage is attached, so ${plan.needsConfirmation.join(', ')} would go on the fast internal storage; confirm that to install (confirm_bulk_on_primary)`,
+      { key: 'manifest.confirm_bulk_on_primary', params: { volumes: plan.needsConfirmation.join(', ') } },
       { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
     );
   }
-}
-
-function violationsOf(error: AppError): PolicyViolation[] {
-  const violations = error.details?.violations;
-  return Array.isArray(violations) ? (violations as PolicyViolation[]) : [{ service: null, key: 'policy', message: error.message }];
 }
 
 function refusedOrFailed(error: unknown): 'refused' | 'failed' {
