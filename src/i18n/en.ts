@@ -472,6 +472,8 @@ export const en = {
   'bulk.target_slow': "The backup target did not answer within 5 seconds, so its backups cannot be listed now. Try again later.",
   'bulk_reason.empty': "The folder is empty: there was nothing to back up.",
   // App policy and .felhom.yml problems: the policy. and manifest. messages.
+  "policy.refused_heading": "This app breaks the app policy, so it cannot be installed as it is. The controller holds the Docker socket, which is root on the server, so an app may not use it to reach the host:",
+  "policy.back_to_app": "Back to the app",
   "policy.refused_one": "the app breaks a rule of the app policy (the controller holds the Docker socket, which is root on the guest, so an app may not use it to reach the host):\n{lines}",
   "policy.refused_many": "the app breaks {count} rules of the app policy (the controller holds the Docker socket, which is root on the guest, so an app may not use it to reach the host):\n{lines}",
   "policy.line": "{key}: {problem}",
@@ -614,6 +616,8 @@ export const en = {
   "policy.number_not_finite": "has the number {number}, which compose versions read differently; write it as a string or a finite number",
   "policy.merge_key_not_mapping": "has a \"<<\" key that is not a merge of mappings",
   "policy.value_unreadable": "has a value of a kind compose does not read ({kind})",
+  "manifest.invalid_heading": "The app manifest (.felhom.yml) is not valid:",
+  "manifest.unplaceable_heading": "The app's folders cannot be placed on the disks:",
   "manifest.invalid": "the app manifest (.felhom.yml) is not valid:\n{lines}",
   "manifest.line": "{path}: {problem}",
   "manifest.unworded": "{problem}",

@@ -474,6 +474,8 @@ export const hu: Record<MessageKey, string> = {
   'bulk.target_slow': "A mentési cél 5 másodpercen belül nem válaszolt, ezért a mentései most nem listázhatók. Próbálja újra később.",
   'bulk_reason.empty': "A mappa üres: nem volt mit menteni.",
   // App policy and .felhom.yml problems: the policy. and manifest. messages.
+  "policy.refused_heading": "Ez az alkalmazás megszegi az alkalmazásszabályzatot, ezért a jelenlegi formájában nem telepíthető. A vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet:",
+  "policy.back_to_app": "Vissza az alkalmazáshoz",
   "policy.refused_one": "az alkalmazás megszegi az alkalmazásszabályzat egy szabályát (a vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet):\n{lines}",
   "policy.refused_many": "az alkalmazás az alkalmazásszabályzat {count} szabályát szegi meg (a vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet):\n{lines}",
   "policy.line": "{key}: {problem}",
@@ -616,6 +618,8 @@ export const hu: Record<MessageKey, string> = {
   "policy.number_not_finite": "a(z) {number} számot tartalmazza, amelyet a compose egyes változatai eltérően olvasnak; írja szövegként vagy véges számként",
   "policy.merge_key_not_mapping": "olyan „<<” kulcsot tartalmaz, amely nem leképezések összefésülése",
   "policy.value_unreadable": "olyan fajta értéket tartalmaz, amelyet a compose nem olvas ({kind})",
+  "manifest.invalid_heading": "Az alkalmazás leírófájlja (.felhom.yml) nem érvényes:",
+  "manifest.unplaceable_heading": "Az alkalmazás mappái nem helyezhetők el a lemezeken:",
   "manifest.invalid": "az alkalmazás leírófájlja (.felhom.yml) nem érvényes:\n{lines}",
   "manifest.line": "{path}: {problem}",
   "manifest.unworded": "{problem}",
