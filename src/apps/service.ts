@@ -17,7 +17,7 @@ import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.
 import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
-import { checkAgreement, checkBeforeCompose, checkPolicy, policyError, publishedPorts, readComposeText, violationLine, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
+import { checkAgreement, checkBeforeCompose, checkPolicy, policyError, publishedPorts, readComposeText, violation, violationLine, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
 import { readCompose } from './compose-model.ts';
 import type { AppRecord } from './store.ts';
 
@@ -66,9 +66,8 @@ export class AppsService {
       staging = staged.dir;
       await this.#checkPolicy(manifest, staged);
     } catch (error) {
-      const violations = error instanceof AppError && error.code === 'policy' ? error.details?.violations : undefined;
-      if (!Array.isArray(violations)) throw error;
-      plan.problems.push(...(violations as PolicyViolation[]).map(violationLine));
+      if (!(error instanceof AppError && error.code === 'policy')) throw error;
+      plan.problems.push(...violationsOf(error).map(violationLine));
     } finally {
       if (staging) await fs.rm(staging, { recursive: true, force: true });
     }
@@ -473,6 +472,12 @@ function refuseUnplaceable(plan: PlacementPlan): void {
       { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
     );
   }
+}
+
+/** The violations a policy error lists; one that lists none (compose stopped for the file's size) is one violation. */
+function violationsOf(error: AppError): PolicyViolation[] {
+  const violations = error.details?.violations;
+  return Array.isArray(violations) ? (violations as PolicyViolation[]) : [violation(null, 'policy', error.text ?? { key: 'policy.unworded', params: { problem: error.message } })];
 }
 
 function refusedOrFailed(error: unknown): 'refused' | 'failed' {

@@ -472,11 +472,12 @@ export const en = {
   'bulk.target_slow': "The backup target did not answer within 5 seconds, so its backups cannot be listed now. Try again later.",
   'bulk_reason.empty': "The folder is empty: there was nothing to back up.",
   // App policy and .felhom.yml problems: the policy. and manifest. messages.
-  "policy.refused_heading": "This app breaks the app policy, so it cannot be installed as it is. The controller holds the Docker socket, which is root on the server, so an app may not use it to reach the host:",
+  "policy.refused_heading": "This app breaks the app policy, so it cannot be installed or updated as it is. The controller holds the Docker socket, which is root on the server, so an app may not use it to reach the host:",
   "policy.back_to_app": "Back to the app",
   "policy.refused_one": "the app breaks a rule of the app policy (the controller holds the Docker socket, which is root on the guest, so an app may not use it to reach the host):\n{lines}",
   "policy.refused_many": "the app breaks {count} rules of the app policy (the controller holds the Docker socket, which is root on the guest, so an app may not use it to reach the host):\n{lines}",
   "policy.line": "{key}: {problem}",
+  "policy.unworded": "{problem}",
   "policy.line_of_service": "service \"{service}\": {key}: {problem}",
   "policy.label_reserved_controller": "{label}: the {prefix} namespace is reserved for the controller, which labels its own objects and each app's services with it",
   "policy.label_reserved_compose": "{label}: the {prefix} namespace is reserved for compose, whose labels the controller uses to find each app's containers",

@@ -474,11 +474,12 @@ export const hu: Record<MessageKey, string> = {
   'bulk.target_slow': "A mentési cél 5 másodpercen belül nem válaszolt, ezért a mentései most nem listázhatók. Próbálja újra később.",
   'bulk_reason.empty': "A mappa üres: nem volt mit menteni.",
   // App policy and .felhom.yml problems: the policy. and manifest. messages.
-  "policy.refused_heading": "Ez az alkalmazás megszegi az alkalmazásszabályzatot, ezért a jelenlegi formájában nem telepíthető. A vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet:",
+  "policy.refused_heading": "Ez az alkalmazás megszegi az alkalmazásszabályzatot, ezért a jelenlegi formájában nem telepíthető és nem frissíthető. A vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet:",
   "policy.back_to_app": "Vissza az alkalmazáshoz",
   "policy.refused_one": "az alkalmazás megszegi az alkalmazásszabályzat egy szabályát (a vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet):\n{lines}",
   "policy.refused_many": "az alkalmazás az alkalmazásszabályzat {count} szabályát szegi meg (a vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet):\n{lines}",
   "policy.line": "{key}: {problem}",
+  "policy.unworded": "{problem}",
   "policy.line_of_service": "„{service}” szolgáltatás: {key}: {problem}",
   "policy.label_reserved_controller": "{label}: a(z) {prefix} névtér a vezérlőé, amely ezzel címkézi a saját objektumait és minden alkalmazás szolgáltatásait",
   "policy.label_reserved_compose": "{label}: a(z) {prefix} névtér a compose-é, amelynek címkéiből a vezérlő megtalálja az egyes alkalmazások konténereit",
