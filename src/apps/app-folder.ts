@@ -26,7 +26,7 @@ export async function stageAppFolder(appsDir: string, appId: string, source: App
   await fs.writeFile(path.join(staging, MANIFEST_FILE), source.manifest);
   for (const [relative, text] of Object.entries(source.files)) {
     const target = path.resolve(staging, relative);
-    if (!target.startsWith(staging + path.sep)) throw new AppError('validation', { key: 'error.file_outside_folder', params: { file: relative } });
+    if (!target.startsWith(staging + path.sep)) throw new AppError('validation', { key: 'manifest.file_outside', params: { file: relative } });
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.writeFile(target, text);
   }

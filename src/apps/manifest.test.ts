@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
 import { fixturesDir } from '../../test/helpers/temp.ts';
-import { DEFAULT_HEALTH_TIMEOUT_SECONDS, MANIFEST_MAX_BYTES, manifestVolumes, parseManifest } from './manifest.ts';
+import { assertWorded } from '../../test/helpers/worded.ts';
+import { DEFAULT_HEALTH_TIMEOUT_SECONDS, MANIFEST_MAX_BYTES, manifestVolumes, parseManifest, type ManifestIssue } from './manifest.ts';
 
 const photos = `schema: felhom.app/v1
 id: photos                 # becomes the compose project name
@@ -22,14 +23,14 @@ health_timeout_seconds: 300
 
 const minimal = (extra = '') => `schema: felhom.app/v1\nid: app\nname: App\nversion: "1"\n${extra}`;
 
-/** The validation error's issues, as "path: message" lines. */
+/** The validation error's issues, as "path: message" lines, each worded from the catalogs (assertWorded). */
 function issues(text: string): string[] {
   try {
     parseManifest(text);
   } catch (error) {
     assert.ok(error instanceof AppError, 'an AppError');
     assert.equal(error.code, 'validation');
-    const list = (error.details?.issues ?? []) as Array<{ path: string; message: string }>;
+    const list = assertWorded((error.details?.issues ?? []) as ManifestIssue[]);
     for (const issue of list) assert.ok(error.message.includes(`${issue.path}: ${issue.message}`), 'the message lists every issue');
     return list.map((issue) => `${issue.path}: ${issue.message}`);
   }

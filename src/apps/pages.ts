@@ -7,6 +7,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { formField, pageError, type Ui } from '../ui/index.ts';
 import { listCatalog } from './catalog.ts';
 import type { AppsParts } from './parts.ts';
+import { refusalOf } from './refusals.ts';
 import type { InstallSource } from './service.ts';
 import { describeApp } from './view.ts';
 
@@ -32,6 +33,17 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
     return app;
   };
   const detail = async (res: Response, id: string) => describeApp({ store, docker, operations }, requireApp(res, id), true);
+  /** A refusal with a list of problems is shown as that list, each in the customer's language. */
+  const listingRefusals = (back: (req: Request, res: Response) => { href: string; label: string }, handler: RequestHandler): RequestHandler => async (req, res, next) => {
+    try {
+      await handler(req, res, next);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (!refusal) throw error;
+      ui.page(res, 'apps/refused', { title: res.locals.ui.t(refusal.heading), ...refusal, back: back(req, res) }, refusal.status);
+    }
+  };
+  const toStore = (_req: Request, res: Response) => ({ href: '/store', label: res.locals.ui.t('nav.store') });
 
   router.get('/store', async (_req, res) => {
     const entries = await listCatalog(apps.catalogDir);
@@ -39,20 +51,20 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
     ui.page(res, 'apps/store', { title: res.locals.ui.t('nav.store'), catalog });
   });
 
-  const plan: RequestHandler = async (req, res) => {
+  const plan = listingRefusals(toStore, async (req, res) => {
     const source = sourceOf(req, res);
     const { manifest, plan } = await service.plan(source);
     ui.page(res, 'apps/plan', { title: res.locals.ui.t('store.plan_title', { app: manifest.name }), manifest, plan, source, installed: store.get(manifest.id) !== null });
-  };
+  });
   router.get('/store/plan', plan);
   router.post('/store/plan', plan);
 
-  router.post('/store/install', async (req, res) => {
+  router.post('/store/install', listingRefusals(toStore, async (req, res) => {
     const source = sourceOf(req, res);
     const { manifest } = await service.plan(source);
     await service.install(source, { actor: ACTOR, confirmBulkOnPrimary: str(req, 'confirm_bulk_on_primary') === 'yes' });
     res.redirect(303, `/apps/${encodeURIComponent(manifest.id)}`);
-  });
+  }));
 
   router.get('/apps/:id', async (req, res) => {
     const app = await detail(res, req.params.id);
@@ -73,10 +85,11 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
       res.redirect(303, `/apps/${encodeURIComponent(req.params.id as string)}?done=${action}`);
     });
   }
-  router.post('/apps/:id/update', async (req, res) => {
-    await service.update(req.params.id, { actor: ACTOR });
-    res.redirect(303, `/apps/${encodeURIComponent(req.params.id)}?done=update`);
-  });
+  const toApp = (req: Request, res: Response) => ({ href: `/apps/${encodeURIComponent(req.params.id as string)}`, label: res.locals.ui.t('policy.back_to_app') });
+  router.post('/apps/:id/update', listingRefusals(toApp, async (req, res) => {
+    await service.update(req.params.id as string, { actor: ACTOR });
+    res.redirect(303, `/apps/${encodeURIComponent(req.params.id as string)}?done=update`);
+  }));
 
   router.get('/apps/:id/uninstall', async (req, res) => {
     const app = await detail(res, req.params.id);

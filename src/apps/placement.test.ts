@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Mount } from '../agent/index.ts';
+import { inEnglish } from '../i18n/index.ts';
 import { readGolden } from '../../test/helpers/temp.ts';
 import { planPlacement, type VolumeRequest } from './placement.ts';
 
@@ -31,13 +32,13 @@ describe('placing volumes', () => {
   it('when no fast primary storage is attached, then a hot volume is a problem that says so', () => {
     const plan = planPlacement({ appId: 'photos', volumes: photoVolumes, mounts: [usb, { ...fast, state: 'disconnected' }] });
     assert.equal(plan.problems.length, 1);
-    assert.match(plan.problems[0]!, /volume "db" is hot .* no fast primary storage is attached/);
+    assert.match(inEnglish(plan.problems[0]!), /volume "db" is hot .* no fast primary storage is attached/);
   });
 
   it('when a fast mount has the bulk-data role, then hot data does not go there (it is outside the guest backup)', () => {
     const fastBulk: Mount = { ...usb, id: 'usb-2b77e0d4', class: 'fast', role: 'bulk-data' };
     const plan = planPlacement({ appId: 'photos', volumes: [{ volume: 'db', class: 'hot' }], mounts: [fastBulk] });
-    assert.match(plan.problems[0]!, /no fast primary storage/);
+    assert.match(inEnglish(plan.problems[0]!), /no fast primary storage/);
   });
 
   it('when no bulk-data storage is attached, then bulk needs the customer to confirm the primary mount', () => {
@@ -54,7 +55,7 @@ describe('placing volumes', () => {
   it('when a mount has a role the contract does not name, then it is never used', () => {
     const odd: Mount = { ...usb, role: 'vzdump-target' };
     const plan = planPlacement({ appId: 'media', volumes: [{ volume: 'media', class: 'bulk', backup: 'none' }], mounts: [odd] });
-    assert.match(plan.problems[0]!, /no storage is attached/);
+    assert.match(inEnglish(plan.problems[0]!), /no storage is attached/);
   });
 
   it('when several bulk-data mounts are attached, then the one with the most free space is chosen', () => {
@@ -70,16 +71,16 @@ describe('placing volumes', () => {
     assert.equal(kept.placements.find((p) => p.volume === 'photos')!.mountId, 'usb-9f3a27c1');
 
     const disconnected = planPlacement({ appId: 'photos', volumes: photoVolumes, mounts: [fast, { ...usb, state: 'disconnected' }], existing });
-    assert.match(disconnected.problems.join('\n'), /"photos" lives on "WD Elements 4TB", which is disconnected; reconnect it first/);
+    assert.match(disconnected.problems.map(inEnglish).join('\n'), /"photos" lives on "WD Elements 4TB", which is disconnected; reconnect it first/);
 
     const vanished = planPlacement({ appId: 'photos', volumes: photoVolumes, mounts: [fast, bigger], existing });
-    assert.match(vanished.problems.join('\n'), /no longer presented .* data is kept at \/mnt\/felhom\/usb-9f3a27c1/);
+    assert.match(vanished.problems.map(inEnglish).join('\n'), /no longer presented .* data is kept at \/mnt\/felhom\/usb-9f3a27c1/);
   });
 
   it('when a placed volume changes class, then the change is refused rather than leaving hot data outside the backup', () => {
     const existing = [{ volume: 'db', class: 'bulk' as const, mountId: 'usb-9f3a27c1', path: '/mnt/felhom/usb-9f3a27c1/felhom/apps/photos/db' }];
     const plan = planPlacement({ appId: 'photos', volumes: [{ volume: 'db', class: 'hot' }], mounts: [fast, usb], existing });
     assert.deepEqual(plan.placements, []);
-    assert.match(plan.problems[0]!, /"db" was bulk and is now declared hot; its data at .* is not moved automatically/);
+    assert.match(inEnglish(plan.problems[0]!), /"db" was bulk and is now declared hot; its data at .* is not moved automatically/);
   });
 });

@@ -12,6 +12,7 @@
  */
 import path from 'node:path';
 import type { Mount } from '../agent/index.ts';
+import type { Message } from '../i18n/index.ts';
 
 export type VolumeClass = 'hot' | 'bulk';
 export type BackupDecision = 'guest' | 'own' | 'none';
@@ -49,7 +50,7 @@ export interface VolumePlacement {
 export interface PlacementPlan {
   placements: VolumePlacement[];
   /** Why the install cannot go ahead; empty when it can. */
-  problems: string[];
+  problems: Message[];
   /** Bulk volumes that would land on the primary mount: the customer must confirm. */
   needsConfirmation: string[];
 }
@@ -76,9 +77,7 @@ export function planPlacement(input: {
     const previous = input.existing?.find((placement) => placement.volume === request.volume);
     if (previous && previous.class !== request.class) {
       // Its data would stay where it is, possibly outside the backup its new class promises.
-      plan.problems.push(
-        `volume "${request.volume}" was ${previous.class} and is now declared ${request.class}; its data at ${previous.path} is not moved automatically, so this change is refused`,
-      );
+      plan.problems.push({ key: 'manifest.volume_class_changed', params: { volume: request.volume, was: previous.class, now: request.class, path: previous.path } });
       continue;
     }
     const mount = previous ? stillThere(previous, input.mounts, plan) : chooseMount(request, primary, bulkData, plan);
@@ -103,13 +102,11 @@ export function planPlacement(input: {
 function stillThere(previous: ExistingPlacement, mounts: Mount[], plan: PlacementPlan): Mount | null {
   const mount = mounts.find((m) => m.id === previous.mountId);
   if (!mount) {
-    plan.problems.push(
-      `volume "${previous.volume}" lives on storage ${previous.mountId}, which is no longer presented to this server; assign that drive again first (its data is kept at ${previous.path})`,
-    );
+    plan.problems.push({ key: 'manifest.volume_storage_gone', params: { volume: previous.volume, storage: previous.mountId, path: previous.path } });
     return null;
   }
   if (mount.state !== 'attached') {
-    plan.problems.push(`volume "${previous.volume}" lives on "${mount.label}", which is disconnected; reconnect it first`);
+    plan.problems.push({ key: 'manifest.volume_disk_disconnected', params: { volume: previous.volume, disk: mount.label } });
     return null;
   }
   return mount;
@@ -118,13 +115,11 @@ function stillThere(previous: ExistingPlacement, mounts: Mount[], plan: Placemen
 function chooseMount(request: VolumeRequest, primary: Mount | undefined, bulkData: Mount | undefined, plan: PlacementPlan): Mount | null {
   if (request.class === 'hot') {
     if (primary) return primary;
-    plan.problems.push(
-      `volume "${request.volume}" is hot (databases, configuration) and needs fast storage that the guest backup covers, but no fast primary storage is attached`,
-    );
+    plan.problems.push({ key: 'manifest.volume_no_fast_storage', params: { volume: request.volume } });
     return null;
   }
   if (bulkData) return bulkData;
   if (primary) return primary;
-  plan.problems.push(`volume "${request.volume}" is bulk data, but no storage is attached for it`);
+  plan.problems.push({ key: 'manifest.volume_no_bulk_storage', params: { volume: request.volume } });
   return null;
 }

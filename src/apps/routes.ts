@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Mount } from '../agent/index.ts';
 import { AppError } from '../errors.ts';
+import { inEnglish } from '../i18n/index.ts';
 import { listCatalog } from './catalog.ts';
 import type { AppsParts } from './parts.ts';
 import { describeApp, presentOperation } from './view.ts';
@@ -50,7 +51,7 @@ export function appsApi(apps: AppsParts): Router {
     const body = parseBody(installBody, req);
     const source = 'catalog' in body ? { catalog: body.catalog } : { manifest: body.manifest, compose: body.compose };
     const { manifest, plan } = await service.plan(source);
-    res.json({ app_id: manifest.id, placements: plan.placements, problems: plan.problems, needs_confirmation: plan.needsConfirmation });
+    res.json({ app_id: manifest.id, placements: plan.placements, problems: plan.problems.map(inEnglish), needs_confirmation: plan.needsConfirmation });
   });
 
   for (const action of ['start', 'stop', 'restart'] as const) {

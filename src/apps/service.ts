@@ -17,7 +17,7 @@ import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.
 import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
-import { checkAgreement, checkBeforeCompose, checkPolicy, describeViolation, policyError, publishedPorts, readComposeText, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
+import { checkAgreement, checkBeforeCompose, checkPolicy, policyError, publishedPorts, readComposeText, violation, violationLine, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
 import { readCompose } from './compose-model.ts';
 import type { AppRecord } from './store.ts';
 
@@ -67,7 +67,7 @@ export class AppsService {
       await this.#checkPolicy(manifest, staged);
     } catch (error) {
       if (!(error instanceof AppError && error.code === 'policy')) throw error;
-      plan.problems.push(...violationsOf(error).map(describeViolation));
+      plan.problems.push(...violationsOf(error).map(violationLine));
     } finally {
       if (staging) await fs.rm(staging, { recursive: true, force: true });
     }
@@ -343,7 +343,7 @@ export class AppsService {
     const manifest = parseManifest(files.manifest);
     if (!('catalog' in source)) files.files[manifest.compose] = source.compose;
     if (files.files[manifest.compose] === undefined) {
-      throw new AppError('validation', { key: 'error.compose_file_missing', params: { file: manifest.compose } });
+      throw new AppError('validation', { key: 'manifest.compose_missing', params: { file: manifest.compose } });
     }
     return { manifest, files };
   }
@@ -455,17 +455,22 @@ export class AppsService {
 
 function refuseUnplaceable(plan: PlacementPlan): void {
   if (plan.problems.length > 0) {
-    throw new AppError('policy', { key: 'error.volumes_unplaceable', params: { problems: plan.problems.join('; ') } }, { details: { problems: plan.problems } });
+    const problems = plan.problems.map(inEnglish).join('; ');
+    throw new AppError('policy', { key: 'manifest.volumes_unplaceable', params: { problems } }, { details: { problems: plan.problems } });
   }
   if (plan.needsConfirmation.length > 0) {
-    throw new AppError('conflict', { key: 'error.confirm_bulk_on_primary', params: { volumes: plan.needsConfirmation.join(', ') } }, { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
+    throw new AppError(
+      'conflict',
+      { key: 'manifest.confirm_bulk_on_primary', params: { volumes: plan.needsConfirmation.join(', ') } },
+      { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
     );
   }
 }
 
+/** The violations a policy error lists; one that lists none (compose stopped for the file's size) is one violation. */
 function violationsOf(error: AppError): PolicyViolation[] {
   const violations = error.details?.violations;
-  return Array.isArray(violations) ? (violations as PolicyViolation[]) : [{ service: null, key: 'policy', message: error.message }];
+  return Array.isArray(violations) ? (violations as PolicyViolation[]) : [violation(null, 'policy', error.text ?? { key: 'policy.unworded', params: { problem: error.message } })];
 }
 
 function refusedOrFailed(error: unknown): 'refused' | 'failed' {

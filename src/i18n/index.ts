@@ -47,8 +47,8 @@ export function translator(locale: Locale): Translate {
     const text = catalog[key] ?? en[key] ?? key;
     if (!params) return text;
     return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
-      const value = params[name];
-      if (value === undefined) return whole;
+      if (!Object.hasOwn(params, name)) return whole;
+      const value = params[name]!;
       return typeof value === 'object' ? translate(value.key, value.params) : String(value);
     });
   };

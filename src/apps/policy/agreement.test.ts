@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { readCompose } from '../compose-model.ts';
+import { assertWorded } from '../../../test/helpers/worded.ts';
 import { checkAgreement } from './agreement.ts';
 
-const keys = (document: Record<string, unknown>, printed: unknown) => checkAgreement(document, readCompose(printed)).map((v) => v.key);
+const keys = (document: Record<string, unknown>, printed: unknown) => assertWorded(checkAgreement(document, readCompose(printed))).map((v) => v.key);
 
 it('when compose prints the services, volumes and networks of the file (v2 adding default, leaving out profiled services), then they agree', () => {
   const document = { services: { web: { image: 'x' }, debug: { image: 'x', profiles: ['debug'] } }, volumes: { data: {} } };

@@ -6,30 +6,31 @@
  */
 import type { ComposeModel } from '../compose-model.ts';
 import type { ComposeDocument } from './compose-text.ts';
-import type { PolicyViolation } from './checks.ts';
+import { violation, type PolicyViolation } from './checks.ts';
+import type { MessageKey } from '../../i18n/index.ts';
 import { isRecord } from '../compose-readers.ts';
 
 const keysOf = (value: unknown) => new Set(isRecord(value) ? Object.keys(value) : []);
 
 export function checkAgreement(document: ComposeDocument, model: ComposeModel): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
-  const add = (key: string, message: string) => violations.push({ service: null, key, message });
+  const add = (key: string, text: MessageKey) => violations.push(violation(null, key, { key: text }));
   const read = isRecord(document.services) ? document.services : {};
   const run = new Set(model.services.map((service) => service.name));
   for (const name of run) {
-    if (!Object.hasOwn(read, name)) add(`services.${name}`, 'compose would run a service the check did not read in the file: compose reads the file differently, so it is refused');
+    if (!Object.hasOwn(read, name)) add(`services.${name}`, 'policy.agreement_extra_service');
   }
   for (const [name, service] of Object.entries(read)) {
     // compose v2 leaves out services of profiles that are not active; they do not run.
     const profiled = isRecord(service) && Array.isArray(service.profiles) && service.profiles.length > 0;
-    if (!profiled && !run.has(name)) add(`services.${name}`, 'is missing from what compose would run: compose reads the file differently, so it is refused');
+    if (!profiled && !run.has(name)) add(`services.${name}`, 'policy.agreement_missing_service');
   }
   for (const [kind, names, declared] of [
     ['volumes', model.volumes.map((v) => v.key), keysOf(document.volumes)],
     ['networks', model.networks.map((n) => n.key), new Set([...keysOf(document.networks), 'default'])],
   ] as const) {
     for (const name of names) {
-      if (!declared.has(name)) add(`${kind}.${name}`, `compose would create ${kind === 'volumes' ? 'a volume' : 'a network'} the check did not read in the file: compose reads the file differently, so it is refused`);
+      if (!declared.has(name)) add(`${kind}.${name}`, kind === 'volumes' ? 'policy.agreement_extra_volume' : 'policy.agreement_extra_network');
     }
   }
   return violations;

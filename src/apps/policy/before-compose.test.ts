@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkBeforeCompose } from './before-compose.ts';
 import { readComposeText } from './compose-text.ts';
+import { assertWorded } from '../../../test/helpers/worded.ts';
 
-const keys = (text: string) => checkBeforeCompose(readComposeText(text).document).map((v) => `${v.service ?? '-'} ${v.key}`);
-const messages = (text: string) => checkBeforeCompose(readComposeText(text).document).map((v) => v.message);
+/** Every violation found is worded from the catalogs (assertWorded). */
+const check = (text: string) => assertWorded(checkBeforeCompose(readComposeText(text).document));
+const keys = (text: string) => check(text).map((v) => `${v.service ?? '-'} ${v.key}`);
+const messages = (text: string) => check(text).map((v) => v.message);
 
 describe('files compose config would open', () => {
   it('when env files and secret files are plain paths inside the app folder, then nothing is refused', () => {

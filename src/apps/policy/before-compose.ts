@@ -16,7 +16,8 @@
  * format, where every top-level key is a service that this check would not see.
  */
 import { isRecord } from '../compose-readers.ts';
-import type { PolicyViolation } from './checks.ts';
+import type { Message } from '../../i18n/index.ts';
+import { violation, type PolicyViolation } from './checks.ts';
 import type { ComposeDocument } from './compose-text.ts';
 import { MAX_PUBLISHED_PORTS, tooManyPorts } from './host-ports.ts';
 import { refusedKey } from './known-keys.ts';
@@ -32,34 +33,34 @@ const SECCOMP_BUILTIN = new Set(['unconfined', 'default', 'builtin']);
 
 export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
-  const add = (service: string | null, key: string, message: string) => violations.push({ service, key, message });
+  const add = (service: string | null, key: string, text: Message) => violations.push(violation(service, key, text));
 
   for (const key of Object.keys(document)) {
     if (key.startsWith('x-') || TOP_LEVEL_KEYS.has(key)) continue;
-    if (key === 'include') add(null, 'include', 'reads other compose files, which this check cannot see; an app is one compose file');
-    else add(null, key, 'is not a top-level compose key the controller knows, so it cannot tell that it is safe; not allowed');
+    if (key === 'include') add(null, 'include', { key: 'policy.include' });
+    else add(null, key, { key: 'policy.top_level_unknown' });
   }
   // compose v1 reads a file without services (or with none) as the legacy format, where
   // every top-level key, `x-` ones too, is a service that no check here would see.
   if (!isRecord(document.services) || Object.keys(document.services).length === 0) {
-    add(null, 'services', 'the compose file must have a "services" mapping with at least one service (compose v1 would read it otherwise as the legacy format, where every top-level key is a service)');
+    add(null, 'services', { key: 'policy.services_missing' });
     return violations;
   }
   const serviceCount = Object.keys(document.services).length;
-  if (serviceCount > MAX_CONTAINERS) add(null, 'services', `the app has ${serviceCount} services; at most ${MAX_CONTAINERS} containers are allowed for one app`);
+  if (serviceCount > MAX_CONTAINERS) add(null, 'services', { key: 'policy.too_many_services', params: { count: serviceCount, max: MAX_CONTAINERS } });
 
   for (const [name, service] of Object.entries(document.services)) {
     if (!isRecord(service)) {
-      add(name, '(service)', 'must be a mapping of service keys');
+      add(name, '(service)', { key: 'policy.service_not_mapping' });
       continue;
     }
     for (const entry of asList(service.env_file)) {
       const problem = fileProblem(isRecord(entry) ? entry.path : entry);
       if (problem) add(name, 'env_file', problem);
     }
-    if (service.label_file !== undefined) add(name, 'label_file', 'reads labels from a file, where the check cannot see them (the controller\'s own namespaces among them); write them under labels:');
+    if (service.label_file !== undefined) add(name, 'label_file', { key: 'policy.label_file' });
     if (isRecord(service.extends) && service.extends.file !== undefined) {
-      add(name, 'extends.file', 'reads another compose file, which this check cannot see; extend a service of this file instead');
+      add(name, 'extends.file', { key: 'policy.extends_file' });
     }
     // compose v1 checks that a build context exists, and reads a credential spec's file.
     if (service.build !== undefined) add(name, 'build', BUILD_REFUSED);
@@ -68,12 +69,12 @@ export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[]
       // compose v1 opens a seccomp profile during config, after interpolating: the value
       // judged here must be the one it opens, so options hold no variables.
       if (typeof option !== 'string' || option.includes('$')) {
-        add(name, 'security_opt', `${JSON.stringify(option)} is judged before compose runs, so it must be plain text without variables`);
+        add(name, 'security_opt', { key: 'policy.security_opt_variable', params: { option: JSON.stringify(option) } });
         continue;
       }
       const profile = /seccomp\s*[:=](.*)$/i.exec(option)?.[1]?.trim();
       if (profile !== undefined && !SECCOMP_BUILTIN.has(profile.toLowerCase())) {
-        add(name, 'security_opt', `seccomp=${profile} names a custom seccomp profile, which compose v1 opens as a file; apps use Docker's default profile`);
+        add(name, 'security_opt', { key: 'policy.seccomp_file', params: { profile } });
       }
     }
   }
@@ -99,10 +100,10 @@ export function checkBeforeCompose(document: ComposeDocument): PolicyViolation[]
 }
 
 /** Why a file path compose would open is refused, or null when it is plainly inside the folder. */
-function fileProblem(file: unknown): string | null {
-  if (typeof file !== 'string') return `${JSON.stringify(file) ?? String(file)} is not a file path`;
+function fileProblem(file: unknown): Message | null {
+  if (typeof file !== 'string') return { key: 'policy.file_not_path', params: { value: JSON.stringify(file) ?? String(file) } };
   if (!PLAIN_RELATIVE_PATH.test(file) || file.split('/').includes('..')) {
-    return `${file} is not a plain path inside the app folder (no leading /, no "..", "~" or "$"); only files shipped with the app may be read`;
+    return { key: 'policy.file_not_inside', params: { file } };
   }
   return null;
 }

@@ -5,6 +5,7 @@
  * circle.
  */
 import { AppError } from '../../errors.ts';
+import { inEnglish, type Message } from '../../i18n/index.ts';
 import type { Protocol } from '../compose-ports.ts';
 import type { Manifest } from '../manifest.ts';
 
@@ -37,35 +38,49 @@ export interface PolicyViolation {
   /** The compose service at fault; null for the manifest or top-level definitions. */
   service: string | null;
   key: string;
+  /** Why, as a catalog message: the UI renders it in the customer's language. */
+  text: Message;
+  /** Why, in English (the API, the log, docs/felhom-yml.md): `text` rendered in English. */
   message: string;
 }
 
 /** Records a violation of one service at `key`. */
-export type Add = (key: string, message: string) => void;
+export type Add = (key: string, text: Message) => void;
 
-/** One `policy` AppError listing every violation, each as `service "web": key: why`. */
+export function violation(service: string | null, key: string, text: Message): PolicyViolation {
+  return { service, key, text, message: inEnglish(text) };
+}
+
+/**
+ * One `policy` AppError listing every violation, each as `service "web": key: why`. Its
+ * text holds the list in English too: a list has no catalog shape, so the pages that
+ * show a refusal list `details.violations` themselves, each by `violationLine`.
+ */
 export function policyError(violations: PolicyViolation[]): AppError {
-  const lines = violations.map(describeViolation);
-  const count = violations.length === 1 ? 'a rule' : `${violations.length} rules`;
-  return new AppError(
-    'policy',
-    `the app breaks ${count} of the app policy (the controller holds the Docker socket, which is root on the guest, so an app may not use it to reach the host):\n` +
-      lines.map((line) => `- ${line}`).join('\n'),
-    { details: { violations } },
-  );
+  const lines = violations.map((v) => `- ${describeViolation(v)}`).join('\n');
+  const text: Message = violations.length === 1
+    ? { key: 'policy.refused_one', params: { lines } }
+    : { key: 'policy.refused_many', params: { count: violations.length, lines } };
+  return new AppError('policy', text, { details: { violations } });
+}
+
+/** A violation as one line, `service "web": key: why`, in whichever language renders it. */
+export function violationLine(violation: PolicyViolation): Message {
+  const { service, key, text } = violation;
+  return service === null ? { key: 'policy.line', params: { key, problem: text } } : { key: 'policy.line_of_service', params: { service, key, problem: text } };
 }
 
 export function describeViolation(violation: PolicyViolation): string {
-  return violation.service === null ? `${violation.key}: ${violation.message}` : `service "${violation.service}": ${violation.key}: ${violation.message}`;
+  return inEnglish(violationLine(violation));
 }
 
 const RESERVED_LABEL_PREFIXES = [
-  ['org.felhom.', 'reserved for the controller, which labels its own objects and each app\'s services with it'],
-  ['com.docker.compose.', 'reserved for compose, whose labels the controller uses to find each app\'s containers'],
+  ['org.felhom.', 'policy.label_reserved_controller'],
+  ['com.docker.compose.', 'policy.label_reserved_compose'],
 ] as const;
 
-/** What a reserved label namespace is for, when `label` is in one; else null. */
-export function reservedLabel(label: string): string | null {
+/** Why `label` may not be set, when it is in a reserved namespace; else null. */
+export function reservedLabel(label: string): Message | null {
   const reserved = RESERVED_LABEL_PREFIXES.find(([prefix]) => label.toLowerCase().startsWith(prefix));
-  return reserved ? `${reserved[0]} namespace is ${reserved[1]}` : null;
+  return reserved ? { key: reserved[1], params: { label, prefix: reserved[0] } } : null;
 }

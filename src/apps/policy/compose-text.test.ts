@@ -4,15 +4,16 @@ import { parse } from 'yaml';
 import { AppError } from '../../errors.ts';
 import { COMPOSE_MAX_BYTES, readComposeText } from './compose-text.ts';
 import type { PolicyViolation } from './checks.ts';
+import { assertWorded } from '../../../test/helpers/worded.ts';
 
-/** The problems a refused text carries, one line each. */
+/** The problems a refused text carries, one line each, worded from the catalogs (assertWorded). */
 function refusals(text: string): string[] {
   try {
     readComposeText(text);
   } catch (error) {
     assert.ok(error instanceof AppError, String(error));
     assert.equal(error.code, 'policy', error.message);
-    return (error.details?.violations as PolicyViolation[]).map((v) => `${v.key}: ${v.message}`);
+    return assertWorded(error.details?.violations as PolicyViolation[]).map((v) => `${v.key}: ${v.message}`);
   }
   return [];
 }

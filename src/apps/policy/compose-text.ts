@@ -16,7 +16,8 @@
  */
 import { isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml';
 import { AppError } from '../../errors.ts';
-import { policyError } from './checks.ts';
+import { inEnglish, type Message } from '../../i18n/index.ts';
+import { policyError, violation } from './checks.ts';
 
 /** The most a compose file may hold as written (real ones are a few KiB). */
 export const COMPOSE_MAX_BYTES = 256 * 1024;
@@ -42,7 +43,7 @@ export interface ComposeText {
 export function readComposeText(text: string): ComposeText {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > COMPOSE_MAX_BYTES) {
-    throw fileRefusal([`is ${bytes} bytes; a compose file may be at most ${COMPOSE_MAX_BYTES / 1024} KiB`]);
+    throw fileRefusal([{ key: 'policy.compose_too_large', params: { bytes, max: COMPOSE_MAX_BYTES / 1024 } }]);
   }
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const refusals = ambiguousCharacters(body);
@@ -50,7 +51,7 @@ export function readComposeText(text: string): ComposeText {
 
   const doc = parseDocument(body, { merge: true, uniqueKeys: true, prettyErrors: false });
   const [error] = doc.errors;
-  if (error) throw new AppError('validation', `the compose file is not valid YAML: ${firstLine(error.message)}`, { cause: error });
+  if (error) throw new AppError('validation', { key: 'policy.compose_not_yaml', params: { reason: firstLine(error.message) } }, { cause: error });
   const shape = shapeRefusals(doc, body);
   if (shape.length > 0) throw fileRefusal(shape);
 
@@ -58,19 +59,19 @@ export function readComposeText(text: string): ComposeText {
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (cause) {
-    throw fileRefusal([`expands its anchors too far (${firstLine((cause as Error).message)}); aliases may repeat a block, not multiply it`]);
+    throw fileRefusal([{ key: 'policy.anchors_too_many', params: { reason: firstLine((cause as Error).message) } }]);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new AppError('validation', 'the compose file must be a YAML mapping with a "services" key');
+    throw new AppError('validation', { key: 'policy.compose_not_mapping' });
   }
   // `version` is obsolete to compose v2 and a switch to v1: a mapping there turns on the
   // legacy format, where every top-level key is a service. Neither version needs it.
   delete (data as Record<string, unknown>).version;
   const rendered = renderCanonical(data, CANONICAL_MAX_BYTES);
   if ('overflow' in rendered) {
-    throw fileRefusal([`grows past ${CANONICAL_MAX_BYTES / 1024} KiB once its anchors are expanded; aliases may repeat a block, not multiply it`]);
+    throw fileRefusal([{ key: 'policy.anchors_too_large', params: { max: CANONICAL_MAX_BYTES / 1024 } }]);
   }
-  if (rendered.refusals.length > 0) throw fileRefusal([...new Set(rendered.refusals)]);
+  if (rendered.refusals.length > 0) throw fileRefusal(rendered.refusals);
   return { document: data as ComposeDocument, canonical: rendered.text };
 }
 
@@ -82,50 +83,50 @@ export function readComposeText(text: string): ComposeText {
  */
 const AMBIGUOUS = /\r(?!\n)|[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029\uFEFF\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-function ambiguousCharacters(text: string): string[] {
-  const found: string[] = [];
+function ambiguousCharacters(text: string): Message[] {
+  const found: Message[] = [];
   for (const match of text.matchAll(AMBIGUOUS)) {
     const { line, column } = position(text, match.index);
-    found.push(`${describeCharacter(match[0])} at line ${line}, column ${column}: YAML parsers disagree on such characters, so compose could read another file than the one checked; save the file as plain UTF-8 text with LF or CRLF line endings`);
+    found.push({ key: 'policy.ambiguous_character', params: { character: describeCharacter(match[0]), line, column } });
     if (found.length === 5) break;
   }
   return found;
 }
 
-function describeCharacter(char: string): string {
+function describeCharacter(char: string): Message {
   const code = char.codePointAt(0) ?? 0;
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  if (char === '\r') return 'a carriage return without a line feed (a bare CR)';
-  if (code === 0x85) return 'a next-line character (U+0085, NEL)';
-  if (code === 0x2028 || code === 0x2029) return `a Unicode line or paragraph separator (${hex})`;
-  if (code === 0xfeff) return 'a byte-order mark (U+FEFF) past the start of the file';
-  if (code >= 0xd800 && code <= 0xdfff) return `an unpaired surrogate (${hex})`;
-  return `the control character ${hex}`;
+  if (char === '\r') return { key: 'policy.character_bare_cr' };
+  if (code === 0x85) return { key: 'policy.character_nel' };
+  if (code === 0x2028 || code === 0x2029) return { key: 'policy.character_separator', params: { code: hex } };
+  if (code === 0xfeff) return { key: 'policy.character_bom' };
+  if (code >= 0xd800 && code <= 0xdfff) return { key: 'policy.character_surrogate', params: { code: hex } };
+  return { key: 'policy.character_control', params: { code: hex } };
 }
 
 /** Explicit tags and keys that are not plain scalars: where parsers part ways. */
-function shapeRefusals(doc: ReturnType<typeof parseDocument>, text: string): string[] {
-  const where = (range: readonly number[] | null | undefined) => {
+function shapeRefusals(doc: ReturnType<typeof parseDocument>, text: string): Message[] {
+  const where = (range: readonly number[] | null | undefined): Message | '' => {
     if (!range) return '';
     const { line, column } = position(text, range[0] ?? 0);
-    return ` at line ${line}, column ${column}`;
+    return { key: 'policy.at_position', params: { line, column } };
   };
-  const refusals: string[] = [];
+  const refusals: Message[] = [];
   visit(doc, {
     Node(_key, node) {
       // Only a tag written in the file is set on the node; resolved plain scalars have none.
       if ((isScalar(node) || isCollection(node)) && node.tag !== undefined) {
-        refusals.push(`the explicit tag ${node.tag}${where(node.range)}: compose versions read tagged values differently (!!binary, !reset, !override…); write the plain value`);
+        refusals.push({ key: 'policy.explicit_tag', params: { tag: node.tag, where: where(node.range) } });
       } else if (isScalar(node) && node.type === 'PLAIN' && typeof node.source === 'string' && isAmbiguousPlain(node.source)) {
-        refusals.push(`the plain value ${node.source}${where(node.range)}, which YAML 1.1 (compose v1, and go-yaml for numbers) and YAML 1.2 read as different values (0440 is 288 or 440, yes a boolean or a word); quote it if it is text, or write a number in plain decimal`);
+        refusals.push({ key: 'policy.ambiguous_plain', params: { value: node.source, where: where(node.range) } });
       }
     },
     Pair(_key, pair) {
       const key = pair.key;
       if (isScalar(key) && key.value === '<<' && key.type !== 'PLAIN') {
-        refusals.push(`a quoted "<<" key${where(key.range)}, which some parsers take for a merge key and others for a plain key`);
+        refusals.push({ key: 'policy.quoted_merge_key', params: { where: where(key.range) } });
       } else if (key !== null && !isScalar(key) && !isAlias(key)) {
-        refusals.push(`a key that is a list or a mapping${where(isCollection(key) ? key.range : null)}; compose keys are plain names`);
+        refusals.push({ key: 'policy.complex_key', params: { where: where(isCollection(key) ? key.range : null) } });
       }
     },
   });
@@ -144,9 +145,11 @@ export function canonicalText(value: unknown): string {
  * stopping as soon as it passes `budget` bytes: a thousand aliases of a 250 KB anchor
  * must not build a 250 MB string before it is refused.
  */
-function renderCanonical(value: unknown, budget: number): { text: string; refusals: string[] } | { overflow: true } {
+function renderCanonical(value: unknown, budget: number): { text: string; refusals: Message[] } | { overflow: true } {
   const parts: string[] = [];
-  const refusals: string[] = [];
+  // Keyed by the English text: one refusal per problem, however often the file repeats it.
+  const refusals = new Map<string, Message>();
+  const refuse = (message: Message) => refusals.set(inEnglish(message), message);
   let size = 0;
   const emit = (part: string) => {
     size += Buffer.byteLength(part);
@@ -155,14 +158,14 @@ function renderCanonical(value: unknown, budget: number): { text: string; refusa
   };
   const walk = (item: unknown, depth: number): void => {
     if (depth > MAX_DEPTH) {
-      refusals.push(`nests deeper than ${MAX_DEPTH} levels`);
+      refuse({ key: 'policy.nests_too_deep', params: { max: MAX_DEPTH } });
       return emit('null');
     }
     if (item === null || item === undefined) return emit('null');
     if (typeof item === 'string') return emit(quote(item));
     if (typeof item === 'boolean') return emit(String(item));
     if (typeof item === 'number') {
-      if (!Number.isFinite(item)) refusals.push(`has the number ${String(item)}, which compose versions read differently; write it as a string or a finite number`);
+      if (!Number.isFinite(item)) refuse({ key: 'policy.number_not_finite', params: { number: String(item) } });
       return emit(Number.isFinite(item) ? String(item) : 'null');
     }
     if (Array.isArray(item)) {
@@ -176,13 +179,13 @@ function renderCanonical(value: unknown, budget: number): { text: string; refusa
     if (typeof item === 'object' && Object.getPrototypeOf(item) === Object.prototype) {
       emit('{');
       Object.entries(item as Record<string, unknown>).forEach(([key, element], i) => {
-        if (key === '<<') refusals.push('has a "<<" key that is not a merge of mappings');
+        if (key === '<<') refuse({ key: 'policy.merge_key_not_mapping' });
         emit(`${i > 0 ? ', ' : ''}${quote(key)}: `);
         walk(element, depth + 1);
       });
       return emit('}');
     }
-    refusals.push(`has a value of a kind compose does not read (${Object.prototype.toString.call(item)})`);
+    refuse({ key: 'policy.value_unreadable', params: { kind: Object.prototype.toString.call(item) } });
     emit('null');
   };
   try {
@@ -191,7 +194,7 @@ function renderCanonical(value: unknown, budget: number): { text: string; refusa
     if (error === OVERFLOW) return { overflow: true };
     throw error;
   }
-  return { text: parts.join(''), refusals };
+  return { text: parts.join(''), refusals: [...refusals.values()] };
 }
 
 const OVERFLOW = Symbol('overflow');
@@ -205,8 +208,8 @@ function quote(value: string): string {
 }
 
 /** One policy error, each problem under the key "compose file", so a plan lists them like any other. */
-function fileRefusal(messages: string[]): AppError {
-  return policyError(messages.map((message) => ({ service: null, key: 'compose file', message })));
+function fileRefusal(problems: Message[]): AppError {
+  return policyError(problems.map((problem) => violation(null, 'compose file', problem)));
 }
 
 /**

@@ -9,7 +9,8 @@
 import type { ComposeModel, PortMapping, Protocol } from '../compose-model.ts';
 import { readCompose } from '../compose-model.ts';
 import { canonicalIp, isWildcard } from '../compose-ports.ts';
-import type { HostPort, PolicyInput, PolicyViolation } from './checks.ts';
+import type { MessageKey } from '../../i18n/index.ts';
+import { violation, type HostPort, type PolicyInput, type PolicyViolation } from './checks.ts';
 
 export const MAX_PUBLISHED_PORTS = 64;
 
@@ -27,17 +28,17 @@ export function checkPorts(model: ComposeModel, input: PolicyInput): PolicyViola
     for (const port of service.ports) {
       if (port.published === null) continue;
       if (port.anyOf) {
-        violations.push({ service: service.name, key: 'ports', message: `host ports ${port.anyOf.low}-${port.anyOf.high} onto the one container port ${port.target} book the whole range for one port; publish one host port` });
+        violations.push(violation(service.name, 'ports', { key: 'policy.port_range_onto_one', params: { low: port.anyOf.low, high: port.anyOf.high, target: port.target } }));
         continue;
       }
-      const label = `host port ${portLabel(port)}`;
-      const add = (message: string) => violations.push({ service: service.name, key: 'ports', message: `${label} ${message}` });
+      const add = (key: MessageKey, params: Record<string, string> = {}) =>
+        violations.push(violation(service.name, 'ports', { key, params: { port: portLabel(port), ...params } }));
       const reserved = (input.reservedPorts ?? []).find((r) => r.published === port.published && r.protocol === port.protocol);
       const other = input.otherApps.find((app) => app.ports.some((p) => overlaps(p, port)));
       const twin = mine.find((p) => overlaps(p, port));
-      if (reserved) add('is reserved for the controller or the system; choose another host port');
-      if (other) add(`is already used by the app "${other.id}"; choose another host port`);
-      if (twin) add(`is also published by ${twin.service === service.name ? 'this service' : `service "${twin.service}"`}; each host port can be published once`);
+      if (reserved) add('policy.port_reserved');
+      if (other) add('policy.port_of_other_app', { app: other.id });
+      if (twin) add(twin.service === service.name ? 'policy.port_twice_in_service' : 'policy.port_twice', { service: twin.service });
       mine.push({ ...port, service: service.name });
     }
   }
@@ -45,7 +46,7 @@ export function checkPorts(model: ComposeModel, input: PolicyInput): PolicyViola
 }
 
 export function tooManyPorts(count: number): PolicyViolation {
-  return { service: null, key: 'ports', message: `the app publishes ${count} host ports; the engine runs a process for each, outside the app's limits, so at most ${MAX_PUBLISHED_PORTS} are allowed` };
+  return violation(null, 'ports', { key: 'policy.too_many_ports', params: { count, max: MAX_PUBLISHED_PORTS } });
 }
 
 /** The host ports an app publishes (random host ports left out), for recording. */

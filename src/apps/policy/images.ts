@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import type { ComposeModel } from '../compose-model.ts';
-import type { PolicyViolation } from './checks.ts';
+import { violation, type PolicyViolation } from './checks.ts';
 
 const LOCAL_SUFFIXES = ['.local', '.localhost', '.internal', '.lan', '.home', '.home.arpa', '.localdomain'];
 
@@ -29,11 +29,7 @@ export function checkImages(model: ComposeModel, allowedRegistries: string[]): P
     const host = registry.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').toLowerCase();
     const local = host === 'localhost' || net.isIP(host) !== 0 || !host.includes('.') || LOCAL_SUFFIXES.some((suffix) => host.endsWith(suffix));
     if (local) {
-      violations.push({
-        service: service.name,
-        key: 'image',
-        message: `${service.image} comes from ${registry}, a registry on the guest or its network: the engine would send requests there for the app; images come from registries on the internet (or one the operator allows in FELHOM_REGISTRIES)`,
-      });
+      violations.push(violation(service.name, 'image', { key: 'policy.image_local_registry', params: { image: service.image!, registry } }));
     }
   }
   return violations;

@@ -12,7 +12,7 @@ export { canonicalText, readComposeText, COMPOSE_MAX_BYTES, type ComposeDocument
 export { checkBeforeCompose } from './before-compose.ts';
 export { checkAgreement } from './agreement.ts';
 export { checkPolicy } from './policy.ts';
-export { describeViolation, policyError, type HostPort, type PolicyInput, type PolicyViolation } from './checks.ts';
+export { describeViolation, policyError, violation, violationLine, type HostPort, type PolicyInput, type PolicyViolation } from './checks.ts';
 export { publishedPorts } from './host-ports.ts';
 export { ALLOWED_CAPABILITIES } from './privileges.ts';
 export { MAX_STOP_GRACE_SECONDS } from './limits.ts';

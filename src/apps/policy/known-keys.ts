@@ -4,7 +4,8 @@
  * Here the other half: every service key must be one the policy knows, and a few known
  * ones are refused outright or held to safe values.
  */
-import type { PolicyViolation } from './checks.ts';
+import type { Message, MessageKey } from '../../i18n/index.ts';
+import { violation, type PolicyViolation } from './checks.ts';
 import { isRecord } from '../compose-readers.ts';
 
 /** Keys judged here or by the other checks of the policy. */
@@ -20,22 +21,25 @@ const KNOWN_SERVICE_KEYS = new Set([
   'user', 'userns_mode', 'uts', 'volumes', 'volumes_from', 'working_dir',
 ]);
 
-const REFUSED: Record<string, string> = {
-  use_api_socket: 'mounts the Docker socket into the container: whoever holds it is root on the guest',
-  develop: 'syncs files from the host into the container',
-  blkio_config: 'names host block devices',
-  storage_opt: 'changes how the container is stored on the guest',
-  credential_spec: 'is for Windows containers and names a file compose would read',
-  isolation: 'is for Windows containers',
-  oom_kill_disable: 'would let the app exhaust the guest memory',
-  cpu_rt_period: 'real-time scheduling can starve the guest',
-  cpu_rt_runtime: 'real-time scheduling can starve the guest',
-  annotations: 'passes annotations to the container runtime, which may act on them',
-};
+/** Service keys refused outright, and why. */
+const REFUSED = {
+  use_api_socket: 'policy.why_use_api_socket',
+  develop: 'policy.why_develop',
+  blkio_config: 'policy.why_blkio_config',
+  storage_opt: 'policy.why_storage_opt',
+  credential_spec: 'policy.why_credential_spec',
+  isolation: 'policy.why_isolation',
+  oom_kill_disable: 'policy.why_oom_kill_disable',
+  cpu_rt_period: 'policy.why_realtime',
+  cpu_rt_runtime: 'policy.why_realtime',
+  annotations: 'policy.why_annotations',
+} as const satisfies Record<string, MessageKey>;
+
+type RefusedKey = keyof typeof REFUSED;
 
 /** Why a service key is refused outright. */
-export function refusedKey(key: string): string {
-  return `${REFUSED[key] ?? 'is refused'}; not allowed for apps`;
+export function refusedKey(key: RefusedKey): Message {
+  return { key: 'policy.refused_key', params: { why: { key: REFUSED[key] } } };
 }
 
 const PASSIVE_PULL_POLICIES = new Set(['missing', 'never', 'if_not_present']);
@@ -48,23 +52,23 @@ export function checkKnownKeys(compose: unknown): PolicyViolation[] {
   const services = isRecord(compose) && isRecord(compose.services) ? compose.services : {};
   for (const [name, service] of Object.entries(services)) {
     if (!isRecord(service)) continue;
-    const add = (key: string, message: string) => violations.push({ service: name, key, message });
+    const add = (key: string, text: Message) => violations.push(violation(name, key, text));
     for (const key of Object.keys(service)) {
       if (key.startsWith('x-')) continue;
-      if (Object.hasOwn(REFUSED, key)) add(key, refusedKey(key));
-      else if (!KNOWN_SERVICE_KEYS.has(key)) add(key, 'the controller does not know this key, so it cannot tell that it is safe; not allowed');
+      if (Object.hasOwn(REFUSED, key)) add(key, refusedKey(key as RefusedKey));
+      else if (!KNOWN_SERVICE_KEYS.has(key)) add(key, { key: 'policy.key_unknown' });
     }
     if (service.runtime !== undefined && service.runtime !== 'runc') {
-      add('runtime', `runtime "${String(service.runtime)}" is not allowed; apps run with Docker's default runtime`);
+      add('runtime', { key: 'policy.runtime', params: { runtime: String(service.runtime) } });
     }
     // The controller decides when images are downloaded (FELHOM_PULL, an update);
     // compose up must only use what the deploy checked is in the engine.
     if (service.pull_policy !== undefined && !PASSIVE_PULL_POLICIES.has(String(service.pull_policy))) {
-      add('pull_policy', `"${String(service.pull_policy)}" makes compose up download images by itself; the controller downloads them (use missing or never, or leave it out)`);
+      add('pull_policy', { key: 'policy.pull_policy', params: { policy: String(service.pull_policy) } });
     }
     const driver = isRecord(service.logging) ? service.logging.driver : undefined;
     if (driver !== undefined && !SAFE_LOG_DRIVERS.has(String(driver))) {
-      add('logging.driver', `"${String(driver)}" would make the Docker engine send logs elsewhere; use json-file or local`);
+      add('logging.driver', { key: 'policy.log_driver', params: { driver: String(driver) } });
     }
   }
   return violations;

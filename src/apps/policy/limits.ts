@@ -7,7 +7,7 @@
  * a weight above the default and a memory reservation above the app's own limit).
  */
 import type { ComposeModel, ComposeService } from '../compose-model.ts';
-import type { Add, PolicyViolation } from './checks.ts';
+import { violation, type Add, type PolicyViolation } from './checks.ts';
 
 /**
  * The longest a service may ask Docker to wait for it to stop. A backup stops every app
@@ -36,40 +36,40 @@ export const MAX_CONTAINERS = 32;
 
 export function checkLimits(service: ComposeService, add: Add): void {
   for (const key of Object.keys(service.sysctls)) {
-    if (!NAMESPACED_SYSCTL.test(key)) add('sysctls', `${key} is a setting of the guest's kernel, not of the container's own namespaces; apps may set only net.*, kernel.shm*/msg*/sem and fs.mqueue.*`);
+    if (!NAMESPACED_SYSCTL.test(key)) add('sysctls', { key: 'policy.sysctl', params: { sysctl: key } });
   }
   // Names are read in lower case and -1 as unlimited, as the engine does.
   const { rtprio, nice } = service.ulimits;
   if (rtprio && (rtprio.soft !== 0 || rtprio.hard !== 0)) {
-    add('ulimits.rtprio', 'lets the app run with real-time priority without any capability, and real-time scheduling can starve the guest; only 0 is allowed');
+    add('ulimits.rtprio', { key: 'policy.rtprio' });
   }
   if (nice && Math.max(nice.soft, nice.hard) > MAX_NICE_LIMIT) {
-    add('ulimits.nice', `lets the app raise its priority above the guest's own processes without any capability; at most ${MAX_NICE_LIMIT} is allowed`);
+    add('ulimits.nice', { key: 'policy.nice', params: { max: MAX_NICE_LIMIT } });
   }
-  if (service.cpuShares !== null && service.cpuShares < 0) add('cpu_shares', `${service.cpuShares} is not a CPU weight (compose prints a number too large for it as negative)`);
+  if (service.cpuShares !== null && service.cpuShares < 0) add('cpu_shares', { key: 'policy.cpu_shares_negative', params: { value: service.cpuShares } });
   if (service.cpuShares !== null && service.cpuShares > DEFAULT_CPU_SHARES) {
-    add('cpu_shares', `${service.cpuShares} weighs the app above the guest's own services and the controller (${DEFAULT_CPU_SHARES} each); at most ${DEFAULT_CPU_SHARES} is allowed`);
+    add('cpu_shares', { key: 'policy.cpu_shares_high', params: { value: service.cpuShares, max: DEFAULT_CPU_SHARES } });
   }
   const reserved = service.memReservationBytes;
   if (reserved !== null && reserved > 0 && (service.memLimitBytes === null || reserved > service.memLimitBytes)) {
-    add('mem_reservation', 'a memory reservation beyond the app\'s own memory limit makes the kernel take memory from the guest\'s own processes first; set mem_limit and reserve at most that');
+    add('mem_reservation', { key: 'policy.mem_reservation' });
   }
   if (service.healthIntervals.some((seconds) => seconds < MIN_HEALTH_INTERVAL_SECONDS)) {
-    add('healthcheck', `an interval under ${MIN_HEALTH_INTERVAL_SECONDS} s keeps the engine running checks outside the app's limits; use ${MIN_HEALTH_INTERVAL_SECONDS} s or more`);
+    add('healthcheck', { key: 'policy.health_interval', params: { min: MIN_HEALTH_INTERVAL_SECONDS } });
   }
   if (service.replicas > MAX_REPLICAS) {
-    add('scale', `${service.replicas} containers of one service: each brings engine processes outside the app's limits; at most ${MAX_REPLICAS} are allowed`);
+    add('scale', { key: 'policy.scale', params: { count: service.replicas, max: MAX_REPLICAS } });
   }
   if (service.oomScoreAdj !== null && service.oomScoreAdj < 0) {
-    add('oom_score_adj', `${service.oomScoreAdj} makes the kernel kill the guest's own processes before the app when memory runs out (as oom_kill_disable would); only 0 or more is allowed`);
+    add('oom_score_adj', { key: 'policy.oom_score_adj', params: { value: service.oomScoreAdj } });
   }
   if (service.stopGraceSeconds !== null && service.stopGraceSeconds > MAX_STOP_GRACE_SECONDS) {
-    add('stop_grace_period', `${service.stopGraceSeconds} s is longer than the ${MAX_STOP_GRACE_SECONDS} s an app may take to stop: a backup stops every app and waits for all of them`);
+    add('stop_grace_period', { key: 'policy.stop_grace', params: { seconds: service.stopGraceSeconds, max: MAX_STOP_GRACE_SECONDS } });
   }
 }
 
 export function checkAppSize(model: ComposeModel): PolicyViolation[] {
   const containers = model.services.reduce((sum, service) => sum + service.replicas, 0);
   if (containers <= MAX_CONTAINERS) return [];
-  return [{ service: null, key: 'services', message: `the app would run ${containers} containers; each brings engine processes outside the app's limits, so at most ${MAX_CONTAINERS} are allowed` }];
+  return [violation(null, 'services', { key: 'policy.too_many_containers', params: { count: containers, max: MAX_CONTAINERS } })];
 }

@@ -5,57 +5,59 @@
  * app or the controller needs.
  */
 import type { ComposeModel, ComposeService } from '../compose-model.ts';
-import type { Add, PolicyViolation } from './checks.ts';
+import type { MessageKey } from '../../i18n/index.ts';
+import { violation, type Add, type PolicyViolation } from './checks.ts';
 
 
 export function checkNamespaces(service: ComposeService, services: Set<string>, add: Add): void {
   // `allowed` lists the other values permitted; 'any' permits everything but host and container:.
-  const shared = (key: string, value: string | null, allowed: string[] | 'any', what: string) => {
+  const shared = (key: string, value: string | null, allowed: string[] | 'any', namespace: MessageKey) => {
     if (value === null) return;
     const trimmed = value.trim();
     const lower = trimmed.toLowerCase();
-    if (lower === 'host') add(key, `host shares the guest's ${what} with the container; apps keep their own`);
-    else if (lower.startsWith('container:')) add(key, `${value} joins the ${what} of a container outside the app (it could be the controller's); only service:<name> within the app is allowed`);
+    const what = { key: namespace };
+    if (lower === 'host') add(key, { key: 'policy.namespace_host', params: { what } });
+    else if (lower.startsWith('container:')) add(key, { key: 'policy.namespace_container', params: { value, what } });
     else if (lower.startsWith('service:')) {
-      if (!services.has(trimmed.slice('service:'.length))) add(key, `${value} names no service of this app`);
+      if (!services.has(trimmed.slice('service:'.length))) add(key, { key: 'policy.namespace_no_service', params: { value } });
     } else if (allowed !== 'any' && lower !== '' && !allowed.includes(lower)) {
-      add(key, `${value} is not allowed: use ${allowed.join(', ')} or service:<name>`);
+      add(key, { key: 'policy.namespace_value', params: { value, allowed: allowed.join(', ') } });
     }
   };
   const mode = service.networkMode?.trim().toLowerCase();
   if (mode === 'bridge' || mode === 'default') {
     // The engine's default bridge is shared with every container started outside a
     // project, and legacy links on it inject other containers' environments.
-    add('network_mode', `${service.networkMode} puts the container on the engine's default bridge, shared with containers outside the app; leave network_mode out (the app gets its own network)`);
+    add('network_mode', { key: 'policy.network_mode_bridge', params: { mode: String(service.networkMode) } });
   } else {
     // A network_mode that names a network would join a network outside the app.
-    shared('network_mode', service.networkMode, ['none'], 'network stack');
+    shared('network_mode', service.networkMode, ['none'], 'policy.namespace_of_network');
   }
-  shared('pid', service.pid, ['private'], 'process namespace');
-  shared('ipc', service.ipc, ['none', 'private', 'shareable'], 'IPC namespace');
-  shared('userns_mode', service.usernsMode, 'any', 'user namespace (opting out of user-namespace remapping)');
-  shared('uts', service.uts, 'any', 'host name (UTS namespace)');
-  shared('cgroup', service.cgroup, ['private'], 'cgroup namespace');
-  if (service.cgroupParent !== null) add('cgroup_parent', `placing the container under the cgroup "${service.cgroupParent}" takes it out of Docker's control of its resources; apps may not set it`);
+  shared('pid', service.pid, ['private'], 'policy.namespace_of_pid');
+  shared('ipc', service.ipc, ['none', 'private', 'shareable'], 'policy.namespace_of_ipc');
+  shared('userns_mode', service.usernsMode, 'any', 'policy.namespace_of_userns');
+  shared('uts', service.uts, 'any', 'policy.namespace_of_uts');
+  shared('cgroup', service.cgroup, ['private'], 'policy.namespace_of_cgroup');
+  if (service.cgroupParent !== null) add('cgroup_parent', { key: 'policy.cgroup_parent', params: { cgroup: service.cgroupParent } });
   for (const entry of service.volumesFrom) {
     const source = entry.replace(/:(ro|rw)$/, '');
     if (source.startsWith('container:')) {
-      add('volumes_from', `${entry} mounts the volumes of a container outside the app (it could be the controller's); only services of this app are allowed`);
+      add('volumes_from', { key: 'policy.volumes_from_container', params: { entry } });
       continue;
     }
     const name = source.replace(/^service:/, '');
-    if (!services.has(name)) add('volumes_from', `${entry} names no service of this app (compose would look for a container of that name outside the app)`);
+    if (!services.has(name)) add('volumes_from', { key: 'policy.volumes_from_unknown', params: { entry } });
   }
 }
 
 /** Legacy links: Docker copies a linked container's environment (its passwords) into the app. */
 export function checkLinks(service: ComposeService, services: Set<string>, add: Add): void {
   for (const link of service.externalLinks) {
-    add('external_links', `${link} links to a container outside the app, and Docker copies that container's environment (its passwords) into this one; not allowed`);
+    add('external_links', { key: 'policy.external_links', params: { link } });
   }
   for (const link of service.links) {
     const target = link.split(':')[0] ?? '';
-    if (!services.has(target)) add('links', `${link} names no service of this app; links may reach only the app's own services`);
+    if (!services.has(target)) add('links', { key: 'policy.links_unknown', params: { link } });
   }
 }
 
@@ -67,7 +69,7 @@ export function checkContainerName(service: ComposeService, appId: string, add: 
   const name = service.containerName;
   if (name === null) return;
   if (name !== appId && !name.startsWith(`${appId}-`) && !name.startsWith(`${appId}_`)) {
-    add('container_name', `"${name}" is a name for the whole Docker engine, which could be another app's or the controller's; leave it out, or start it with "${appId}-"`);
+    add('container_name', { key: 'policy.container_name', params: { name, prefix: `${appId}-` } });
   }
 }
 
@@ -86,7 +88,7 @@ export function checkContainerNames(model: ComposeModel, appId: string, taken: s
       ? [service.containerName]
       : Array.from({ length: service.replicas }, (_, i) => [`${appId}-${service.name}-${i + 1}`, `${appId}_${service.name}_${i + 1}`]).flat();
     const clash = names.find((name) => existing.has(name));
-    if (clash) violations.push({ service: service.name, key: 'container_name', message: `its container would be named "${clash}", which a container outside the app already has; rename the service` });
+    if (clash) violations.push(violation(service.name, 'container_name', { key: 'policy.container_name_taken', params: { name: clash } }));
   }
   return violations;
 }

@@ -3,7 +3,8 @@
  * each a bridge and an address range from its own pool, which every app shares.
  */
 import type { ComposeModel } from '../compose-model.ts';
-import { reservedLabel, type PolicyViolation } from './checks.ts';
+import type { Message } from '../../i18n/index.ts';
+import { reservedLabel, violation, type PolicyViolation } from './checks.ts';
 
 /** Keys of a network definition in the shape compose creates by default; anything else reaches past it. */
 const PLAIN_NETWORK_KEYS = new Set(['internal', 'attachable', 'enable_ipv6', 'enable_ipv4']);
@@ -22,34 +23,32 @@ export const MAX_NETWORKS = 4;
 export function checkNetworks(model: ComposeModel, appId: string): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
   if (model.networks.length > MAX_NETWORKS) {
-    violations.push({ service: null, key: 'networks', message: `the app would create ${model.networks.length} networks; each takes an address range from the engine's pool, which all apps share, so at most ${MAX_NETWORKS} are allowed` });
+    violations.push(violation(null, 'networks', { key: 'policy.too_many_networks', params: { count: model.networks.length, max: MAX_NETWORKS } }));
   }
   for (const network of model.networks) {
     const key = `networks.${network.key}`;
-    const add = (message: string, at = key) => violations.push({ service: null, key: at, message });
-    if (network.driver === 'host' || network.name === 'host') add('the host network shares the guest\'s network stack with the app; apps keep their own');
-    else if (network.external) add(`external: an app may join only its own networks, not "${network.name ?? network.key}" (it could be another app's or the controller's)`);
-    else if (network.name !== null && network.name !== `${appId}_${network.key}`) add(`name: "${network.name}" could be another app's or the controller's network; remove name:`);
-    if (network.driver !== null && network.driver !== 'bridge' && network.driver !== 'host') add(`"${network.driver}" networks reach past the guest's own; apps use bridge networks`, `${key}.driver`);
+    const add = (text: Message, at = key) => violations.push(violation(null, at, text));
+    if (network.driver === 'host' || network.name === 'host') add({ key: 'policy.network_host' });
+    else if (network.external) add({ key: 'policy.network_external', params: { network: network.name ?? network.key } });
+    else if (network.name !== null && network.name !== `${appId}_${network.key}`) add({ key: 'policy.network_name', params: { name: network.name } });
+    if (network.driver !== null && network.driver !== 'bridge' && network.driver !== 'host') add({ key: 'policy.network_driver', params: { driver: network.driver } }, `${key}.driver`);
     for (const [option, value] of Object.entries(network.options)) {
-      if (option === 'driver_opts') add(`driver options (${Object.keys(value as object).join(', ')}) can put the app on one of the guest's own bridges (docker0, the LAN); not allowed`, `${key}.driver_opts`);
+      if (option === 'driver_opts') add({ key: 'policy.network_driver_opts', params: { options: Object.keys(value as object).join(', ') } }, `${key}.driver_opts`);
       else if (option === 'ipam') {
-        if (!isDefaultIpam(value)) add('a custom address range can overlap the guest\'s routes to its LAN and take its traffic; the engine chooses the app\'s addresses', `${key}.ipam`);
-      } else if (!PLAIN_NETWORK_KEYS.has(option)) add(`${option} is not a network option the controller knows, so it cannot tell that it is safe; not allowed`, `${key}.${option}`);
+        if (!isDefaultIpam(value)) add({ key: 'policy.network_ipam' }, `${key}.ipam`);
+      } else if (!PLAIN_NETWORK_KEYS.has(option)) add({ key: 'policy.network_option_unknown', params: { option } }, `${key}.${option}`);
     }
     for (const label of Object.keys(network.labels)) {
       const reserved = reservedLabel(label);
-      if (reserved) add(`${label}: the ${reserved}`, `${key}.labels`);
+      if (reserved) add(reserved, `${key}.labels`);
     }
   }
   for (const service of model.services) {
     for (const attachment of service.networks) {
       for (const option of Object.keys(attachment.options)) {
         if (PLAIN_ATTACHMENT_KEYS.has(option)) continue;
-        const why = /^(ipv4_address|ipv6_address|link_local_ips)$/.test(option)
-          ? 'a fixed address needs a custom address range, which can shadow the guest\'s routes'
-          : 'it is not an attachment option the controller knows, so it cannot tell that it is safe';
-        violations.push({ service: service.name, key: `networks.${attachment.network}.${option}`, message: `${why}; not allowed` });
+        const why = /^(ipv4_address|ipv6_address|link_local_ips)$/.test(option) ? 'policy.attachment_fixed_address' : 'policy.attachment_unknown';
+        violations.push(violation(service.name, `networks.${attachment.network}.${option}`, { key: why }));
       }
     }
   }

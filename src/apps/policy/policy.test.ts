@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../../errors.ts';
 import { fixturesDir } from '../../../test/helpers/temp.ts';
+import { assertWorded } from '../../../test/helpers/worded.ts';
 import { parseComposeOutput } from '../../stacks/index.ts';
 import { parseManifest, type Manifest } from '../manifest.ts';
 import { ALLOWED_CAPABILITIES, checkPolicy, policyError, publishedPorts, type PolicyInput, type PolicyViolation } from './index.ts';
@@ -16,15 +17,16 @@ const load = (file: string): unknown => parseComposeOutput(fs.readFileSync(path.
 
 const hostileManifest = parseManifest('schema: felhom.app/v1\nid: hostile\nname: Hostile\nversion: "1"\nvolumes:\n  data: { class: hot }\n');
 
+/** Checks the app; every violation found is worded from the catalogs (assertWorded). */
 function check(compose: unknown, overrides: Partial<PolicyInput> = {}): PolicyViolation[] {
-  return checkPolicy({
+  return assertWorded(checkPolicy({
     manifest: hostileManifest,
     compose,
     appDir: fixtureAppDir('hostile'),
     otherApps: [],
     reservedProjects: ['felhom'],
     ...overrides,
-  });
+  }));
 }
 
 /** A v2-shaped config: one service "web" mounting the declared volume "data", plus overrides. */

@@ -12,7 +12,7 @@
  */
 import { readCompose, type ComposeModel, type ComposeService } from '../compose-model.ts';
 import type { Manifest } from '../manifest.ts';
-import { reservedLabel, type Add, type PolicyInput, type PolicyViolation } from './checks.ts';
+import { reservedLabel, violation, type Add, type PolicyInput, type PolicyViolation } from './checks.ts';
 import { checkPorts } from './host-ports.ts';
 import { checkImages } from './images.ts';
 import { checkKnownKeys } from './known-keys.ts';
@@ -31,7 +31,7 @@ export function checkPolicy(input: PolicyInput): PolicyViolation[] {
     ...checkWeb(input.manifest, services),
   ];
   for (const service of model.services) {
-    const add: Add = (key, message) => violations.push({ service: service.name, key, message });
+    const add: Add = (key, text) => violations.push(violation(service.name, key, text));
     checkPrivileges(service, add);
     checkLimits(service, add);
     checkNamespaces(service, services, add);
@@ -56,13 +56,13 @@ function checkIdentity(input: PolicyInput, model: ComposeModel): PolicyViolation
   const { id } = input.manifest;
   const violations: PolicyViolation[] = [];
   if (input.reservedProjects.some((name) => name.toLowerCase() === id)) {
-    violations.push({ service: null, key: 'id', message: `"${id}" is the name of a compose project the controller reserves (its own stack); choose another app id` });
+    violations.push(violation(null, 'id', { key: 'policy.id_reserved', params: { id } }));
   }
   if (input.otherApps.some((app) => app.id === id)) {
-    violations.push({ service: null, key: 'id', message: `an app with id "${id}" is already installed; choose another app id` });
+    violations.push(violation(null, 'id', { key: 'policy.id_taken', params: { id } }));
   }
   if (model.projectName !== null && model.projectName !== id) {
-    violations.push({ service: null, key: 'name', message: `the compose project name is "${model.projectName}", not the app id "${id}": remove the top-level name: from the compose file` });
+    violations.push(violation(null, 'name', { key: 'policy.project_name', params: { name: model.projectName, id } }));
   }
   return violations;
 }
@@ -70,12 +70,12 @@ function checkIdentity(input: PolicyInput, model: ComposeModel): PolicyViolation
 function checkWeb(manifest: Manifest, services: Set<string>): PolicyViolation[] {
   if (!manifest.web || services.has(manifest.web.service)) return [];
   const known = [...services].map((name) => `"${name}"`).join(', ');
-  return [{ service: null, key: 'web.service', message: `"${manifest.web.service}" is not a service of the compose file (its services: ${known})` }];
+  return [violation(null, 'web.service', { key: 'policy.web_service_unknown', params: { service: manifest.web.service, services: known } })];
 }
 
 function checkLabels(service: ComposeService, add: Add): void {
   for (const label of Object.keys(service.labels)) {
     const reserved = reservedLabel(label);
-    if (reserved) add('labels', `${label}: the ${reserved}`);
+    if (reserved) add('labels', reserved);
   }
 }
