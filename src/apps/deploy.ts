@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { oneShotServices, serviceNames, volumeMounts, type ComposeModel } from '../stacks/index.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
-import { oneShotServices, readCompose, serviceNames, volumeMounts } from './compose-model.ts';
 import { parseManifest } from './manifest.ts';
 import type { Progress } from './operations.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
@@ -64,8 +64,8 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
  * every image must be in the engine: `compose up` would otherwise download a missing one
  * by itself, past FELHOM_PULL=never and past the controller's view of it.
  */
-async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind, model: unknown, progress: Progress): Promise<void> {
-  const images = [...new Set(readCompose(model).services.map((s) => s.image).filter((image): image is string => image !== null))];
+async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind, model: ComposeModel, progress: Progress): Promise<void> {
+  const images = [...new Set(model.services.map((s) => s.image).filter((image): image is string => image !== null))];
   const missing = async () => (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
   if (!deps.pullImages) {
     progress.event('Image downloads are off (FELHOM_PULL=never): using the images the engine has');

@@ -17,7 +17,6 @@ import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
 import { checkAgreement, checkBeforeCompose, checkPolicy, describeViolation, policyError, publishedPorts, readComposeText, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
-import { readCompose } from './compose-model.ts';
 import type { AppRecord } from './store.ts';
 
 export type InstallSource = { manifest: string; compose: string } | { catalog: string };
@@ -367,7 +366,7 @@ export class AppsService {
   async #checkPolicy(manifest: Manifest, { dir, document }: { dir: string; document: ComposeDocument }) {
     const model = await this.#deps.compose.config({ project: manifest.id, dir, files: [manifest.compose] });
     // Compose must have read the app the policy read, or the verdict is about another app.
-    const disagreement = checkAgreement(document, readCompose(model));
+    const disagreement = checkAgreement(document, model);
     if (disagreement.length > 0) throw policyError(disagreement);
     const violations = checkPolicy({
       manifest,

@@ -83,10 +83,11 @@ test('when a call outlasts its timeout, then compose and its children are stoppe
   assert.ok(Date.now() - started < 5_000, 'the child was killed, not waited for');
 });
 
-test('when config runs, then its YAML output comes back as an object', async (t) => {
+test('when config runs, then its YAML output comes back read into the compose model', async (t) => {
   const fake = fakeCompose(t, "printf 'services:\\n  web:\\n    image: busybox\\n    ports:\\n    - published: 8080\\n      target: 80\\n'");
   const config = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir));
-  assert.deepEqual(config, { services: { web: { image: 'busybox', ports: [{ published: 8080, target: 80 }] } } });
+  assert.deepEqual(config.services.map((service) => [service.name, service.image, service.keys]), [['web', 'busybox', ['image', 'ports']]]);
+  assert.deepEqual(config.services[0]!.ports, [{ hostIp: null, published: 8080, target: 80, protocol: 'tcp', anyOf: null }]);
 });
 
 test('when compose refuses the app\'s file in config, then it is a validation error in compose\'s words, without the app folder\'s path', async (t) => {

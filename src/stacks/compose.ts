@@ -9,6 +9,7 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { runChild, type StopReason } from './child.ts';
+import { readCompose, type ComposeModel } from './compose-model.ts';
 import { parseComposeOutput } from './compose-output.ts';
 
 /** One compose project: its name, the folder relative paths resolve against, its files. */
@@ -24,8 +25,8 @@ export type OnLine = (line: string) => void;
 export interface Compose {
   /** The compose command in use, detected once: `['docker', 'compose']` or `['docker-compose']`. */
   command(): Promise<string[]>;
-  /** The project as compose will run it (anchors, merges, defaults resolved), parsed. */
-  config(spec: ComposeSpec): Promise<unknown>;
+  /** The project as compose will run it (anchors, merges, defaults resolved), read into one model for v1 and v2. */
+  config(spec: ComposeSpec): Promise<ComposeModel>;
   pull(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
   up(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
   stop(spec: ComposeSpec): Promise<void>;
@@ -124,7 +125,7 @@ export function createCompose(options: ComposeOptions): Compose {
   return {
     command,
     config(spec) {
-      const turn = reading.then(async () => parseComposeOutput(await run(spec, 'config')));
+      const turn = reading.then(async () => readCompose(parseComposeOutput(await run(spec, 'config'))));
       reading = turn.catch(() => undefined);
       return turn;
     },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { readCompose } from '../compose-model.ts';
+import { readCompose } from '../../stacks/index.ts';
 import { checkAgreement } from './agreement.ts';
 
 const keys = (document: Record<string, unknown>, printed: unknown) => checkAgreement(document, readCompose(printed)).map((v) => v.key);

@@ -5,7 +5,7 @@
  * circle.
  */
 import { AppError } from '../../errors.ts';
-import type { Protocol } from '../compose-ports.ts';
+import type { ComposeModel, Protocol } from '../../stacks/index.ts';
 import type { Manifest } from '../manifest.ts';
 
 /** A host port an installed app publishes, as recorded. */
@@ -17,8 +17,8 @@ export interface HostPort {
 
 export interface PolicyInput {
   manifest: Manifest;
-  /** The parsed output of `compose config` (v1 or v2). */
-  compose: unknown;
+  /** What compose will run: its `config` output, read into the model. */
+  compose: ComposeModel;
   /** Absolute path of the app folder compose config ran in. */
   appDir: string;
   /** Every other installed app (leave the app being updated out). */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readCompose } from '../../stacks/index.ts';
 import { checkKnownKeys } from './known-keys.ts';
 
-const keys = (compose: unknown) => checkKnownKeys(compose).map((v) => `${v.service ?? '-'} ${v.key}`);
+const keys = (compose: unknown) => checkKnownKeys(readCompose(compose)).map((v) => `${v.service ?? '-'} ${v.key}`);
 
 describe('service keys the policy knows', () => {
   it('when a compose file uses common keys and x- extensions, then nothing is refused', () => {
@@ -18,7 +19,7 @@ describe('service keys the policy knows', () => {
   });
 
   it('when compose v2 asks for the Docker socket through use_api_socket, then it is refused as the socket', () => {
-    const violations = checkKnownKeys({ services: { cli: { image: 'docker', use_api_socket: true } } });
+    const violations = checkKnownKeys(readCompose({ services: { cli: { image: 'docker', use_api_socket: true } } }));
     assert.equal(violations.length, 1);
     assert.match(violations[0]!.message, /Docker socket.*root on the guest/);
   });

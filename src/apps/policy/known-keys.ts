@@ -4,8 +4,8 @@
  * Here the other half: every service key must be one the policy knows, and a few known
  * ones are refused outright or held to safe values.
  */
+import type { ComposeModel } from '../../stacks/index.ts';
 import type { PolicyViolation } from './checks.ts';
-import { isRecord } from '../compose-readers.ts';
 
 /** Keys judged here or by the other checks of the policy. */
 const KNOWN_SERVICE_KEYS = new Set([
@@ -43,28 +43,26 @@ const PASSIVE_PULL_POLICIES = new Set(['missing', 'never', 'if_not_present']);
 const SAFE_LOG_DRIVERS = new Set(['json-file', 'local', 'none']);
 
 
-export function checkKnownKeys(compose: unknown): PolicyViolation[] {
+export function checkKnownKeys(compose: ComposeModel): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
-  const services = isRecord(compose) && isRecord(compose.services) ? compose.services : {};
-  for (const [name, service] of Object.entries(services)) {
-    if (!isRecord(service)) continue;
-    const add = (key: string, message: string) => violations.push({ service: name, key, message });
-    for (const key of Object.keys(service)) {
+  for (const service of compose.services) {
+    const add = (key: string, message: string) => violations.push({ service: service.name, key, message });
+    for (const key of service.keys) {
       if (key.startsWith('x-')) continue;
       if (Object.hasOwn(REFUSED, key)) add(key, refusedKey(key));
       else if (!KNOWN_SERVICE_KEYS.has(key)) add(key, 'the controller does not know this key, so it cannot tell that it is safe; not allowed');
     }
-    if (service.runtime !== undefined && service.runtime !== 'runc') {
-      add('runtime', `runtime "${String(service.runtime)}" is not allowed; apps run with Docker's default runtime`);
+    if (service.runtime !== null && service.runtime !== 'runc') {
+      add('runtime', `runtime "${service.runtime}" is not allowed; apps run with Docker's default runtime`);
     }
     // The controller decides when images are downloaded (FELHOM_PULL, an update);
     // compose up must only use what the deploy checked is in the engine.
-    if (service.pull_policy !== undefined && !PASSIVE_PULL_POLICIES.has(String(service.pull_policy))) {
-      add('pull_policy', `"${String(service.pull_policy)}" makes compose up download images by itself; the controller downloads them (use missing or never, or leave it out)`);
+    if (service.pullPolicy !== null && !PASSIVE_PULL_POLICIES.has(service.pullPolicy)) {
+      add('pull_policy', `"${service.pullPolicy}" makes compose up download images by itself; the controller downloads them (use missing or never, or leave it out)`);
     }
-    const driver = isRecord(service.logging) ? service.logging.driver : undefined;
-    if (driver !== undefined && !SAFE_LOG_DRIVERS.has(String(driver))) {
-      add('logging.driver', `"${String(driver)}" would make the Docker engine send logs elsewhere; use json-file or local`);
+    const driver = service.loggingDriver;
+    if (driver !== null && !SAFE_LOG_DRIVERS.has(driver)) {
+      add('logging.driver', `"${driver}" would make the Docker engine send logs elsewhere; use json-file or local`);
     }
   }
   return violations;

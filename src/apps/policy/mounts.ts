@@ -5,7 +5,7 @@
  * the app itself can plant).
  */
 import path from 'node:path';
-import type { ComposeModel, ComposeService } from '../compose-model.ts';
+import type { ComposeModel, ComposeService } from '../../stacks/index.ts';
 import type { Add, PolicyInput, PolicyViolation } from './checks.ts';
 
 const DOCKER_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];

@@ -2,7 +2,7 @@
  * The app's own networks, in the shape compose creates by default. The engine gives
  * each a bridge and an address range from its own pool, which every app shares.
  */
-import type { ComposeModel } from '../compose-model.ts';
+import type { ComposeModel } from '../../stacks/index.ts';
 import { reservedLabel, type PolicyViolation } from './checks.ts';
 
 /** Keys of a network definition in the shape compose creates by default; anything else reaches past it. */
