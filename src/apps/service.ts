@@ -16,7 +16,8 @@ import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.
 import { parseManifest, type Manifest } from './manifest.ts';
 import type { Operations } from './operations.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
-import { checkAgreement, checkBeforeCompose, checkPolicy, describeViolation, policyError, publishedPorts, readComposeText, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
+import { describeViolation, judgeApp, publishedPorts, violationsOf, type JudgeDeps } from './policy/index.ts';
+import type { ComposeModel } from '../stacks/index.ts';
 import type { AppRecord } from './store.ts';
 
 export type InstallSource = { manifest: string; compose: string } | { catalog: string };
@@ -58,16 +59,12 @@ export class AppsService {
     const { manifest, files } = await this.#read(source);
     const storage = await this.#deps.agent.getStorage();
     const plan = this.#placementPlan(manifest, storage.mounts, false);
-    let staging: string | null = null;
     try {
-      const staged = await this.#stage(manifest, files);
-      staging = staged.dir;
-      await this.#checkPolicy(manifest, staged);
+      await this.#judged(manifest, files, async () => undefined);
     } catch (error) {
-      if (!(error instanceof AppError && error.code === 'policy')) throw error;
-      plan.problems.push(...violationsOf(error).map(describeViolation));
-    } finally {
-      if (staging) await fs.rm(staging, { recursive: true, force: true });
+      const violations = violationsOf(error);
+      if (!violations) throw error;
+      plan.problems.push(...violations.map(describeViolation));
     }
     return { manifest, plan };
   }
@@ -93,23 +90,13 @@ export class AppsService {
       if ((await this.#deps.docker.projects()).includes(manifest.id)) {
         throw new AppError('conflict', `containers of a compose project named "${manifest.id}" already run in Docker and are not a Felhom app; choose another id`);
       }
-      const staged = await this.#stage(manifest, files);
-      const staging = staged.dir;
-      try {
-        const ports = await this.#checkPolicy(manifest, staged);
-        const storage = await this.#deps.agent.getStorage();
-        const plan = this.#placementPlan(manifest, storage.mounts, options.confirmBulkOnPrimary ?? false);
-        refuseUnplaceable(plan);
-        await commitAppFolder(staging, path.join(appsDir, manifest.id));
+      await this.#admit(manifest, files, options.confirmBulkOnPrimary ?? false, (placements, ports) =>
         store.insert(
           { id: manifest.id, name: manifest.name, version: manifest.version, source: sourceName, composeFile: manifest.compose, web: manifest.web ?? null },
-          plan.placements,
+          placements,
           ports,
-        );
-      } catch (error) {
-        await fs.rm(staging, { recursive: true, force: true });
-        throw error;
-      }
+        ),
+      );
     } catch (error) {
       audit.record({ actor: options.actor, action: 'app.install', target: manifest.id, outcome: refusedOrFailed(error), details: { reason: errorMessage(error) } });
       throw error;
@@ -351,36 +338,48 @@ export class AppsService {
   }
 
   /**
-   * Stages the app folder with its compose file as the policy read it: compose then runs
-   * exactly what is checked (policy/compose-text.ts). What `compose config` would itself
-   * open is judged before the folder exists.
+   * Judges the app in a staging folder that holds its compose file as the policy read
+   * it (compose then runs exactly what was checked), and hands both to `then`. The
+   * staging folder is gone afterwards: moved into place by `then`, or removed.
    */
-  async #stage(manifest: Manifest, files: AppFiles): Promise<{ dir: string; document: ComposeDocument }> {
-    const { document, canonical } = readComposeText(files.files[manifest.compose] ?? '');
-    const early = checkBeforeCompose(document);
-    if (early.length > 0) throw policyError(early);
-    const dir = await stageAppFolder(this.#deps.appsDir, manifest.id, { ...files, files: { ...files.files, [manifest.compose]: canonical } });
-    return { dir, document };
+  async #judged<T>(manifest: Manifest, files: AppFiles, then: (staging: string, model: ComposeModel) => Promise<T>): Promise<T> {
+    let staging: string | null = null;
+    const stage = async (canonical: string) => {
+      staging = await stageAppFolder(this.#deps.appsDir, manifest.id, { ...files, files: { ...files.files, [manifest.compose]: canonical } });
+      return staging;
+    };
+    try {
+      const model = await judgeApp({ manifest, composeText: files.files[manifest.compose] ?? '', stage }, this.#judgeDeps);
+      return await then(staging!, model);
+    } finally {
+      if (staging) await fs.rm(staging, { recursive: true, force: true });
+    }
   }
 
-  async #checkPolicy(manifest: Manifest, { dir, document }: { dir: string; document: ComposeDocument }) {
-    const model = await this.#deps.compose.config({ project: manifest.id, dir, files: [manifest.compose] });
-    // Compose must have read the app the policy read, or the verdict is about another app.
-    const disagreement = checkAgreement(document, model);
-    if (disagreement.length > 0) throw policyError(disagreement);
-    const violations = checkPolicy({
-      manifest,
-      compose: model,
-      appDir: dir,
-      otherApps: this.#deps.store.portsOfOtherApps(manifest.id),
+  /**
+   * The pipeline of install and update: judged, placed, moved into place, recorded
+   * (`record` gets the placements and the host ports), all before anything runs.
+   */
+  async #admit(manifest: Manifest, files: AppFiles, confirmBulkOnPrimary: boolean, record: (placements: PlacementPlan['placements'], ports: ReturnType<typeof publishedPorts>) => void): Promise<void> {
+    await this.#judged(manifest, files, async (staging, model) => {
+      const storage = await this.#deps.agent.getStorage();
+      const plan = this.#placementPlan(manifest, storage.mounts, confirmBulkOnPrimary);
+      refuseUnplaceable(plan);
+      await commitAppFolder(staging, path.join(this.#deps.appsDir, manifest.id));
+      record(plan.placements, publishedPorts(model));
+    });
+  }
+
+  readonly #judgeDeps: JudgeDeps = {
+    compose: { config: (spec) => this.#deps.compose.config(spec) },
+    surroundings: async (appId) => ({
+      otherApps: this.#deps.store.portsOfOtherApps(appId),
       reservedProjects: await this.#deps.reservedProjects(),
       reservedPorts: await this.#deps.reservedPorts(),
-      takenContainerNames: await this.#deps.docker.containerNamesOutside(manifest.id),
+      takenContainerNames: await this.#deps.docker.containerNamesOutside(appId),
       allowedRegistries: this.#deps.allowedRegistries,
-    });
-    if (violations.length > 0) throw policyError(violations);
-    return publishedPorts(model);
-  }
+    }),
+  };
 
   #placementPlan(manifest: Manifest, mounts: Parameters<typeof planPlacement>[0]['mounts'], confirmBulkOnPrimary: boolean) {
     return planPlacement({
@@ -400,23 +399,13 @@ export class AppsService {
   async #rejudge(app: AppRecord): Promise<void> {
     const files = app.source.startsWith('catalog:') ? await readCatalogApp(this.#deps.catalogDir, app.source.slice('catalog:'.length)) : await this.#installedFiles(app);
     const manifest = parseManifest(files.manifest);
-    const staged = await this.#stage(manifest, files);
-    const staging = staged.dir;
-    try {
-      const ports = await this.#checkPolicy(manifest, staged);
-      const storage = await this.#deps.agent.getStorage();
-      const plan = this.#placementPlan(manifest, storage.mounts, false);
-      refuseUnplaceable(plan);
-      await commitAppFolder(staging, path.join(this.#deps.appsDir, app.id));
+    await this.#admit(manifest, files, false, (placements, ports) =>
       this.#deps.store.replace(
         { id: app.id, name: manifest.name, version: manifest.version, source: app.source, composeFile: manifest.compose, web: manifest.web ?? null },
-        plan.placements,
+        placements,
         ports,
-      );
-    } catch (error) {
-      await fs.rm(staging, { recursive: true, force: true });
-      throw error;
-    }
+      ),
+    );
   }
 
   async #installedFiles(app: AppRecord): Promise<AppFiles> {
@@ -469,11 +458,6 @@ function refuseUnplaceable(plan: PlacementPlan): void {
       { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
     );
   }
-}
-
-function violationsOf(error: AppError): PolicyViolation[] {
-  const violations = error.details?.violations;
-  return Array.isArray(violations) ? (violations as PolicyViolation[]) : [{ service: null, key: 'policy', message: error.message }];
 }
 
 function refusedOrFailed(error: unknown): 'refused' | 'failed' {

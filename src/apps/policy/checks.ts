@@ -55,6 +55,12 @@ export function policyError(violations: PolicyViolation[]): AppError {
   );
 }
 
+/** The violations a refusal of the policy carries; null for any other error. */
+export function violationsOf(error: unknown): PolicyViolation[] | null {
+  if (!(error instanceof AppError) || error.code !== 'policy' || !Array.isArray(error.details?.violations)) return null;
+  return error.details.violations as PolicyViolation[];
+}
+
 export function describeViolation(violation: PolicyViolation): string {
   return violation.service === null ? `${violation.key}: ${violation.message}` : `service "${violation.service}": ${violation.key}: ${violation.message}`;
 }
