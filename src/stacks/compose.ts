@@ -27,12 +27,13 @@ export interface Compose {
   command(): Promise<string[]>;
   /** The project as compose will run it (anchors, merges, defaults resolved), read into one model for v1 and v2. */
   config(spec: ComposeSpec): Promise<ComposeModel>;
-  pull(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
-  up(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
+  /** `signal`, where taken, stops compose (SIGINT, then SIGKILL) when aborted: the controller is stopping. */
+  pull(spec: ComposeSpec, onLine?: OnLine, signal?: AbortSignal): Promise<void>;
+  up(spec: ComposeSpec, onLine?: OnLine, signal?: AbortSignal): Promise<void>;
   stop(spec: ComposeSpec): Promise<void>;
   start(spec: ComposeSpec): Promise<void>;
   restart(spec: ComposeSpec): Promise<void>;
-  down(spec: ComposeSpec): Promise<void>;
+  down(spec: ComposeSpec, signal?: AbortSignal): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -99,7 +100,7 @@ export function createCompose(options: ComposeOptions): Compose {
     return detected;
   };
 
-  const run = async (spec: ComposeSpec, action: Action, onLine?: OnLine): Promise<string> => {
+  const run = async (spec: ComposeSpec, action: Action, onLine?: OnLine, signal?: AbortSignal): Promise<string> => {
     const base = await command();
     const argv = [...base, ...composeArgs(spec, action)];
     const label = `${base.join(' ')} ${action}`;
@@ -108,11 +109,13 @@ export function createCompose(options: ComposeOptions): Compose {
     const started = Date.now();
     options.logger.debug({ argv }, 'compose: running');
     const bounds = reading ? { maxRssBytes: CONFIG_MAX_RSS_BYTES, maxOutputBytes: CONFIG_MAX_OUTPUT_BYTES } : {};
-    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, ...bounds, onLine });
+    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, ...bounds, onLine, cancel: signal });
     options.logger.debug({ argv, ms: Date.now() - started, exit: result.code, stopped: result.stopped }, 'compose: done');
     if (result.code === 0 && !result.stopped) return result.stdout;
     if (reading) throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
-    const why = result.stopped
+    const why = result.stopped === 'cancelled'
+      ? 'was cancelled: the controller is stopping'
+      : result.stopped
       ? `timed out after ${timeoutMs / 1000} s and was stopped`
       : `failed (${result.code === null ? `signal ${result.signal}` : `exit ${result.code}`})`;
     throw new AppError('upstream', `${label} ${why} for project ${spec.project}: ${result.stderrTail.join('\n') || '(no output)'}`, {
@@ -129,12 +132,12 @@ export function createCompose(options: ComposeOptions): Compose {
       reading = turn.catch(() => undefined);
       return turn;
     },
-    pull: async (spec, onLine) => void (await run(spec, 'pull', onLine)),
-    up: async (spec, onLine) => void (await run(spec, 'up', onLine)),
+    pull: async (spec, onLine, signal) => void (await run(spec, 'pull', onLine, signal)),
+    up: async (spec, onLine, signal) => void (await run(spec, 'up', onLine, signal)),
     stop: async (spec) => void (await run(spec, 'stop')),
     start: async (spec) => void (await run(spec, 'start')),
     restart: async (spec) => void (await run(spec, 'restart')),
-    down: async (spec) => void (await run(spec, 'down')),
+    down: async (spec, signal) => void (await run(spec, 'down', undefined, signal)),
   };
 }
 
