@@ -112,7 +112,12 @@ export function createCompose(options: ComposeOptions): Compose {
     const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, ...bounds, onLine, cancel: signal });
     options.logger.debug({ argv, ms: Date.now() - started, exit: result.code, stopped: result.stopped }, 'compose: done');
     if (result.code === 0 && !result.stopped) return result.stdout;
-    if (reading) throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
+    // Compose failing on config is the file's fault only when compose itself runs: a
+    // docker CLI without the compose plugin, or one that cannot reach its engine's
+    // settings, fails on every file alike, and on `version` too. That stays upstream.
+    if (reading && (result.stopped !== null || (result.code !== null && (await answers(base, env, shortMs))))) {
+      throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
+    }
     const why = result.stopped === 'cancelled'
       ? 'was cancelled: the controller is stopping'
       : result.stopped
@@ -179,10 +184,15 @@ function childEnv(dockerHost: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Whether the compose command runs at all: it answers `version`. */
+async function answers(command: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<boolean> {
+  const result = await runChild([...command, 'version'], { cwd: process.cwd(), env, timeoutMs }).catch(() => null);
+  return result?.code === 0 && result.stopped === null;
+}
+
 async function detectCompose(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string[]> {
   for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
-    const result = await runChild([...candidate, 'version'], { cwd: process.cwd(), env, timeoutMs }).catch(() => null);
-    if (result?.code === 0) return candidate;
+    if (await answers(candidate, env, timeoutMs)) return candidate;
   }
   throw new AppError(
     'unavailable',
