@@ -83,6 +83,19 @@ test('when a call outlasts its timeout, then compose and its children are stoppe
   assert.ok(Date.now() - started < 5_000, 'the child was killed, not waited for');
 });
 
+test('when the controller stops during up, then compose and its children are cancelled through the signal and the error says so', async (t) => {
+  const fake = fakeCompose(t, 'exec sleep 30');
+  const stopping = new AbortController();
+  setTimeout(() => stopping.abort(), 200);
+  const started = Date.now();
+  await assert.rejects(createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).up(spec(fake.dir), undefined, stopping.signal), (error: unknown) => {
+    assert.ok(error instanceof AppError);
+    assert.match(error.message, /up was cancelled: the controller is stopping/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 4_000, 'the child was stopped, not waited for');
+});
+
 test('when config runs, then its YAML output comes back read into the compose model', async (t) => {
   const fake = fakeCompose(t, "printf 'services:\\n  web:\\n    image: busybox\\n    ports:\\n    - published: 8080\\n      target: 80\\n'");
   const config = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir));

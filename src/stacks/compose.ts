@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { runChild, type StopReason } from './child.ts';
+import { runChild, type ChildResult, type StopReason } from './child.ts';
 import { readCompose, type ComposeModel } from './compose-model.ts';
 import { parseComposeOutput } from './compose-output.ts';
 
@@ -118,12 +118,7 @@ export function createCompose(options: ComposeOptions): Compose {
     if (reading && (result.stopped !== null || (result.code !== null && (await answers(base, env, shortMs))))) {
       throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
     }
-    const why = result.stopped === 'cancelled'
-      ? 'was cancelled: the controller is stopping'
-      : result.stopped
-      ? `timed out after ${timeoutMs / 1000} s and was stopped`
-      : `failed (${result.code === null ? `signal ${result.signal}` : `exit ${result.code}`})`;
-    throw new AppError('upstream', `${label} ${why} for project ${spec.project}: ${result.stderrTail.join('\n') || '(no output)'}`, {
+    throw new AppError('upstream', `${label} ${howItEnded(result, timeoutMs)} for project ${spec.project}: ${result.stderrTail.join('\n') || '(no output)'}`, {
       details: { argv, exitCode: result.code, stderrTail: result.stderrTail },
     });
   };
@@ -144,6 +139,12 @@ export function createCompose(options: ComposeOptions): Compose {
     restart: async (spec) => void (await run(spec, 'restart')),
     down: async (spec, signal) => void (await run(spec, 'down', undefined, signal)),
   };
+}
+
+function howItEnded(result: ChildResult, timeoutMs: number): string {
+  if (result.stopped === 'cancelled') return 'was cancelled: the controller is stopping';
+  if (result.stopped) return `timed out after ${timeoutMs / 1000} s and was stopped`;
+  return `failed (${result.code === null ? `signal ${result.signal}` : `exit ${result.code}`})`;
 }
 
 /**
