@@ -295,6 +295,18 @@ describe('what compose itself rejects', () => {
   }
 });
 
+describe('a compose that cannot run at all', () => {
+  it('when the docker CLI has no such compose plugin, then plan and install answer 502 upstream, never a refusal of the file', async (t) => {
+    if (!(await requireDocker(t))) return;
+    const { api, auth } = await controllerWith(t, { name: 'v2', command: ['docker', 'felhom-no-such-plugin'] });
+    const body = { manifest: manifestFor('norun'), compose: service('') };
+    for (const route of ['/api/v1/apps/plan', '/api/v1/apps']) {
+      const response = await api.post(route).set(auth).send(body).expect(502);
+      assert.equal(response.body.error.code, 'upstream');
+    }
+  });
+});
+
 /** What app stores publish: anchors, merge keys, x- fields, $$, multi-line commands, conditions, hardening, CRLF. */
 const storeStyle = (id: string, port: number) =>
   [

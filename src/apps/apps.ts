@@ -192,7 +192,7 @@ export function createApps(deps: AppsDeps): Apps {
     async close() {
       if (timer) clearInterval(timer);
       timer = null;
-      await service.settled();
+      await service.close();
       await checking;
     },
   };

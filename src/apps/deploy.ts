@@ -6,14 +6,16 @@
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
-import { AppError, errorMessage } from '../errors.ts';
-import type { Message } from '../i18n/index.ts';
+import { AppError, errorMessage, errorText } from '../errors.ts';
+import { inEnglish, type Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
+import { oneShotServices, serviceNames, volumeMounts, type ComposeModel } from '../stacks/index.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
-import { oneShotServices, readCompose, serviceNames, volumeMounts } from './compose-model.ts';
 import { parseManifest } from './manifest.ts';
-import type { Progress } from './operations.ts';
+import type { InFlight } from './in-flight.ts';
+import type { Operations, Progress } from './operations.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
 import { prunePredeploySnapshots, takePredeploySnapshot } from './snapshots.ts';
 import type { VolumePlacement } from './placement.ts';
@@ -63,14 +65,15 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
  * every image must be in the engine: `compose up` would otherwise download a missing one
  * by itself, past FELHOM_PULL=never and past the controller's view of it.
  */
-async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind, model: unknown, progress: Progress): Promise<void> {
-  const images = [...new Set(readCompose(model).services.map((s) => s.image).filter((image): image is string => image !== null))];
+async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind, model: ComposeModel, progress: Progress, signal: AbortSignal): Promise<void> {
+  const images = [...new Set(model.services.map((s) => s.image).filter((image): image is string => image !== null))];
   const missing = async () => (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
   if (!deps.pullImages) {
     progress.note({ key: 'deploy_event.pull_off' });
   } else if (kind === 'update' || (await missing()).length > 0) {
     progress.step('download_images');
-    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.line(line)).catch((error: unknown) => {
+    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.line(line), signal).catch((error: unknown) => {
+      signal.throwIfAborted();
       // A registry hiccup: what the engine already has is used.
       progress.note({ key: 'deploy_event.pull_failed', params: { cause: errorMessage(error) } });
     });
@@ -84,8 +87,12 @@ async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind
   }
 }
 
-/** Runs the deploy; returns null when the stack is up and healthy, else the reason it is not. */
-export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress): Promise<Message | null> {
+/**
+ * Runs the deploy; returns null when the stack is up and healthy, else the reason it is
+ * not. Aborting `signal` (the controller is stopping) stops the compose children and
+ * ends the deploy at its next step, leaving it to be resumed.
+ */
+export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal): Promise<Message | null> {
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
   await assertStorageAttached(agent, store.placements(app.id));
 
@@ -103,8 +110,9 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
 
   const model = await compose.config(composeSpec(appsDir, app, false));
   // Images first: seeding a volume copies files out of its image.
-  await downloadImages(deps, app, kind, model, progress);
+  await downloadImages(deps, app, kind, model, progress, signal);
 
+  signal.throwIfAborted();
   progress.step('prepare_storage');
   const mounts = volumeMounts(model);
   for (const placement of store.placements(app.id)) {
@@ -120,15 +128,18 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
   await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model), oneShot);
 
   const spec = composeSpec(appsDir, app);
+  signal.throwIfAborted();
   progress.step('start');
-  await compose.up(spec, (line) => progress.line(line));
+  await compose.up(spec, (line) => progress.line(line), signal);
 
+  signal.throwIfAborted();
   progress.step('wait_healthy');
   const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
   const health = await docker.waitHealthy(app.id, {
     timeoutMs: manifest.health_timeout_seconds * 1000,
     intervalMs: 500,
     oneShot,
+    signal,
   });
   if (health.healthy) {
     progress.note({ key: 'deploy_event.healthy' });
@@ -138,3 +149,47 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
   return health.reason ? { key: 'error.cause', params: { cause: health.reason } } : { key: 'error.not_healthy_in_time' };
 }
 
+export interface DeployOperationDeps extends DeployDeps {
+  audit: AuditLog;
+  operations: Operations;
+}
+
+/**
+ * Runs the deploy as the app's operation, in the background: progress the UI follows,
+ * and at the end the app's status, the audit record and, for a failure, the stack taken
+ * down (stopped and removed, never half up; the data stays). A deploy cancelled because
+ * the controller stops is neither: its operation stays running, and the next start
+ * resumes it as it would after a crash (reconcile.ts).
+ */
+export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: AppRecord, kind: DeployKind, actor: string): { operationId: string } {
+  const { store, operations, audit, logger } = deps;
+  const progress = operations.start(app.id, kind === 'resume' ? 'resume-install' : kind);
+  const { signal } = inFlight;
+  // Said at once, while the database is still open.
+  const interrupted = () => progress.note({ key: 'deploy_event.interrupted' });
+  signal.addEventListener('abort', interrupted, { once: true });
+  void inFlight.run(app.id, 'change', async () => {
+    let failure: Message | null;
+    try {
+      failure = await deploy(deps, app, kind, progress, signal);
+    } catch (error) {
+      failure = errorText(error);
+    } finally {
+      signal.removeEventListener('abort', interrupted);
+    }
+    if (signal.aborted) return;
+    if (failure) {
+      await deps.compose.down(composeSpec(deps.appsDir, app)).catch((error: unknown) => {
+        logger.warn({ err: error, app: app.id }, 'could not take down a failed deploy');
+      });
+    }
+    const snapshot = operations.get(progress.operationId)?.snapshot;
+    const text: Message | null = failure && snapshot ? { key: 'error.deploy_failed_rollback', params: { reason: failure, snapshot } } : failure;
+    const message = text && inEnglish(text);
+    store.update(app.id, text ? { status: 'failed', error: text } : { status: 'installed', error: null, desired: 'running' });
+    progress.finish(text);
+    audit.record({ actor, action: `app.${kind}`, target: app.id, outcome: failure ? 'failed' : 'ok', details: failure ? { reason: message } : {} });
+    if (failure) logger.warn({ app: app.id, kind, reason: message }, 'app deploy failed');
+  });
+  return { operationId: progress.operationId };
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
 import { fixturesDir } from '../../test/helpers/temp.ts';
-import { assertWorded } from '../../test/helpers/worded.ts';
+import { assertWorded } from '../i18n/testing.ts';
 import { DEFAULT_HEALTH_TIMEOUT_SECONDS, MANIFEST_MAX_BYTES, manifestVolumes, parseManifest, type ManifestIssue } from './manifest.ts';
 
 const photos = `schema: felhom.app/v1

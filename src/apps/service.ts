@@ -4,35 +4,23 @@
  * refused before anything is created; long work then runs as an operation whose
  * progress the UI and the API can follow. Every action goes to the audit log.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { AuditLog } from '../audit/index.ts';
 import { AppError, errorMessage, errorText } from '../errors.ts';
-import { inEnglish, type Message } from '../i18n/index.ts';
-import { seedSentinel, volumeName } from '../stacks/index.ts';
-import { commitAppFolder, MANIFEST_FILE, stageAppFolder, type AppFiles } from './app-folder.ts';
-import { readCatalogApp } from './catalog.ts';
-import { deploy, composeSpec, type DeployDeps, type DeployKind } from './deploy.ts';
-import { parseManifest, type Manifest } from './manifest.ts';
-import type { Operations } from './operations.ts';
-import { planPlacement, type PlacementPlan } from './placement.ts';
-import { checkAgreement, checkBeforeCompose, checkPolicy, policyError, publishedPorts, readComposeText, violation, violationLine, type ComposeDocument, type PolicyViolation } from './policy/index.ts';
-import { readCompose } from './compose-model.ts';
+import { volumeName } from '../stacks/index.ts';
+import { admitApp, planApp, readForUpdate, readSource, type AdmissionDeps, type InstallSource } from './admission.ts';
+import { assertDeletionConfirmed, confirmationCode, deleteVolumeData } from './data-removal.ts';
+import { composeSpec, startDeploy, type DeployKind, type DeployOperationDeps } from './deploy.ts';
+import { InFlight } from './in-flight.ts';
+import type { Manifest } from './manifest.ts';
+import type { PlacementPlan } from './placement.ts';
 import type { AppRecord } from './store.ts';
 
-export type InstallSource = { manifest: string; compose: string } | { catalog: string };
+export type { InstallSource } from './admission.ts';
 
-export interface AppsServiceDeps extends DeployDeps {
-  audit: AuditLog;
-  operations: Operations;
-  catalogDir: string;
-  /** Compose project names that are not apps (the controller's own). */
-  reservedProjects: () => Promise<string[]>;
-  /** Host ports no app may publish (the controller's own, known once it listens, and its container's). */
-  reservedPorts: () => Promise<Array<{ published: number; protocol: 'tcp' | 'udp' }>>;
-  /** Registries on the guest or its network that apps may take images from. */
-  allowedRegistries: string[];
+export interface AppsServiceDeps extends DeployOperationDeps, AdmissionDeps {
+  /** How long closing waits for deploys before it cancels them (tests shorten it). */
+  shutdownDeadlineMs?: number;
 }
 
 export interface Actor {
@@ -41,9 +29,8 @@ export interface Actor {
 
 export class AppsService {
   readonly #deps: AppsServiceDeps;
-  /** Deploys running in this process, so tests and shutdown can wait for them. */
-  readonly #inFlight = new Map<string, Promise<void>>();
-  readonly #restoring = new Set<string>();
+  /** Deploys, removals and restores running in this process, one per app. */
+  readonly #inFlight = new InFlight();
   readonly #readers = new Map<string, (reason: string) => Promise<void>>();
   #installs: Promise<void> = Promise.resolve();
 
@@ -51,27 +38,10 @@ export class AppsService {
     this.#deps = deps;
   }
 
-  /**
-   * What installing would do: the manifest, where each volume would go, what must be
-   * confirmed, and every reason the app policy refuses it, so the customer sees a
-   * refusal before pressing Install, not after.
-   */
+  /** What installing would do, and every reason it would be refused (admission.ts). */
   async plan(source: InstallSource): Promise<{ manifest: Manifest; plan: PlacementPlan }> {
-    const { manifest, files } = await this.#read(source);
-    const storage = await this.#deps.agent.getStorage();
-    const plan = this.#placementPlan(manifest, storage.mounts, false);
-    let staging: string | null = null;
-    try {
-      const staged = await this.#stage(manifest, files);
-      staging = staged.dir;
-      await this.#checkPolicy(manifest, staged);
-    } catch (error) {
-      if (!(error instanceof AppError && error.code === 'policy')) throw error;
-      plan.problems.push(...violationsOf(error).map(violationLine));
-    } finally {
-      if (staging) await fs.rm(staging, { recursive: true, force: true });
-    }
-    return { manifest, plan };
+    const { manifest, files } = await readSource(this.#deps, source);
+    return { manifest, plan: await planApp(this.#deps, manifest, files) };
   }
 
   async install(source: InstallSource, options: Actor & { confirmBulkOnPrimary?: boolean }): Promise<{ operationId: string }> {
@@ -85,33 +55,23 @@ export class AppsService {
   }
 
   async #install(source: InstallSource, options: Actor & { confirmBulkOnPrimary?: boolean }): Promise<{ operationId: string }> {
-    const { store, appsDir, audit } = this.#deps;
-    const { manifest, files } = await this.#read(source);
+    const { store, audit } = this.#deps;
+    const { manifest, files } = await readSource(this.#deps, source);
     const sourceName = 'catalog' in source ? `catalog:${source.catalog}` : 'upload';
     try {
       if (store.get(manifest.id)) throw new AppError('conflict', { key: 'error.app_already_installed', params: { id: manifest.id } });
-      this.#assertIdle(manifest.id);
+      this.#inFlight.assertIdle(manifest.id);
       // Compose would treat its containers as ours (and `--remove-orphans` would remove them).
       if ((await this.#deps.docker.projects()).includes(manifest.id)) {
         throw new AppError('conflict', { key: 'error.project_not_felhom', params: { id: manifest.id } });
       }
-      const staged = await this.#stage(manifest, files);
-      const staging = staged.dir;
-      try {
-        const ports = await this.#checkPolicy(manifest, staged);
-        const storage = await this.#deps.agent.getStorage();
-        const plan = this.#placementPlan(manifest, storage.mounts, options.confirmBulkOnPrimary ?? false);
-        refuseUnplaceable(plan);
-        await commitAppFolder(staging, path.join(appsDir, manifest.id));
+      await admitApp(this.#deps, manifest, files, options.confirmBulkOnPrimary ?? false, (placements, ports) =>
         store.insert(
           { id: manifest.id, name: manifest.name, version: manifest.version, source: sourceName, composeFile: manifest.compose, web: manifest.web ?? null },
-          plan.placements,
+          placements,
           ports,
-        );
-      } catch (error) {
-        await fs.rm(staging, { recursive: true, force: true });
-        throw error;
-      }
+        ),
+      );
     } catch (error) {
       audit.record({ actor: options.actor, action: 'app.install', target: manifest.id, outcome: refusedOrFailed(error), details: { reason: errorMessage(error) } });
       throw error;
@@ -121,7 +81,7 @@ export class AppsService {
 
   async update(id: string, options: Actor): Promise<{ operationId: string }> {
     const app = this.#require(id);
-    this.#assertIdle(id);
+    this.#inFlight.assertIdle(id);
     this.#assertStorageBack(app, 'update', options.actor);
     try {
       await this.#rejudge(app);
@@ -135,7 +95,7 @@ export class AppsService {
 
   async start(id: string, options: Actor): Promise<void> {
     const app = this.#require(id);
-    this.#assertIdle(id);
+    this.#inFlight.assertIdle(id);
     this.#assertStorageBack(app, 'start', options.actor);
     await this.#simple(id, 'start', options.actor, async () => {
       await this.#deps.docker.startProject(id);
@@ -145,7 +105,7 @@ export class AppsService {
 
   async stop(id: string, options: Actor): Promise<void> {
     this.#require(id);
-    this.#assertIdle(id);
+    this.#inFlight.assertIdle(id);
     await this.#simple(id, 'stop', options.actor, async () => {
       await this.#deps.docker.stopProject(id);
       this.#deps.store.update(id, { desired: 'stopped' });
@@ -155,7 +115,7 @@ export class AppsService {
   async restart(id: string, options: Actor): Promise<void> {
     const app = this.#require(id);
     if (app.stoppedForStorage) return this.start(id, options);
-    this.#assertIdle(id);
+    this.#inFlight.assertIdle(id);
     await this.#simple(id, 'restart', options.actor, async () => {
       await this.#deps.docker.stopProject(id);
       await this.#deps.docker.startProject(id);
@@ -172,40 +132,35 @@ export class AppsService {
     const app = store.get(id);
     const placements = store.placements(id);
     if (!app && placements.length === 0) throw new AppError('not_found', { key: 'error.no_app_or_data', params: { id } });
-    if (options.deleteData) this.#assertDeletionConfirmed(id, placements.map((p) => p.path), options.confirm);
-    this.#assertIdle(id);
+    if (options.deleteData) assertDeletionConfirmed(id, placements.map((p) => p.path), options.confirm);
+    this.#inFlight.assertIdle(id);
     if (app) {
       await this.#stopReaders(id, 'removed');
       const operation = this.#deps.operations.start(id, 'uninstall');
-      let done!: () => void;
-      this.#inFlight.set(id, new Promise<void>((resolve) => (done = resolve)));
-      try {
-        await compose.down(composeSpec(appsDir, app)).catch(async (error: unknown) => {
-          // A folder compose no longer reads (an older controller's file) must not keep
-          // the app from being removed: its containers and networks go by label.
-          this.#deps.logger.warn({ err: error, app: id }, 'compose down failed; removing the app\'s containers by label');
-          await this.#deps.docker.removeProject(id);
-        });
-        for (const placement of placements) await volumes.removeVolume(volumeName(id, placement.volume));
-        store.remove(id);
-        await fs.rm(path.join(appsDir, id), { recursive: true, force: true });
-        operation.finish();
-      } catch (error) {
-        operation.finish(errorText(error));
-        audit.record({ actor: options.actor, action: 'app.uninstall', target: id, outcome: 'failed', details: { reason: errorMessage(error) } });
-        throw error;
-      } finally {
-        this.#inFlight.delete(id);
-        done();
-      }
+      const { signal } = this.#inFlight;
+      await this.#inFlight.run(id, 'change', async () => {
+        try {
+          await compose.down(composeSpec(appsDir, app), signal).catch(async (error: unknown) => {
+            signal.throwIfAborted();
+            // A folder compose no longer reads (an older controller's file) must not keep
+            // the app from being removed: its containers and networks go by label.
+            this.#deps.logger.warn({ err: error, app: id }, 'compose down failed; removing the app\'s containers by label');
+            await this.#deps.docker.removeProject(id);
+          });
+          for (const placement of placements) await volumes.removeVolume(volumeName(id, placement.volume));
+          store.remove(id);
+          await fs.rm(path.join(appsDir, id), { recursive: true, force: true });
+          operation.finish();
+        } catch (error) {
+          operation.finish(errorText(error));
+          audit.record({ actor: options.actor, action: 'app.uninstall', target: id, outcome: 'failed', details: { reason: errorMessage(error) } });
+          throw error;
+        }
+      });
     }
     const deletedPaths: string[] = [];
     if (options.deleteData) {
-      for (const placement of placements) {
-        await fs.rm(placement.path, { recursive: true, force: true });
-        await fs.rm(seedSentinel(placement.path), { force: true });
-        deletedPaths.push(placement.path, ...(await removeNamedAfter(placement.path)));
-      }
+      deletedPaths.push(...(await deleteVolumeData(placements.map((p) => p.path))));
       store.forgetPlacements(id);
     }
     audit.record({
@@ -218,7 +173,7 @@ export class AppsService {
     return { deletedPaths };
   }
 
-  /** The code that confirms deleting exactly these paths: a changed list needs a new confirmation. */
+  /** The code that confirms deleting exactly these paths (data-removal.ts). */
   deletionCode(id: string): { paths: string[]; confirm: string } {
     const paths = this.#deps.store.placements(id).map((p) => p.path);
     return { paths, confirm: confirmationCode(id, paths) };
@@ -241,8 +196,9 @@ export class AppsService {
   busy(id: string): string | null {
     const app = this.#deps.store.get(id);
     if (!app) return `no app "${id}" is installed`;
-    if (this.#restoring.has(id)) return `"${app.name}" is being restored`;
-    if (this.#inFlight.has(id) || app.status === 'installing') return `"${app.name}" is being installed, updated or removed`;
+    const work = this.#inFlight.busyWith(id);
+    if (work === 'restore') return `"${app.name}" is being restored`;
+    if (work === 'change' || app.status === 'installing') return `"${app.name}" is being installed, updated or removed`;
     return null;
   }
 
@@ -252,17 +208,13 @@ export class AppsService {
    */
   async whileStopped<T>(id: string, actor: string, work: () => Promise<T>): Promise<T> {
     const app = this.#require(id);
-    this.#assertIdle(id);
-    const done = Promise.withResolvers<void>();
-    this.#inFlight.set(id, done.promise);
-    this.#restoring.add(id);
+    this.#inFlight.assertIdle(id);
     try {
-      await this.#simple(id, 'stop', actor, async () => void (await this.#deps.docker.stopProject(id)));
-      return await work();
+      return await this.#inFlight.run(id, 'restore', async () => {
+        await this.#simple(id, 'stop', actor, async () => void (await this.#deps.docker.stopProject(id)));
+        return await work();
+      });
     } finally {
-      this.#restoring.delete(id);
-      this.#inFlight.delete(id);
-      done.resolve();
       await this.startIfWanted(app.id, actor).catch((error: unknown) => this.#deps.logger.error({ err: error, app: id }, 'could not start the app again after a restore'));
     }
   }
@@ -289,9 +241,18 @@ export class AppsService {
     await this.#simple(id, 'start', actor, async () => void (await this.#deps.docker.startProject(id)));
   }
 
-  /** Waits for deploys started in this process (tests, shutdown). */
+  /** Waits for deploys started in this process (tests). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight.values()]);
+    await this.#inFlight.settled();
+  }
+
+  /**
+   * Shutdown: waits for deploys up to a deadline, then cancels them (in-flight.ts); a
+   * cancelled deploy is resumed at the next start.
+   */
+  async close(): Promise<void> {
+    const cancelled = await this.#inFlight.shutdown(this.#deps.shutdownDeadlineMs);
+    if (cancelled.length > 0) this.#deps.logger.warn({ apps: cancelled }, 'stopping: cancelled what was still running for these apps; deploys resume at the next start');
   }
 
   /** Deploys again an install that a crash interrupted; every step is idempotent. */
@@ -300,31 +261,7 @@ export class AppsService {
   }
 
   #runDeploy(id: string, kind: DeployKind, actor: string): { operationId: string } {
-    const { store, operations, audit, logger } = this.#deps;
-    const progress = operations.start(id, kind === 'resume' ? 'resume-install' : kind);
-    const run = (async () => {
-      let failure: Message | null;
-      try {
-        failure = await deploy(this.#deps, this.#require(id), kind, progress);
-      } catch (error) {
-        failure = errorText(error);
-      }
-      if (failure) {
-        // Stopped and removed, never half up; the data stays.
-        await this.#deps.compose.down(composeSpec(this.#deps.appsDir, this.#require(id))).catch((error: unknown) => {
-          logger.warn({ err: error, app: id }, 'could not take down a failed deploy');
-        });
-      }
-      const snapshot = operations.get(progress.operationId)?.snapshot;
-      const text: Message | null = failure && snapshot ? { key: 'error.deploy_failed_rollback', params: { reason: failure, snapshot } } : failure;
-      const message = text && inEnglish(text);
-      store.update(id, text ? { status: 'failed', error: text } : { status: 'installed', error: null, desired: 'running' });
-      progress.finish(text);
-      audit.record({ actor, action: `app.${kind}`, target: id, outcome: failure ? 'failed' : 'ok', details: failure ? { reason: message } : {} });
-      if (failure) logger.warn({ app: id, kind, reason: message }, 'app deploy failed');
-    })().finally(() => this.#inFlight.delete(id));
-    this.#inFlight.set(id, run);
-    return { operationId: progress.operationId };
+    return startDeploy(this.#deps, this.#inFlight, this.#require(id), kind, actor);
   }
 
   async #simple(id: string, action: 'start' | 'stop' | 'restart', actor: string, work: () => Promise<void>): Promise<void> {
@@ -337,101 +274,16 @@ export class AppsService {
     }
   }
 
-  async #read(source: InstallSource): Promise<{ manifest: Manifest; files: AppFiles }> {
-    const files: AppFiles =
-      'catalog' in source ? await readCatalogApp(this.#deps.catalogDir, source.catalog) : { manifest: source.manifest, files: {} };
-    const manifest = parseManifest(files.manifest);
-    if (!('catalog' in source)) files.files[manifest.compose] = source.compose;
-    if (files.files[manifest.compose] === undefined) {
-      throw new AppError('validation', { key: 'manifest.compose_missing', params: { file: manifest.compose } });
-    }
-    return { manifest, files };
-  }
-
-  /**
-   * Stages the app folder with its compose file as the policy read it: compose then runs
-   * exactly what is checked (policy/compose-text.ts). What `compose config` would itself
-   * open is judged before the folder exists.
-   */
-  async #stage(manifest: Manifest, files: AppFiles): Promise<{ dir: string; document: ComposeDocument }> {
-    const { document, canonical } = readComposeText(files.files[manifest.compose] ?? '');
-    const early = checkBeforeCompose(document);
-    if (early.length > 0) throw policyError(early);
-    const dir = await stageAppFolder(this.#deps.appsDir, manifest.id, { ...files, files: { ...files.files, [manifest.compose]: canonical } });
-    return { dir, document };
-  }
-
-  async #checkPolicy(manifest: Manifest, { dir, document }: { dir: string; document: ComposeDocument }) {
-    const model = await this.#deps.compose.config({ project: manifest.id, dir, files: [manifest.compose] });
-    // Compose must have read the app the policy read, or the verdict is about another app.
-    const disagreement = checkAgreement(document, readCompose(model));
-    if (disagreement.length > 0) throw policyError(disagreement);
-    const violations = checkPolicy({
-      manifest,
-      compose: model,
-      appDir: dir,
-      otherApps: this.#deps.store.portsOfOtherApps(manifest.id),
-      reservedProjects: await this.#deps.reservedProjects(),
-      reservedPorts: await this.#deps.reservedPorts(),
-      takenContainerNames: await this.#deps.docker.containerNamesOutside(manifest.id),
-      allowedRegistries: this.#deps.allowedRegistries,
-    });
-    if (violations.length > 0) throw policyError(violations);
-    return publishedPorts(model);
-  }
-
-  #placementPlan(manifest: Manifest, mounts: Parameters<typeof planPlacement>[0]['mounts'], confirmBulkOnPrimary: boolean) {
-    return planPlacement({
-      appId: manifest.id,
-      volumes: Object.entries(manifest.volumes).map(([volume, spec]) => ({ volume, class: spec.class, backup: spec.backup, note: spec.note })),
-      mounts,
-      existing: this.#deps.store.placements(manifest.id).map((p) => ({ volume: p.volume, class: p.class, mountId: p.mountId, path: p.path })),
-      confirmBulkOnPrimary,
-    });
-  }
-
-  /**
-   * Judges the app again before an update, as the policy stands today: a catalog app
-   * from the catalog's newer files, an uploaded one from its folder as installed. An app
-   * installed before a rule existed is refused an update until it keeps to it.
-   */
+  /** Judges the app again before an update, as the policy stands today (admission.ts). */
   async #rejudge(app: AppRecord): Promise<void> {
-    const files = app.source.startsWith('catalog:') ? await readCatalogApp(this.#deps.catalogDir, app.source.slice('catalog:'.length)) : await this.#installedFiles(app);
-    const manifest = parseManifest(files.manifest);
-    const staged = await this.#stage(manifest, files);
-    const staging = staged.dir;
-    try {
-      const ports = await this.#checkPolicy(manifest, staged);
-      const storage = await this.#deps.agent.getStorage();
-      const plan = this.#placementPlan(manifest, storage.mounts, false);
-      refuseUnplaceable(plan);
-      await commitAppFolder(staging, path.join(this.#deps.appsDir, app.id));
+    const { manifest, files } = await readForUpdate(this.#deps, app);
+    await admitApp(this.#deps, manifest, files, false, (placements, ports) =>
       this.#deps.store.replace(
         { id: app.id, name: manifest.name, version: manifest.version, source: app.source, composeFile: manifest.compose, web: manifest.web ?? null },
-        plan.placements,
+        placements,
         ports,
-      );
-    } catch (error) {
-      await fs.rm(staging, { recursive: true, force: true });
-      throw error;
-    }
-  }
-
-  async #installedFiles(app: AppRecord): Promise<AppFiles> {
-    const dir = path.join(this.#deps.appsDir, app.id);
-    return {
-      manifest: await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8'),
-      files: { [app.composeFile]: await fs.readFile(path.join(dir, app.composeFile), 'utf8') },
-    };
-  }
-
-  #assertDeletionConfirmed(id: string, paths: string[], confirm: string | undefined): void {
-    const expected = confirmationCode(id, paths);
-    if (confirm !== expected) {
-      throw new AppError('conflict', { key: 'error.confirm_delete_data', params: { id, paths: paths.join(', '), code: expected } }, {
-        details: { confirmation_required: true, paths, confirm: expected },
-      });
-    }
+      ),
+    );
   }
 
   #assertStorageBack(app: AppRecord, action: string, actor: string): void {
@@ -441,11 +293,6 @@ export class AppsService {
     throw error;
   }
 
-  #assertIdle(id: string): void {
-    if (this.#restoring.has(id)) throw new AppError('conflict', { key: 'error.app_restoring', params: { id } });
-    if (this.#inFlight.has(id)) throw new AppError('conflict', { key: 'error.app_busy', params: { id } });
-  }
-
   #require(id: string): AppRecord {
     const app = this.#deps.store.get(id);
     if (!app) throw new AppError('not_found', { key: 'error.app_not_installed', params: { id } });
@@ -453,42 +300,6 @@ export class AppsService {
   }
 }
 
-function refuseUnplaceable(plan: PlacementPlan): void {
-  if (plan.problems.length > 0) {
-    const problems = plan.problems.map(inEnglish).join('; ');
-    throw new AppError('policy', { key: 'manifest.volumes_unplaceable', params: { problems } }, { details: { problems: plan.problems } });
-  }
-  if (plan.needsConfirmation.length > 0) {
-    throw new AppError(
-      'conflict',
-      { key: 'manifest.confirm_bulk_on_primary', params: { volumes: plan.needsConfirmation.join(', ') } },
-      { details: { confirmation_required: true, volumes: plan.needsConfirmation } },
-    );
-  }
-}
-
-/** The violations a policy error lists; one that lists none (compose stopped for the file's size) is one violation. */
-function violationsOf(error: AppError): PolicyViolation[] {
-  const violations = error.details?.violations;
-  return Array.isArray(violations) ? (violations as PolicyViolation[]) : [violation(null, 'policy', error.text ?? { key: 'policy.unworded', params: { problem: error.message } })];
-}
-
 function refusedOrFailed(error: unknown): 'refused' | 'failed' {
   return error instanceof AppError && ['validation', 'policy', 'conflict', 'not_found'].includes(error.code) ? 'refused' : 'failed';
-}
-
-/**
- * Removes what lives beside a volume under its name: copies and kept data of its
- * restores (`<volume>.restore-…`, `<volume>.before-restore-…`) and seeding leftovers.
- */
-async function removeNamedAfter(volumePath: string): Promise<string[]> {
-  const dir = path.dirname(volumePath);
-  const prefix = `${path.basename(volumePath)}.`;
-  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => name.startsWith(prefix));
-  for (const name of names) await fs.rm(path.join(dir, name), { recursive: true, force: true });
-  return names.map((name) => path.join(dir, name));
-}
-
-function confirmationCode(id: string, paths: string[]): string {
-  return createHash('sha256').update(JSON.stringify([id, ...paths])).digest('hex').slice(0, 12);
 }

@@ -521,6 +521,7 @@ export const en = {
   "error.account_exists": "the account of this box exists already; sign in instead",
   "error.compose_output_ambiguous": "compose printed a configuration the controller cannot read back unambiguously ({why}); the file is refused",
   "error.compose_timed_out": "{command} timed out after {seconds} s and was stopped for project {project}: {output}",
+  "error.compose_cancelled": "{command} was cancelled: the controller is stopping for project {project}: {output}",
   "error.compose_failed": "{command} failed ({exit}) for project {project}: {output}",
   "error.compose_config_too_long": "compose printed more than {mib} MiB for the compose file and was stopped; the file is refused",
   "error.compose_config_too_big": "compose needed more than {mib} MiB to read the compose file and was stopped; the file is refused",
@@ -578,6 +579,7 @@ export const en = {
   "deploy_event.snapshots_pruned": "Removed older snapshots: {snapshots}",
   "deploy_event.volume_seeded": "Volume {volume}: filled with the image's initial files",
   "deploy_event.volume_placed": "Volume {volume} → {disk} ({path})",
+  "deploy_event.interrupted": "The controller stopped during this deploy; it continues at the next start",
   "deploy_event.healthy": "The app is running and healthy",
   // App policy and .felhom.yml problems: the policy. and manifest. messages.
   "policy.refused_heading": "This app breaks the app policy, so it cannot be installed or updated as it is. The controller holds the Docker socket, which is root on the server, so an app may not use it to reach the host:",

@@ -523,6 +523,7 @@ export const hu: Record<MessageKey, string> = {
   "error.account_exists": "ennek a doboznak már van fiókja; jelentkezzen be",
   "error.compose_output_ambiguous": "a compose olyan konfigurációt adott vissza, amelyet a vezérlő nem tud egyértelműen visszaolvasni ({why}); a fájl el lett utasítva",
   "error.compose_timed_out": "a(z) {command} {seconds} másodperc után sem végzett, ezért le lett állítva (projekt: {project}): {output}",
+  "error.compose_cancelled": "a(z) {command} megszakadt, mert a vezérlő leáll ({project} projekt): {output}",
   "error.compose_failed": "a(z) {command} nem sikerült ({exit}, projekt: {project}): {output}",
   "error.compose_config_too_long": "a compose több mint {mib} MiB kimenetet adott a compose-fájlra, ezért le lett állítva; a fájl el lett utasítva",
   "error.compose_config_too_big": "a compose-nak több mint {mib} MiB memória kellett a compose-fájl olvasásához, ezért le lett állítva; a fájl el lett utasítva",
@@ -580,6 +581,7 @@ export const hu: Record<MessageKey, string> = {
   "deploy_event.snapshots_pruned": "Régebbi pillanatképek törölve: {snapshots}",
   "deploy_event.volume_seeded": "A(z) {volume} kötet feltöltve a lemezkép kezdeti fájljaival",
   "deploy_event.volume_placed": "A(z) {volume} kötet → {disk} ({path})",
+  "deploy_event.interrupted": "A vezérlő leállt a telepítés közben; a következő indításkor folytatja",
   "deploy_event.healthy": "Az alkalmazás fut és egészséges",
   // App policy and .felhom.yml problems: the policy. and manifest. messages.
   "policy.refused_heading": "Ez az alkalmazás megszegi az alkalmazásszabályzatot, ezért a jelenlegi formájában nem telepíthető és nem frissíthető. A vezérlő kezeli a Docker socketet, amely rendszergazdai hozzáférést ad a szerverhez, ezért egy alkalmazás nem érheti el rajta keresztül a gépet:",

@@ -73,14 +73,14 @@ const states = async (project: string) => (await docker.listContainers(project))
 test('when config runs, then anchors and merge keys come back resolved', async (t) => {
   if (!(await requireDocker(t))) return;
   const { spec } = await setUpApp(t);
-  const config = (await compose.config(spec)) as { services: Record<string, { image: string; labels: unknown; init: boolean }>; volumes: unknown };
-  assert.deepEqual(Object.keys(config.services).sort(), ['web', 'worker']);
-  for (const service of Object.values(config.services)) {
+  const config = await compose.config(spec);
+  assert.deepEqual(config.services.map((service) => service.name).sort(), ['web', 'worker']);
+  for (const service of config.services) {
     assert.equal(service.image, BUSYBOX);
-    assert.equal(service.init, true);
+    assert.ok(service.keys.includes('init'), service.keys.join(' '));
     assert.deepEqual(service.labels, { 'org.felhom.test': 'true' });
   }
-  assert.deepEqual(config.volumes, { data: { external: true, name: `felhom_${spec.project}_data` } });
+  assert.deepEqual(config.volumes, [{ key: 'data', driver: null, driverOpts: null, external: true, name: `felhom_${spec.project}_data` }]);
 });
 
 test('when a two-service app goes up and through stop, start, restart and down, then Docker shows each step and the data stays', async (t) => {

@@ -83,18 +83,47 @@ test('when a call outlasts its timeout, then compose and its children are stoppe
   assert.ok(Date.now() - started < 5_000, 'the child was killed, not waited for');
 });
 
-test('when config runs, then its YAML output comes back as an object', async (t) => {
+test('when the controller stops during up, then compose and its children are cancelled through the signal and the error says so', async (t) => {
+  const fake = fakeCompose(t, 'exec sleep 30');
+  const stopping = new AbortController();
+  setTimeout(() => stopping.abort(), 200);
+  const started = Date.now();
+  await assert.rejects(createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).up(spec(fake.dir), undefined, stopping.signal), (error: unknown) => {
+    assert.ok(error instanceof AppError);
+    assert.match(error.message, /up was cancelled: the controller is stopping/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 4_000, 'the child was stopped, not waited for');
+});
+
+test('when config runs, then its YAML output comes back read into the compose model', async (t) => {
   const fake = fakeCompose(t, "printf 'services:\\n  web:\\n    image: busybox\\n    ports:\\n    - published: 8080\\n      target: 80\\n'");
   const config = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir));
-  assert.deepEqual(config, { services: { web: { image: 'busybox', ports: [{ published: 8080, target: 80 }] } } });
+  assert.deepEqual(config.services.map((service) => [service.name, service.image, service.keys]), [['web', 'busybox', ['image', 'ports']]]);
+  assert.deepEqual(config.services[0]!.ports, [{ hostIp: null, published: 8080, target: 80, protocol: 'tcp', anyOf: null }]);
 });
 
 test('when compose refuses the app\'s file in config, then it is a validation error in compose\'s words, without the app folder\'s path', async (t) => {
-  const fake = fakeCompose(t, 'echo "validating $PWD/compose.yml: services.web.ports must be a list" >&2\necho "in $PWD" >&2\necho "beside $(dirname "$PWD")/other" >&2\nexit 15');
+  const fake = fakeCompose(t, '[ "$1" = version ] && exit 0\necho "validating $PWD/compose.yml: services.web.ports must be a list" >&2\necho "in $PWD" >&2\necho "beside $(dirname "$PWD")/other" >&2\nexit 15');
   const error = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir)).catch((e: unknown) => e);
   assert.ok(error instanceof AppError);
   assert.equal(error.code, 'validation');
   assert.equal(error.message, 'compose refused the compose file: validating compose.yml: services.web.ports must be a list\nin .\nbeside (the apps folder)/other');
+});
+
+test('when compose cannot run at all (the docker CLI lacks the plugin), then config failing is an upstream error, not the customer\'s file', async (t) => {
+  const fake = fakeCompose(t, 'echo "docker: \'compose\' is not a docker command." >&2\nexit 1');
+  const error = await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(fake.dir)).catch((e: unknown) => e);
+  assert.ok(error instanceof AppError);
+  assert.equal(error.code, 'upstream');
+  assert.match(error.message, /config failed \(exit 1\) for project ft-app: docker: 'compose' is not a docker command\./);
+});
+
+test('when the configured compose command does not exist, then config failing is an upstream error', async (t) => {
+  const error = await createCompose({ command: [path.join(tempDir(t), 'docker-compose')], dockerHost: 'unix:///x.sock', logger: silentLogger() }).config(spec(tempDir(t))).catch((e: unknown) => e);
+  assert.ok(error instanceof AppError);
+  assert.equal(error.code, 'upstream');
+  assert.match(error.message, /could not run .*docker-compose/);
 });
 
 test('when config would cost more than its bound, then it is stopped and the file is refused', async (t) => {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import type { Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
-import { runChild, type StopReason } from './child.ts';
+import { runChild, type ChildResult, type StopReason } from './child.ts';
+import { readCompose, type ComposeModel } from './compose-model.ts';
 import { parseComposeOutput } from './compose-output.ts';
 
 /** One compose project: its name, the folder relative paths resolve against, its files. */
@@ -25,14 +26,15 @@ export type OnLine = (line: string) => void;
 export interface Compose {
   /** The compose command in use, detected once: `['docker', 'compose']` or `['docker-compose']`. */
   command(): Promise<string[]>;
-  /** The project as compose will run it (anchors, merges, defaults resolved), parsed. */
-  config(spec: ComposeSpec): Promise<unknown>;
-  pull(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
-  up(spec: ComposeSpec, onLine?: OnLine): Promise<void>;
+  /** The project as compose will run it (anchors, merges, defaults resolved), read into one model for v1 and v2. */
+  config(spec: ComposeSpec): Promise<ComposeModel>;
+  /** `signal`, where taken, stops compose (SIGINT, then SIGKILL) when aborted: the controller is stopping. */
+  pull(spec: ComposeSpec, onLine?: OnLine, signal?: AbortSignal): Promise<void>;
+  up(spec: ComposeSpec, onLine?: OnLine, signal?: AbortSignal): Promise<void>;
   stop(spec: ComposeSpec): Promise<void>;
   start(spec: ComposeSpec): Promise<void>;
   restart(spec: ComposeSpec): Promise<void>;
-  down(spec: ComposeSpec): Promise<void>;
+  down(spec: ComposeSpec, signal?: AbortSignal): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -99,7 +101,7 @@ export function createCompose(options: ComposeOptions): Compose {
     return detected;
   };
 
-  const run = async (spec: ComposeSpec, action: Action, onLine?: OnLine): Promise<string> => {
+  const run = async (spec: ComposeSpec, action: Action, onLine?: OnLine, signal?: AbortSignal): Promise<string> => {
     const base = await command();
     const argv = [...base, ...composeArgs(spec, action)];
     const label = `${base.join(' ')} ${action}`;
@@ -108,15 +110,16 @@ export function createCompose(options: ComposeOptions): Compose {
     const started = Date.now();
     options.logger.debug({ argv }, 'compose: running');
     const bounds = reading ? { maxRssBytes: CONFIG_MAX_RSS_BYTES, maxOutputBytes: CONFIG_MAX_OUTPUT_BYTES } : {};
-    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, ...bounds, onLine });
+    const result = await runChild(argv, { cwd: spec.dir, env, timeoutMs, ...bounds, onLine, cancel: signal });
     options.logger.debug({ argv, ms: Date.now() - started, exit: result.code, stopped: result.stopped }, 'compose: done');
     if (result.code === 0 && !result.stopped) return result.stdout;
-    if (reading) throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
-    const said = { command: label, project: spec.project, output: result.stderrTail.join('\n') || '(no output)' };
-    const text: Message = result.stopped
-      ? { key: 'error.compose_timed_out', params: { ...said, seconds: timeoutMs / 1000 } }
-      : { key: 'error.compose_failed', params: { ...said, exit: result.code === null ? `signal ${result.signal}` : `exit ${result.code}` } };
-    throw new AppError('upstream', text, {
+    // Compose failing on config is the file's fault only when compose itself runs: a
+    // docker CLI without the compose plugin, or one that cannot reach its engine's
+    // settings, fails on every file alike, and on `version` too. That stays upstream.
+    if (reading && (result.stopped !== null || (result.code !== null && (await answers(base, env, shortMs))))) {
+      throw configRefused(spec, result.stopped, timeoutMs, result.stderrTail);
+    }
+    throw new AppError('upstream', howItEnded(result, timeoutMs, { command: label, project: spec.project, output: result.stderrTail.join('\n') || '(no output)' }), {
       details: { argv, exitCode: result.code, stderrTail: result.stderrTail },
     });
   };
@@ -126,17 +129,23 @@ export function createCompose(options: ComposeOptions): Compose {
   return {
     command,
     config(spec) {
-      const turn = reading.then(async () => parseComposeOutput(await run(spec, 'config')));
+      const turn = reading.then(async () => readCompose(parseComposeOutput(await run(spec, 'config'))));
       reading = turn.catch(() => undefined);
       return turn;
     },
-    pull: async (spec, onLine) => void (await run(spec, 'pull', onLine)),
-    up: async (spec, onLine) => void (await run(spec, 'up', onLine)),
+    pull: async (spec, onLine, signal) => void (await run(spec, 'pull', onLine, signal)),
+    up: async (spec, onLine, signal) => void (await run(spec, 'up', onLine, signal)),
     stop: async (spec) => void (await run(spec, 'stop')),
     start: async (spec) => void (await run(spec, 'start')),
     restart: async (spec) => void (await run(spec, 'restart')),
-    down: async (spec) => void (await run(spec, 'down')),
+    down: async (spec, signal) => void (await run(spec, 'down', undefined, signal)),
   };
+}
+
+function howItEnded(result: ChildResult, timeoutMs: number, said: { command: string; project: string; output: string }): Message {
+  if (result.stopped === 'cancelled') return { key: 'error.compose_cancelled', params: said };
+  if (result.stopped) return { key: 'error.compose_timed_out', params: { ...said, seconds: timeoutMs / 1000 } };
+  return { key: 'error.compose_failed', params: { ...said, exit: result.code === null ? `signal ${result.signal}` : `exit ${result.code}` } };
 }
 
 /**
@@ -177,10 +186,15 @@ function childEnv(dockerHost: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Whether the compose command runs at all: it answers `version`. */
+async function answers(command: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<boolean> {
+  const result = await runChild([...command, 'version'], { cwd: process.cwd(), env, timeoutMs }).catch(() => null);
+  return result?.code === 0 && result.stopped === null;
+}
+
 async function detectCompose(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string[]> {
   for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
-    const result = await runChild([...candidate, 'version'], { cwd: process.cwd(), env, timeoutMs }).catch(() => null);
-    if (result?.code === 0) return candidate;
+    if (await answers(candidate, env, timeoutMs)) return candidate;
   }
   throw new AppError('unavailable', { key: 'error.compose_not_found' });
 }

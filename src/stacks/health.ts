@@ -13,6 +13,8 @@ export interface WaitHealthyOptions {
   intervalMs: number;
   /** Services meant to run once and exit 0 (others depend on them completing): an init step. */
   oneShot?: readonly string[];
+  /** Aborting ends the wait at the next look (the controller is stopping). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface HealthResult {
@@ -55,6 +57,7 @@ export async function waitHealthy(docker: Docker, project: string, options: Wait
     const containers = inspected.map(toContainerInfo);
     if (verdict.state === 'healthy') return { healthy: true, containers };
     if (verdict.state === 'failed') return { healthy: false, containers, reason: verdict.reason };
+    if (options.signal?.aborted) return { healthy: false, containers, reason: 'the wait was cancelled: the controller is stopping' };
     const left = deadline - Date.now();
     if (left <= 0) {
       return { healthy: false, containers, reason: `not healthy after ${options.timeoutMs / 1000} s: ${verdict.reason}` };

@@ -4,11 +4,10 @@
  * means compose read the file another way (a service hidden behind a name two parsers
  * read differently, a format switch), and the policy's verdict would be about another app.
  */
-import type { ComposeModel } from '../compose-model.ts';
+import { isRecord, type ComposeModel } from '../../stacks/index.ts';
 import type { ComposeDocument } from './compose-text.ts';
 import { violation, type PolicyViolation } from './checks.ts';
 import type { MessageKey } from '../../i18n/index.ts';
-import { isRecord } from '../compose-readers.ts';
 
 const keysOf = (value: unknown) => new Set(isRecord(value) ? Object.keys(value) : []);
 

@@ -15,7 +15,7 @@
  * have a `services` mapping, since compose v1 reads a file without one as the legacy
  * format, where every top-level key is a service that this check would not see.
  */
-import { isRecord } from '../compose-readers.ts';
+import { isRecord } from '../../stacks/index.ts';
 import type { Message } from '../../i18n/index.ts';
 import { violation, type PolicyViolation } from './checks.ts';
 import type { ComposeDocument } from './compose-text.ts';

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../errors.ts';
 import { inEnglish, type Message } from '../../i18n/index.ts';
-import type { Protocol } from '../compose-ports.ts';
+import type { ComposeModel, Protocol } from '../../stacks/index.ts';
 import type { Manifest } from '../manifest.ts';
 
 /** A host port an installed app publishes, as recorded. */
@@ -18,8 +18,8 @@ export interface HostPort {
 
 export interface PolicyInput {
   manifest: Manifest;
-  /** The parsed output of `compose config` (v1 or v2). */
-  compose: unknown;
+  /** What compose will run: its `config` output, read into the model. */
+  compose: ComposeModel;
   /** Absolute path of the app folder compose config ran in. */
   appDir: string;
   /** Every other installed app (leave the app being updated out). */
@@ -68,6 +68,12 @@ export function policyError(violations: PolicyViolation[]): AppError {
 export function violationLine(violation: PolicyViolation): Message {
   const { service, key, text } = violation;
   return service === null ? { key: 'policy.line', params: { key, problem: text } } : { key: 'policy.line_of_service', params: { service, key, problem: text } };
+}
+
+/** The violations a refusal of the policy carries; null for any other error. */
+export function violationsOf(error: unknown): PolicyViolation[] | null {
+  if (!(error instanceof AppError) || error.code !== 'policy' || !Array.isArray(error.details?.violations)) return null;
+  return error.details.violations as PolicyViolation[];
 }
 
 export function describeViolation(violation: PolicyViolation): string {

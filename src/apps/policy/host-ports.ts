@@ -6,9 +6,7 @@
  * and a range onto one container port books every port of the range for one, so it is
  * refused.
  */
-import type { ComposeModel, PortMapping, Protocol } from '../compose-model.ts';
-import { readCompose } from '../compose-model.ts';
-import { canonicalIp, isWildcard } from '../compose-ports.ts';
+import { canonicalIp, isWildcard, type ComposeModel, type PortMapping, type Protocol } from '../../stacks/index.ts';
 import type { MessageKey } from '../../i18n/index.ts';
 import { violation, type HostPort, type PolicyInput, type PolicyViolation } from './checks.ts';
 
@@ -50,8 +48,8 @@ export function tooManyPorts(count: number): PolicyViolation {
 }
 
 /** The host ports an app publishes (random host ports left out), for recording. */
-export function publishedPorts(compose: unknown): Array<{ service: string; hostIp: string | null; published: number; protocol: Protocol }> {
-  return readCompose(compose).services.flatMap((service) =>
+export function publishedPorts(compose: ComposeModel): Array<{ service: string; hostIp: string | null; published: number; protocol: Protocol }> {
+  return compose.services.flatMap((service) =>
     service.ports
       .filter((port): port is PortMapping & { published: number } => port.published !== null)
       .map((port) => ({ service: service.name, hostIp: port.hostIp, published: port.published, protocol: port.protocol })),

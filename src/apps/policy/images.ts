@@ -7,7 +7,7 @@
  * lists it (FELHOM_REGISTRIES).
  */
 import net from 'node:net';
-import type { ComposeModel } from '../compose-model.ts';
+import type { ComposeModel } from '../../stacks/index.ts';
 import { violation, type PolicyViolation } from './checks.ts';
 
 const LOCAL_SUFFIXES = ['.local', '.localhost', '.internal', '.lan', '.home', '.home.arpa', '.localdomain'];

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertWorded } from '../../../test/helpers/worded.ts';
+import { assertWorded } from '../../i18n/testing.ts';
+import { readCompose } from '../../stacks/index.ts';
 import { checkKnownKeys } from './known-keys.ts';
 
-const keys = (compose: unknown) => assertWorded(checkKnownKeys(compose)).map((v) => `${v.service ?? '-'} ${v.key}`);
+const keys = (compose: unknown) => assertWorded(checkKnownKeys(readCompose(compose))).map((v) => `${v.service ?? '-'} ${v.key}`);
 
 describe('service keys the policy knows', () => {
   it('when a compose file uses common keys and x- extensions, then nothing is refused', () => {
@@ -19,7 +20,7 @@ describe('service keys the policy knows', () => {
   });
 
   it('when compose v2 asks for the Docker socket through use_api_socket, then it is refused as the socket', () => {
-    const violations = assertWorded(checkKnownKeys({ services: { cli: { image: 'docker', use_api_socket: true } } }));
+    const violations = assertWorded(checkKnownKeys(readCompose({ services: { cli: { image: 'docker', use_api_socket: true } } })));
     assert.equal(violations.length, 1);
     assert.match(violations[0]!.message, /Docker socket.*root on the guest/);
   });

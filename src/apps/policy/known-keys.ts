@@ -5,8 +5,8 @@
  * ones are refused outright or held to safe values.
  */
 import type { Message, MessageKey } from '../../i18n/index.ts';
+import type { ComposeModel } from '../../stacks/index.ts';
 import { violation, type PolicyViolation } from './checks.ts';
-import { isRecord } from '../compose-readers.ts';
 
 /** Keys judged here or by the other checks of the policy. */
 const KNOWN_SERVICE_KEYS = new Set([
@@ -47,28 +47,26 @@ const PASSIVE_PULL_POLICIES = new Set(['missing', 'never', 'if_not_present']);
 const SAFE_LOG_DRIVERS = new Set(['json-file', 'local', 'none']);
 
 
-export function checkKnownKeys(compose: unknown): PolicyViolation[] {
+export function checkKnownKeys(compose: ComposeModel): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
-  const services = isRecord(compose) && isRecord(compose.services) ? compose.services : {};
-  for (const [name, service] of Object.entries(services)) {
-    if (!isRecord(service)) continue;
-    const add = (key: string, text: Message) => violations.push(violation(name, key, text));
-    for (const key of Object.keys(service)) {
+  for (const service of compose.services) {
+    const add = (key: string, text: Message) => violations.push(violation(service.name, key, text));
+    for (const key of service.keys) {
       if (key.startsWith('x-')) continue;
       if (Object.hasOwn(REFUSED, key)) add(key, refusedKey(key as RefusedKey));
       else if (!KNOWN_SERVICE_KEYS.has(key)) add(key, { key: 'policy.key_unknown' });
     }
-    if (service.runtime !== undefined && service.runtime !== 'runc') {
-      add('runtime', { key: 'policy.runtime', params: { runtime: String(service.runtime) } });
+    if (service.runtime !== null && service.runtime !== 'runc') {
+      add('runtime', { key: 'policy.runtime', params: { runtime: service.runtime } });
     }
     // The controller decides when images are downloaded (FELHOM_PULL, an update);
     // compose up must only use what the deploy checked is in the engine.
-    if (service.pull_policy !== undefined && !PASSIVE_PULL_POLICIES.has(String(service.pull_policy))) {
-      add('pull_policy', { key: 'policy.pull_policy', params: { policy: String(service.pull_policy) } });
+    if (service.pullPolicy !== null && !PASSIVE_PULL_POLICIES.has(service.pullPolicy)) {
+      add('pull_policy', { key: 'policy.pull_policy', params: { policy: service.pullPolicy } });
     }
-    const driver = isRecord(service.logging) ? service.logging.driver : undefined;
-    if (driver !== undefined && !SAFE_LOG_DRIVERS.has(String(driver))) {
-      add('logging.driver', { key: 'policy.log_driver', params: { driver: String(driver) } });
+    const driver = service.loggingDriver;
+    if (driver !== null && !SAFE_LOG_DRIVERS.has(driver)) {
+      add('logging.driver', { key: 'policy.log_driver', params: { driver } });
     }
   }
   return violations;

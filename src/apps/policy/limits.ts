@@ -6,7 +6,7 @@
  * (`oom_kill_disable` and a negative `oom_score_adj`; `cpu_rt_*` and `ulimits.rtprio`;
  * a weight above the default and a memory reservation above the app's own limit).
  */
-import type { ComposeModel, ComposeService } from '../compose-model.ts';
+import type { ComposeModel, ComposeService } from '../../stacks/index.ts';
 import { violation, type Add, type PolicyViolation } from './checks.ts';
 
 /**

@@ -5,7 +5,7 @@
  * the app itself can plant).
  */
 import path from 'node:path';
-import type { ComposeModel, ComposeService } from '../compose-model.ts';
+import type { ComposeModel, ComposeService } from '../../stacks/index.ts';
 import type { Message, MessageKey } from '../../i18n/index.ts';
 import { violation, type Add, type PolicyInput, type PolicyViolation } from './checks.ts';
 

@@ -4,7 +4,7 @@
  * container (joined, linked to, or its volumes mounted), or a container name another
  * app or the controller needs.
  */
-import type { ComposeModel, ComposeService } from '../compose-model.ts';
+import type { ComposeModel, ComposeService } from '../../stacks/index.ts';
 import type { MessageKey } from '../../i18n/index.ts';
 import { violation, type Add, type PolicyViolation } from './checks.ts';
 

@@ -2,7 +2,7 @@
  * The app's own networks, in the shape compose creates by default. The engine gives
  * each a bridge and an address range from its own pool, which every app shares.
  */
-import type { ComposeModel } from '../compose-model.ts';
+import type { ComposeModel } from '../../stacks/index.ts';
 import type { Message } from '../../i18n/index.ts';
 import { reservedLabel, violation, type PolicyViolation } from './checks.ts';
 

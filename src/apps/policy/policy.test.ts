@@ -4,16 +4,20 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../../errors.ts';
 import { fixturesDir } from '../../../test/helpers/temp.ts';
-import { assertWorded } from '../../../test/helpers/worded.ts';
-import { parseComposeOutput } from '../../stacks/index.ts';
+import { assertWorded } from '../../i18n/testing.ts';
+import { parseComposeOutput, readCompose, type ComposeModel } from '../../stacks/index.ts';
 import { parseManifest, type Manifest } from '../manifest.ts';
-import { ALLOWED_CAPABILITIES, checkPolicy, policyError, publishedPorts, type PolicyInput, type PolicyViolation } from './index.ts';
+import { policyError, type PolicyInput, type PolicyViolation } from './checks.ts';
+import { publishedPorts } from './host-ports.ts';
+import { checkPolicy } from './policy.ts';
+import { ALLOWED_CAPABILITIES } from './privileges.ts';
 
 const composeDir = path.join(fixturesDir, 'compose');
 const normalizedDir = path.join(composeDir, 'normalized');
 /** Where normalize.sh ran compose, so the folder the absolute paths in the fixtures point into. */
 const fixtureAppDir = (project: string) => `/tmp/felhom-compose-fixtures/${project}`;
 const load = (file: string): unknown => parseComposeOutput(fs.readFileSync(path.join(normalizedDir, file), 'utf8'));
+const loadModel = (file: string): ComposeModel => readCompose(load(file));
 
 const hostileManifest = parseManifest('schema: felhom.app/v1\nid: hostile\nname: Hostile\nversion: "1"\nvolumes:\n  data: { class: hot }\n');
 
@@ -21,7 +25,7 @@ const hostileManifest = parseManifest('schema: felhom.app/v1\nid: hostile\nname:
 function check(compose: unknown, overrides: Partial<PolicyInput> = {}): PolicyViolation[] {
   return assertWorded(checkPolicy({
     manifest: hostileManifest,
-    compose,
+    compose: readCompose(compose),
     appDir: fixtureAppDir('hostile'),
     otherApps: [],
     reservedProjects: ['felhom'],
@@ -62,7 +66,7 @@ describe('the policy accepts real app-store stacks', () => {
       const manifest = parseManifest(fs.readFileSync(path.join(composeDir, 'apps', id, '.felhom.yml'), 'utf8'));
       const violations = checkPolicy({
         manifest,
-        compose: load(`apps/${file}`),
+        compose: loadModel(`apps/${file}`),
         appDir: fixtureAppDir(id),
         otherApps: [{ id: 'other', ports: [{ hostIp: null, published: 9999, protocol: 'tcp' }] }],
         reservedProjects: ['felhom'],
@@ -76,7 +80,7 @@ describe('the policy accepts real app-store stacks', () => {
     const installed: Array<{ id: string; ports: ReturnType<typeof publishedPorts> }> = [];
     for (const id of ['nextcloud', 'jellyfin', 'vaultwarden', 'immich']) {
       const manifest = parseManifest(fs.readFileSync(path.join(composeDir, 'apps', id, '.felhom.yml'), 'utf8'));
-      const compose = load(`apps/${id}.v1.yml`);
+      const compose = loadModel(`apps/${id}.v1.yml`);
       assert.deepEqual(checkPolicy({ manifest, compose, appDir: fixtureAppDir(id), otherApps: installed, reservedProjects: ['felhom'] }), []);
       installed.push({ id, ports: publishedPorts(compose) });
     }
@@ -572,12 +576,12 @@ describe('host ports', () => {
   });
 
   it('when an app\'s published ports are recorded, then random host ports are left out and ranges expanded', () => {
-    assert.deepEqual(publishedPorts(load('apps/vaultwarden.v2.yml')), [{ service: 'vaultwarden', hostIp: '127.0.0.1', published: 8081, protocol: 'tcp' }]);
-    assert.deepEqual(publishedPorts(ports(['8090', '7000-7001:7000-7001/udp'])), [
+    assert.deepEqual(publishedPorts(loadModel('apps/vaultwarden.v2.yml')), [{ service: 'vaultwarden', hostIp: '127.0.0.1', published: 8081, protocol: 'tcp' }]);
+    assert.deepEqual(publishedPorts(readCompose(ports(['8090', '7000-7001:7000-7001/udp']))), [
       { service: 'web', hostIp: null, published: 7000, protocol: 'udp' },
       { service: 'web', hostIp: null, published: 7001, protocol: 'udp' },
     ]);
-    assert.deepEqual(publishedPorts(load('apps/jellyfin.v1.yml')), publishedPorts(load('apps/jellyfin.v2.yml')));
+    assert.deepEqual(publishedPorts(loadModel('apps/jellyfin.v1.yml')), publishedPorts(loadModel('apps/jellyfin.v2.yml')));
   });
 });
 
@@ -607,7 +611,7 @@ describe('the policy error', () => {
     assert.deepEqual(summary(violations), ['web privileged', 'web devices', 'web build', 'web security_opt', 'web network_mode', 'web pid', 'web volumes', 'web volumes']);
   });
 
-  it('when the compose config cannot be read, then checkPolicy throws a validation error rather than passing it', () => {
+  it('when the compose config cannot be read, then reading it for the policy throws a validation error rather than passing it', () => {
     assert.throws(() => check({ services: { web: { volumes: [{ type: 'bind', source: '/' }] } } }), (e) => e instanceof AppError && e.code === 'validation');
   });
 });

@@ -3,14 +3,14 @@
  * whoever can make Docker start an arbitrary container is root on the guest: a
  * privileged container, a bind mount of `/`, the host's namespaces or the socket
  * itself are each a way out. So the policy judges what compose will actually run (the
- * normalized `compose config` output, see compose-model.ts), refuses every way out it
+ * normalized `compose config` output, see src/stacks/compose-model.ts), refuses every way out it
  * knows, and says which service and key and why. The checks live beside this file by
  * subject; docs/felhom-yml.md lists every class and how it is closed.
  *
- * Pure: no Docker, no file system. The caller runs `compose config`, passes the parsed
- * output and throws `policyError(violations)` when the list is not empty.
+ * Pure: no Docker, no file system. judge.ts runs `compose config`, passes its model
+ * and throws `policyError(violations)` when the list is not empty.
  */
-import { readCompose, type ComposeModel, type ComposeService } from '../compose-model.ts';
+import type { ComposeModel, ComposeService } from '../../stacks/index.ts';
 import type { Manifest } from '../manifest.ts';
 import { reservedLabel, violation, type Add, type PolicyInput, type PolicyViolation } from './checks.ts';
 import { checkPorts } from './host-ports.ts';
@@ -24,7 +24,7 @@ import { checkPrivileges } from './privileges.ts';
 
 /** Checks an app against the policy; an empty list means it may be installed. */
 export function checkPolicy(input: PolicyInput): PolicyViolation[] {
-  const model = readCompose(input.compose);
+  const model = input.compose;
   const services = new Set(model.services.map((service) => service.name));
   const violations: PolicyViolation[] = [
     ...checkIdentity(input, model),
@@ -47,7 +47,7 @@ export function checkPolicy(input: PolicyInput): PolicyViolation[] {
   violations.push(...checkPorts(model, input));
   violations.push(...checkContainerNames(model, input.manifest.id, input.takenContainerNames ?? []));
   violations.push(...checkImages(model, input.allowedRegistries ?? []));
-  violations.push(...checkKnownKeys(input.compose));
+  violations.push(...checkKnownKeys(model));
   return violations;
 }
 

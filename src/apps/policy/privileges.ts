@@ -3,7 +3,7 @@
  * Confinement options are an allow-list: a profile name alone says nothing about what
  * it confines (AppArmor 4 ships an unconfined `runc` profile).
  */
-import type { ComposeService } from '../compose-model.ts';
+import type { ComposeService } from '../../stacks/index.ts';
 import type { Message, MessageKey } from '../../i18n/index.ts';
 import type { Add } from './checks.ts';
 

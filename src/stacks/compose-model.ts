@@ -3,7 +3,8 @@
  * `docker compose config` (v2) or `docker-compose config` (v1), never the file as
  * written: anchors are resolved, merge keys applied, variables interpolated, relative
  * paths made absolute. The two versions print different shapes, so everything the
- * policy and the deployer look at is normalized here into one model.
+ * policy and the deployer look at is normalized here, once, into one model: the compose
+ * adapter returns it from `config()` and nobody reads compose's output again.
  *
  * Unreadable shapes fail closed: a key the policy judges that has a shape we do not
  * recognize throws a `validation` error rather than being skipped.
@@ -89,6 +90,14 @@ export interface ComposeService {
   hooks: ServiceHook[];
   /** v2 `provider:` services (run a host-side plugin); null when absent. */
   provider: unknown;
+  /** Every key the service sets, as printed: the policy refuses the ones it does not know. */
+  keys: string[];
+  /** `runtime`, `pull_policy` and `logging.driver` as text; null when absent. */
+  runtime: string | null;
+  pullPolicy: string | null;
+  loggingDriver: string | null;
+  /** The services this one waits on with `condition: service_completed_successfully`. */
+  awaitsCompletionOf: string[];
 }
 
 export interface VolumeDefinition {
@@ -150,18 +159,9 @@ export function readCompose(config: unknown): ComposeModel {
   };
 }
 
-/** Accepts either a raw config or an already read model. */
-function model(compose: unknown): ComposeModel {
-  return isModel(compose) ? compose : readCompose(compose);
-}
-
-function isModel(value: unknown): value is ComposeModel {
-  return isRecord(value) && Array.isArray(value.services) && Array.isArray(value.volumes) && 'projectName' in value;
-}
-
 /** The service names, in the order compose printed them. */
-export function serviceNames(compose: unknown): string[] {
-  return model(compose).services.map((service) => service.name);
+export function serviceNames(compose: ComposeModel): string[] {
+  return compose.services.map((service) => service.name);
 }
 
 /**
@@ -169,9 +169,9 @@ export function serviceNames(compose: unknown): string[] {
  * deployer needs to seed a volume with the image's files. Services without an image
  * (only possible with `build:`, which the policy refuses) are left out.
  */
-export function volumeMounts(compose: unknown): Array<{ service: string; volume: string; image: string; target: string; readOnly: boolean }> {
+export function volumeMounts(compose: ComposeModel): Array<{ service: string; volume: string; image: string; target: string; readOnly: boolean }> {
   const mounts: Array<{ service: string; volume: string; image: string; target: string; readOnly: boolean }> = [];
-  for (const service of model(compose).services) {
+  for (const service of compose.services) {
     if (service.image === null) continue;
     for (const mount of service.volumes) {
       if (mount.type === 'volume' && mount.source !== null) {
@@ -227,7 +227,28 @@ function readService(name: string, raw: unknown): ComposeService {
     replicas: absent(raw.scale) && absent(deploy.replicas) ? 1 : Math.max(...[raw.scale, deploy.replicas].filter((n) => !absent(n)).map((n) => integer(n, `${at}.scale`))),
     hooks: [...readHooks(raw.post_start, 'post_start', at), ...readHooks(raw.pre_stop, 'pre_stop', at)],
     provider: absent(raw.provider) ? null : raw.provider,
+    keys: Object.keys(raw),
+    runtime: asText(raw.runtime),
+    pullPolicy: asText(raw.pull_policy),
+    loggingDriver: isRecord(raw.logging) ? asText(raw.logging.driver) : null,
+    awaitsCompletionOf: completionDependencies(raw.depends_on),
   };
+}
+
+/**
+ * A value the policy only compares with a few safe words and quotes when it refuses:
+ * any shape is kept (as its text), so that an odd one is refused by name, not skipped.
+ */
+function asText(raw: unknown): string | null {
+  return raw === undefined ? null : String(raw);
+}
+
+/** The list form of `depends_on` has no conditions; the mapping form names one per service. */
+function completionDependencies(raw: unknown): string[] {
+  if (!isRecord(raw)) return [];
+  return Object.entries(raw)
+    .filter(([, dependency]) => isRecord(dependency) && dependency.condition === 'service_completed_successfully')
+    .map(([name]) => name);
 }
 
 // ---- volumes ------------------------------------------------------------------------
@@ -386,15 +407,6 @@ function nonEmpty(value: string | undefined, at: string): string {
  * Services that others wait on with `condition: service_completed_successfully`: they
  * run once (a migration, an init step) and exit 0 by design.
  */
-export function oneShotServices(compose: unknown): string[] {
-  const services = (compose as { services?: Record<string, { depends_on?: unknown }> } | null)?.services ?? {};
-  const oneShot = new Set<string>();
-  for (const service of Object.values(services)) {
-    const dependsOn = service?.depends_on;
-    if (!dependsOn || Array.isArray(dependsOn) || typeof dependsOn !== 'object') continue;
-    for (const [name, condition] of Object.entries(dependsOn as Record<string, { condition?: string }>)) {
-      if (condition?.condition === 'service_completed_successfully') oneShot.add(name);
-    }
-  }
-  return [...oneShot].sort();
+export function oneShotServices(compose: ComposeModel): string[] {
+  return [...new Set(compose.services.flatMap((service) => service.awaitsCompletionOf))].sort();
 }
