@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Clock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { tempDir } from '../testing/temp.ts';
 import { startRun, transition } from './machine.ts';
 import { createRunStore } from './store.ts';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../../errors.ts';
-import { fixturesDir } from '../../../test/helpers/temp.ts';
+import { fixturesDir } from '../../testing/temp.ts';
 import { parseComposeOutput } from '../../stacks/index.ts';
 import { parseManifest, type Manifest } from '../manifest.ts';
 import { ALLOWED_CAPABILITIES, checkPolicy, policyError, publishedPorts, type PolicyInput, type PolicyViolation } from './index.ts';
