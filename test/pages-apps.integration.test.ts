@@ -15,6 +15,7 @@ import { silentLogger } from '../src/log.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { startedWithAgent } from './helpers/pages.ts';
 import { signUp } from './helpers/ui.ts';
+import { until } from './helpers/until.ts';
 
 describe('the app pages', () => {
   it('when a manifest and compose file are uploaded, then the plan shows where each volume goes and carries the files to the install form', async (t) => {
@@ -141,15 +142,16 @@ describe('the app pages', () => {
     cleanUpProject(t, APP);
     const installed = await request(url).post('/api/v1/apps').set('Authorization', `Bearer ${c.token}`).send({ manifest, compose });
     assert.equal(installed.status, 202, installed.text);
-    for (let i = 0; i < 120 && c.controller.apps.store.get(APP)?.status !== 'installed'; i++) await new Promise((r) => setTimeout(r, 250));
+    await until(() => c.controller.apps.store.get(APP)?.status === 'installed', { what: 'the app to be installed', timeoutMs: 30_000, intervalMs: 250 });
     const home = await agent.get('/').expect(200);
     assert.ok(!home.text.includes(hostile));
     assert.ok(home.text.includes('&lt;img src=x onerror=alert(1)&gt;'));
-    let logs = '';
-    for (let i = 0; i < 40 && !logs.includes('alert(2)'); i++) {
-      logs = (await agent.get(`/apps/${APP}/logs`).set('HX-Request', 'true').expect(200)).text;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const logs = await until(async () => (await agent.get(`/apps/${APP}/logs`).set('HX-Request', 'true').expect(200)).text, {
+      what: 'the log line to show',
+      done: (html) => html.includes('alert(2)'),
+      timeoutMs: 10_000,
+      intervalMs: 250,
+    });
     assert.ok(logs.includes('&lt;script&gt;alert(2)&lt;/script&gt;'), logs);
     assert.ok(!logs.includes('<script>'));
     const activity = await agent.get(`/activity?app=${encodeURIComponent('"><script>x</script>')}`).expect(200);

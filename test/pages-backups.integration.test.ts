@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { auditActions, startedWithAgent } from './helpers/pages.ts';
 import { signUp } from './helpers/ui.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { until } from './helpers/until.ts';
 
 describe('the backups page', () => {
   it('when "Back up now" is pressed, then a run starts that the live view follows to its end, and the history shows its downtime and consistency', async (t) => {
@@ -24,13 +23,15 @@ describe('the backups page', () => {
     // The live view (what htmx polls) follows the run through its phases back to idle.
     const seen: string[] = [];
     let backups = '';
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
-      backups = (await agent.get('/backups/live').set('HX-Request', 'true').expect(200)).text;
-      const phase = /data-phase="([a-z]+)"/.exec(backups)?.[1] ?? 'none';
-      if (seen.at(-1) !== phase) seen.push(phase);
-      if (phase === 'idle' && seen.length > 1) break;
-      await sleep(50);
-    }
+    await until(
+      async () => {
+        backups = (await agent.get('/backups/live').set('HX-Request', 'true').expect(200)).text;
+        const phase = /data-phase="([a-z]+)"/.exec(backups)?.[1] ?? 'none';
+        if (seen.at(-1) !== phase) seen.push(phase);
+        return seen;
+      },
+      { what: 'the live view to follow the run back to idle', done: (phases) => phases.at(-1) === 'idle' && phases.length > 1, timeoutMs: 10_000, intervalMs: 50 },
+    );
     assert.ok(seen.some((p) => ['stopping', 'requesting', 'waiting', 'resuming', 'tracking'].includes(p)), `a running phase was shown: ${seen.join(' → ')}`);
     assert.equal(seen.at(-1), 'idle', `the run ended: ${seen.join(' → ')}`);
     assert.ok(!seen.includes('none'), 'every state names its phase');

@@ -9,9 +9,9 @@ import { describe, it } from 'node:test';
 import request from 'supertest';
 import { audited, startedWithAgent } from './helpers/pages.ts';
 import { csrfOf, PASSWORD, signUp } from './helpers/ui.ts';
+import { until } from './helpers/until.ts';
 
 const when = (iso: string) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the settings pages', () => {
   it('when the password is changed, then other sessions end and the new password works', async (t) => {
@@ -85,15 +85,14 @@ describe('the settings pages', () => {
     // The agent re-mints the token, but the controller is handed the old one back, with the pin
     // spelled in upper case with colons: the page says the token is refused and shows the pin as stored.
     const fresh = await dev.remintToken();
-    for (let i = 0; i < 100 && c.controller.bootstrap.current()?.token.reveal() !== fresh; i++) await sleep(50);
-    assert.equal(c.controller.bootstrap.current()?.token.reveal(), fresh, 'the controller took the new token');
+    const heldToken = () => c.controller.bootstrap.current()?.token.reveal();
+    await until(() => heldToken() === fresh, { what: 'the controller to take the new token', timeoutMs: 5_000, intervalMs: 50 });
     const reminted = (await agent.get('/settings').expect(200)).text;
     assert.ok(channel(reminted).includes('<dt>Access token</dt><dd>accepted by the agent ('), 'the new token is taken');
     assert.ok(!reminted.includes(fresh), 'and not shown');
     const hex = bootstrap.local_api.fingerprint.slice('sha256:'.length);
     fs.writeFileSync(dev.bootstrapPath, JSON.stringify({ ...bootstrap, local_api: { ...bootstrap.local_api, fingerprint: hex.toUpperCase().match(/../g)!.join(':') } }));
-    for (let i = 0; i < 100 && c.controller.bootstrap.current()?.token.reveal() !== bootstrap.local_api.token; i++) await sleep(50);
-    assert.equal(c.controller.bootstrap.current()?.token.reveal(), bootstrap.local_api.token, 'the controller holds the old token again');
+    await until(() => heldToken() === bootstrap.local_api.token, { what: 'the controller to hold the old token again', timeoutMs: 5_000, intervalMs: 50 });
     const refused = (await agent.get('/settings').expect(200)).text;
     assert.ok(channel(refused).includes(`<code class="wrap">${bootstrap.local_api.fingerprint}</code>`), 'the pin in one canonical spelling');
     assert.ok(channel(refused).includes('<dt>Access token</dt><dd>refused by the agent ('), channel(refused));
