@@ -13,8 +13,9 @@
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { deploy, deploymentUnavailable, docker, sleep, until } from '../test/helpers/deployment.ts';
+import { deploy, deploymentUnavailable, docker, sleep } from '../test/helpers/deployment.ts';
 import { signInWithSetupCode } from '../test/helpers/sign-in.ts';
+import { until } from '../test/helpers/until.ts';
 
 const APPS = 10;
 const STARTS = 5;
@@ -33,7 +34,7 @@ async function bareNodeMemory(image: string): Promise<{ rss: number; anonymous: 
   const container = docker('run', '-d', '--read-only', '--cap-drop', 'ALL', '--user', '1000:1000', '-p', '127.0.0.1::8080', image, 'node', '-e', server);
   try {
     const port = docker('port', container, '8080/tcp').split(':').pop()!;
-    await until('the bare server', async () => (await fetch(`http://127.0.0.1:${port}/`).catch(() => null))?.ok, 10_000, 50);
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/`).catch(() => null))?.ok, { what: 'the bare server', timeoutMs: 10_000, intervalMs: 50 });
     await sleep(15_000);
     return memoryOf(docker('inspect', '-f', '{{.State.Pid}}', container));
   } finally {
@@ -55,23 +56,23 @@ async function main(): Promise<void> {
   const ids = Array.from({ length: APPS }, (_, i) => `bench-img-${i}`);
   try {
     d.grantBootstrap();
-    await until('/healthz', () => d.healthy(), 30_000, 50);
+    await until(() => d.healthy(), { what: '/healthz', timeoutMs: 30_000, intervalMs: 50 });
     const api = d.api();
-    await until('the agent channel', async () => (await api('GET', '/status')).body.agent.authorized === true, 60_000, 250);
+    await until(async () => (await api('GET', '/status')).body.agent.authorized === true, { what: 'the agent channel', timeoutMs: 60_000, intervalMs: 250 });
 
     for (const id of ids) {
       const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Bench ${id}\nversion: "1"\nvolumes:\n  data: { class: hot }\n`;
       const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: ["sleep", "86400"]\n    volumes: ["data:/data"]\nvolumes:\n  data:\n`;
       const answer = await api('POST', '/apps', { manifest, compose });
       if (answer.status !== 202) throw new Error(`install ${id}: ${JSON.stringify(answer.body)}`);
-      await until(`${id} running`, async () => (await api('GET', `/apps/${id}`)).body.state === 'running', 120_000, 250);
+      await until(async () => (await api('GET', `/apps/${id}`)).body.state === 'running', { what: `${id} running`, timeoutMs: 120_000, intervalMs: 250 });
     }
     const starts: number[] = [];
     for (let i = 0; i < STARTS; i++) {
       docker('stop', '-t', '30', d.container);
       const started = performance.now();
       docker('start', d.container);
-      await until('/healthz', () => d.healthy(500), 30_000, 10);
+      await until(() => d.healthy(500), { what: '/healthz', timeoutMs: 30_000, intervalMs: 10 });
       starts.push(performance.now() - started);
     }
 

@@ -35,6 +35,7 @@ import { silentLogger } from '../src/log.ts';
 import { startController } from '../src/main.ts';
 import { dockerOptionsFor } from '../src/stacks/engine.ts';
 import { recordingLogger } from '../test/helpers/log.ts';
+import { until } from '../test/helpers/until.ts';
 
 const { values, positionals } = parseArgs({ options: { repeats: { type: 'string', default: '5' } }, allowPositionals: true });
 const sizes = positionals.length ? positionals.map(Number) : [1, 10, 30];
@@ -76,14 +77,6 @@ function watchEvents(): { events: ContainerEvent[]; stop(): void } {
 async function containersOf(projects: string[]): Promise<Docker.ContainerInfo[]> {
   const all = await engine.listContainers({ all: true, filters: { label: [PROJECT_LABEL] } });
   return all.filter((c) => projects.includes(c.Labels[PROJECT_LABEL]!));
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`bench: ${what} did not happen within ${timeoutMs} ms`);
-    await sleep(20);
-  }
 }
 
 async function main(): Promise<void> {
@@ -153,7 +146,11 @@ async function main(): Promise<void> {
         const snapshotted = agentLog.lines.find((l) => l.backup === done!.backup_id && l.phase === 'snapshotted');
         if (!snapshotted) throw new Error('bench: the agent logged no snapshotted phase');
         const snapshottedAt = snapshotted.time as number;
-        await waitFor(() => installed.every((id) => watch.events.slice(from).some((e) => e.project === id && e.action === 'start')), 'every start event');
+        await until(() => installed.every((id) => watch.events.slice(from).some((e) => e.project === id && e.action === 'start')), {
+          what: 'every start event',
+          timeoutMs: 30_000,
+          intervalMs: 20,
+        });
         const events = watch.events.slice(from).filter((e) => installed.includes(e.project));
         const starts = events.filter((e) => e.action === 'start').map((e) => e.atMs);
         rows.first!.push(Math.min(...starts) - snapshottedAt);
@@ -172,7 +169,11 @@ async function main(): Promise<void> {
         const mark = watch.events.length;
         const asked = Date.now();
         await Promise.all(containers.map((c) => engine.getContainer(c.Id).start()));
-        await waitFor(() => watch.events.slice(mark).filter((e) => e.action === 'start').length >= containers.length, 'docker alone: every start event');
+        await until(() => watch.events.slice(mark).filter((e) => e.action === 'start').length >= containers.length, {
+          what: 'docker alone: every start event',
+          timeoutMs: 30_000,
+          intervalMs: 20,
+        });
         const alone = watch.events.slice(mark).filter((e) => e.action === 'start').map((e) => e.atMs);
         rows.dockerFirst!.push(Math.min(...alone) - asked);
         rows.dockerAll!.push(Math.max(...alone) - asked);

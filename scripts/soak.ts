@@ -29,6 +29,7 @@ import { call, readBootstrap } from '../dev-agent/testing.ts';
 import { dockerOptionsFor } from '../src/stacks/engine.ts';
 import { DB_WRITER_IMAGE, POSTGRES_IMAGE, readAck, startOnCopy } from '../test/helpers/databases.ts';
 import { recordingLogger } from '../test/helpers/log.ts';
+import { until } from '../test/helpers/until.ts';
 
 const { values, positionals } = parseArgs({ options: { seed: { type: 'string' }, fault: { type: 'string', multiple: true } }, allowPositionals: true });
 const iterations = Number(positionals[0] ?? 200);
@@ -163,13 +164,13 @@ class ControllerProcess {
     this.#exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     child.stdout!.on('data', (chunk: Buffer) => this.log.push(chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => this.log.push(chunk.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the controller exited ${child.exitCode} while starting:\n${this.log.last(40)}`);
-      if ((await fetch(`${this.url}/healthz`).catch(() => null))?.ok) return;
-      if (Date.now() > deadline) throw new Error(`the controller did not serve within 60 s:\n${this.log.last(40)}`);
-      await sleep(100);
-    }
+    const started = await until(async () => ({ exitCode: child.exitCode, serving: Boolean((await fetch(`${this.url}/healthz`).catch(() => null))?.ok) }), {
+      what: 'the controller to serve',
+      done: ({ exitCode, serving }) => serving || exitCode !== null,
+      timeoutMs: 60_000,
+      explain: () => this.log.last(40),
+    });
+    if (!started.serving) throw new Error(`the controller exited ${started.exitCode} while starting:\n${this.log.last(40)}`);
   }
   /** Sends the signal and waits for the exit (bounded); the exit code. */
   async stop(signal: NodeJS.Signals): Promise<number | null> {
@@ -257,33 +258,19 @@ class Soak {
         compose: `${app.compose}\n`,
       });
       if (installed.status !== 202) throw new Error(`installing ${id}: ${installed.status} ${JSON.stringify(installed.body)}`);
-      const operation = await this.until(`${id} installed`, 180_000, async () => {
-        const op = (await this.api('GET', `/operations/${installed.body.operation.id}`)).body.operation;
-        return op.state === 'running' ? undefined : op;
+      const operation = await until(async () => (await this.api('GET', `/operations/${installed.body.operation.id}`)).body.operation, {
+        what: `${id} to be installed`,
+        done: (op) => op.state !== 'running',
+        timeoutMs: 180_000,
       });
       if (operation.state !== 'succeeded') throw new Error(`installing ${id} failed: ${JSON.stringify(operation)}`);
     }
-    await this.until('the writer has committed rows', 60_000, async () => ((readAck(this.ackFolder()) ?? 0) > 100 ? true : undefined));
+    await until(() => (readAck(this.ackFolder()) ?? 0) > 100, { what: 'the writer to commit rows', timeoutMs: 60_000 });
   }
 
   /** Where the writer's acknowledgements live on the agent's primary mount. */
   ackFolder(base = path.join(this.agent.stateDir, 'mounts', 'local-fast')): string {
     return path.join(base, 'felhom', 'apps', DB_APP, 'ack');
-  }
-
-  async until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown = null;
-    for (;;) {
-      try {
-        const value = await check();
-        if (value !== undefined) return value;
-      } catch (error) {
-        lastError = error;
-      }
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s${lastError ? ` (last error: ${String(lastError)})` : ''}`);
-      await sleep(100);
-    }
   }
 
   /** Per app, the names of its running containers. */
@@ -357,7 +344,10 @@ class Soak {
         const when = stoppedBySomeoneElse!.when;
         this.count(`container stopped ${when}`);
         if (when === 'after the resume') {
-          await this.until('the apps started again', RECOVERY_BOUND_MS, async () => (['tracking', undefined].includes((await this.api('GET', '/backups/current')).body.run?.phase) ? true : undefined));
+          await until(async () => ['tracking', undefined].includes((await this.api('GET', '/backups/current')).body.run?.phase), {
+            what: 'the apps to start again',
+            timeoutMs: RECOVERY_BOUND_MS,
+          });
         }
         if (when !== 'before') stoppedBySomeoneElse!.name = await this.stopSomeContainer(before);
         faultEndedAt = Date.now();
@@ -369,10 +359,13 @@ class Soak {
         // (a backup's restart in that moment may still start it: the watch then stops it
         // again); once marked, it must stay stopped, whatever the backup does, until the
         // disk is back.
-        await this.until('the app on the dropped disk stopped for storage', 15_000, async () => {
-          const app = (await this.api('GET', `/apps/${BULK_APP}`)).body;
-          return app.stopped_for_storage && (await this.running())[BULK_APP]!.length === 0 ? true : undefined;
-        }).catch((error: Error) => problems.push(error.message));
+        await until(
+          async () => {
+            const app = (await this.api('GET', `/apps/${BULK_APP}`)).body;
+            return app.stopped_for_storage && (await this.running())[BULK_APP]!.length === 0;
+          },
+          { what: 'the app on the dropped disk to be stopped for storage', timeoutMs: 15_000 },
+        ).catch((error: Error) => problems.push(error.message));
         await sleep(between(0, 3_000));
         if ((await this.running())[BULK_APP]!.length > 0) problems.push('the app on the dropped disk ran while the disk was gone');
         this.agent.setMountState(BULK_MOUNT, 'attached');
@@ -389,13 +382,17 @@ class Soak {
     };
     let run: any = null;
     try {
-      await this.until('every app running again', RECOVERY_BOUND_MS, async () => ((await allBack()) ? true : undefined));
+      await until(allBack, { what: 'every app to run again', timeoutMs: RECOVERY_BOUND_MS });
       this.appsBack.push(Date.now() - faultEndedAt);
       this.appsDown.push(Date.now() - postedAt);
-      run = await this.until('the run closed', RECOVERY_BOUND_MS, async () => {
-        if ((await this.api('GET', '/backups/current')).body.run) return undefined;
-        return (await this.api('GET', '/backups')).body.runs.find((r: { id: string }) => r.id === runId) ?? null;
-      });
+      // Once no run is open: the run as listed, or null when the list no longer has it.
+      run = await until(
+        async () => {
+          if ((await this.api('GET', '/backups/current')).body.run) return undefined;
+          return (await this.api('GET', '/backups')).body.runs.find((r: { id: string }) => r.id === runId) ?? null;
+        },
+        { what: 'the run to close', done: (closed) => closed !== undefined, timeoutMs: RECOVERY_BOUND_MS },
+      );
       this.runsClosed.push(Date.now() - faultEndedAt);
       if (!(await allBack())) problems.push('an app stopped again after it had been started');
       if (stoppedBySomeoneElse && stoppedBySomeoneElse.when !== 'while down') {
@@ -405,9 +402,10 @@ class Soak {
         }
         // Back as it was, for the next iteration.
         await engine.getContainer(stoppedBySomeoneElse.name).start().catch(() => {});
-        await this.until('the container stopped by someone else to run again', 60_000, async () =>
-          Object.values(await this.running()).some((names) => names.includes(stoppedBySomeoneElse.name)) ? true : undefined,
-        );
+        await until(async () => Object.values(await this.running()).some((names) => names.includes(stoppedBySomeoneElse.name)), {
+          what: 'the container stopped by someone else to run again',
+          timeoutMs: 60_000,
+        });
       }
     } catch (error) {
       const now = await this.running().catch(() => ({}));
@@ -420,8 +418,8 @@ class Soak {
       if (run.consistency === 'app') problems.push(...(await this.checkCopy(run.backup_id)));
     }
     // The agent's walk must be over before the next backup can be requested.
-    await this.until('the agent has no backup in flight', 60_000, async () => ((await this.agentBusy()) ? undefined : true)).catch(
-      (error: Error) => problems.push(error.message),
+    await until(async () => !(await this.agentBusy()), { what: 'the agent to have no backup in flight', timeoutMs: 60_000 }).catch((error: Error) =>
+      problems.push(error.message),
     );
     if (problems.length) {
       this.violations.push(`iteration ${n} (${fault} after ${delay} ms): ${problems.join('; ')}`);

@@ -17,7 +17,7 @@ import { describe, it, type TestContext } from 'node:test';
 import request from 'supertest';
 import { controller, devAgent } from './helpers/controller.ts';
 import { requireComposeVersions, type ComposeVersion } from './helpers/compose-versions.ts';
-import { until } from './helpers/deployment.ts';
+import { until } from './helpers/until.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImage } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -367,10 +367,10 @@ describe('real app-store files', () => {
       const plan = await api.post('/api/v1/apps/plan').set(auth).send(body).expect(200);
       assert.deepEqual(plan.body.problems, []);
       const started = await api.post('/api/v1/apps').set(auth).send(body).expect(202);
-      const operation = await until('the install', async () => {
+      const operation = await until(async () => {
         const { operation } = (await api.get(`/api/v1/operations/${started.body.operation.id}`).set(auth).expect(200)).body;
         return operation.state === 'running' ? null : operation;
-      });
+      }, { what: 'the install', timeoutMs: 60_000, intervalMs: 200 });
       assert.equal(operation.state, 'succeeded', JSON.stringify(operation, null, 1));
       const env = JSON.parse(dockerCli('inspect', '-f', '{{json .Config.Env}}', `${id}-web`)) as string[];
       for (const expected of ['TZ=Europe/Budapest', 'GREETING=Jó napot', 'PASSWORD=change-me']) assert.ok(env.includes(expected), `${expected} in ${env.join(' ')}`);
@@ -394,10 +394,10 @@ describe('labels an image can carry', () => {
       const body = { manifest: `${manifestFor(id)}volumes:\n  site: { class: hot }\n`, compose: `services:\n  web:\n    image: ${image}\n    init: true\n    volumes: [site:/srv/www]\nvolumes:\n  site:\n` };
       const install = async () => {
         const started = await api.post('/api/v1/apps').set(auth).send(body).expect(202);
-        const operation = await until('the install', async () => {
+        const operation = await until(async () => {
           const { operation } = (await api.get(`/api/v1/operations/${started.body.operation.id}`).set(auth).expect(200)).body;
           return operation.state === 'running' ? null : operation;
-        });
+        }, { what: 'the install', timeoutMs: 60_000, intervalMs: 200 });
         assert.equal(operation.state, 'succeeded', JSON.stringify(operation, null, 1));
       };
       await install();
@@ -409,10 +409,10 @@ describe('labels an image can carry', () => {
       const startedAt = () => dockerCli('inspect', '-f', '{{.State.StartedAt}}', container);
       const before = startedAt();
       const run = (await api.post('/api/v1/backups').set(auth).expect(202)).body.run;
-      await until('the backup run to end', async () => {
+      await until(async () => {
         const { runs } = (await api.get('/api/v1/backups').set(auth).expect(200)).body as { runs: Array<{ id: number; phase: string }> };
         return runs.find((r) => r.id === run.id && r.phase === 'closed') ?? null;
-      });
+      }, { what: 'the backup run to end', timeoutMs: 60_000, intervalMs: 200 });
       assert.notEqual(startedAt(), before, 'the backup stopped it and started it again');
 
       await api.post(`/api/v1/apps/${id}/stop`).set(auth).expect(200);
@@ -433,7 +433,7 @@ describe('an app installed before a rule existed', () => {
     cleanUpProject(t, id);
     const compose = `services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: [sleep, "3600"]\n`;
     const started = await api.post('/api/v1/apps').set(auth).send({ manifest: manifestFor(id), compose }).expect(202);
-    await until('the install', async () => (await api.get(`/api/v1/operations/${started.body.operation.id}`).set(auth)).body.operation.state === 'succeeded');
+    await until(async () => (await api.get(`/api/v1/operations/${started.body.operation.id}`).set(auth)).body.operation.state === 'succeeded', { what: 'the install', timeoutMs: 60_000, intervalMs: 200 });
     // What an older controller accepted: the file as installed, with a key refused today.
     fs.writeFileSync(path.join(c.dataDir, 'apps', id, 'compose.yml'), compose.replace('    init: true\n', '    init: true\n    external_links: ["felhom-controller:ctl"]\n'));
     const container = dockerCli('ps', '-q', '--filter', `label=com.docker.compose.project=${id}`);

@@ -16,7 +16,7 @@ import { hu } from '../src/i18n/hu.ts';
 import { newPage, requireBrowser, screenshot } from './helpers/browser.ts';
 import { api, assignBackupDisk, checksums, installPhotoApp, requireRestic, writeFiles } from './helpers/bulk.ts';
 import { controller, devAgent } from './helpers/controller.ts';
-import { until } from './helpers/deployment.ts';
+import { until } from './helpers/until.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { tempDir } from './helpers/temp.ts';
 import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
@@ -130,19 +130,26 @@ describe('bulk backups in a browser', () => {
     let wholeFolderShot = false;
     // Every progress the page showed while it ran (it refreshes every 2 s; restic counts the files first).
     const shown: string[] = [];
-    for (const deadline = Date.now() + 120_000; ; await page.waitForTimeout(100)) {
-      assert.ok(Date.now() < deadline, `the backup did not finish; progress seen: ${shown.join(' | ')}`);
-      const view = await liveView(page);
-      if (view.bytes !== null && view.bytes !== shown.at(-1)) {
-        shown.push(view.bytes);
-        assert.equal(view.job, 'running', `the job runs while its progress shows: ${JSON.stringify(view)}`);
-        assert.equal(view.bars, 1, `with a progress bar: ${JSON.stringify(view)}`);
-        // The first progress, replaced by one with the whole folder counted and some of it done.
-        const whole = / of 20 files, [1-9]/.test(view.bytes);
-        if (shown.length === 1 || (whole && !wholeFolderShot)) await screenshot(page, 'bulk-progress');
-        wholeFolderShot ||= whole;
-      }
-      if (view.job === 'idle' && view.runs.length > 0) break;
+    const progressViews: Array<Awaited<ReturnType<typeof liveView>>> = [];
+    await until(
+      async () => {
+        const view = await liveView(page);
+        if (view.bytes !== null && view.bytes !== shown.at(-1)) {
+          shown.push(view.bytes);
+          progressViews.push(view);
+          // The first progress, replaced by one with the whole folder counted and some of it done.
+          const whole = / of 20 files, [1-9]/.test(view.bytes);
+          if (shown.length === 1 || (whole && !wholeFolderShot)) await screenshot(page, 'bulk-progress');
+          wholeFolderShot ||= whole;
+        }
+        return { view, shown };
+      },
+      { what: 'the backup to finish', done: ({ view }) => view.job === 'idle' && view.runs.length > 0, timeoutMs: 120_000, intervalMs: 100 },
+    );
+    // Checked after the wait: a failed check inside it would only be tried again.
+    for (const view of progressViews) {
+      assert.equal(view.job, 'running', `the job runs while its progress shows: ${JSON.stringify(view)}`);
+      assert.equal(view.bars, 1, `with a progress bar: ${JSON.stringify(view)}`);
     }
     assert.ok(shown.length > 0, 'the live part showed the progress while the backup ran');
     for (const text of shown) assert.match(text, /^\d+ of \d+ files, [\d.]+ [KMG]?B of [\d.]+ [KMG]?B · [\d.]+ [KMG]?B\/s( · about .+ left)?$/, `the progress counts files and bytes: ${text}`);
@@ -203,7 +210,7 @@ describe('bulk backups in a browser', () => {
     assert.equal(await page.locator(`li[data-kept="${path.basename(keptPath)}"]`).count(), 0, 'the kept folder is no longer listed');
     assert.equal(fs.existsSync(keptPath), false, 'the kept folder is gone');
     assert.ok(fs.existsSync(copyFolder), 'the copy is still there');
-    await until('the app to run again after the replace', async () => ((await request('GET', `/api/v1/apps/${id}`)).body.services as Array<{ state: string }>).every((s) => s.state === 'running'), 30_000);
+    await until(async () => ((await request('GET', `/api/v1/apps/${id}`)).body.services as Array<{ state: string }>).every((s) => s.state === 'running'), { what: 'the app to run again after the replace', timeoutMs: 30_000, intervalMs: 200 });
 
     // 5. The restore test, from the backups page.
     await page.getByRole('link', { name: '← Back to backups' }).click();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
-import { until } from './helpers/deployment.ts';
+import { until } from './helpers/until.ts';
 import { recordingLogger } from './helpers/log.ts';
 import { signUp } from './helpers/ui.ts';
 import {
@@ -108,7 +108,7 @@ describe('bulk backups with restic', () => {
         assert.deepEqual(checksums(folder), atFirst, 'the live folder is the older snapshot, byte for byte');
         assert.match(path.basename(replaced.result.kept), /^photos\.before-restore-\d{8}T\d{6}Z$/);
         assert.deepEqual(checksums(replaced.result.kept), atSecond, 'what was replaced is kept');
-        await until('the app to run again', () => running(request, id), 30_000);
+        await until(() => running(request, id), { what: 'the app to run again', timeoutMs: 30_000, intervalMs: 200 });
         const app = (await request('GET', `/api/v1/apps/${id}`)).body;
         const inContainer = app.services[0];
         assert.equal(inContainer.state, 'running');
@@ -265,7 +265,7 @@ describe('bulk backups with restic', () => {
         assert.equal(replaceFailed.state, 'failed', JSON.stringify(replaceFailed));
         assert.deepEqual(checksums(folder), live, 'the live folder is as it was');
         assert.deepEqual(fs.readdirSync(path.dirname(folder)).filter((n) => n.startsWith('photos.')).filter((n) => n !== 'photos.seeded'), [], 'no staging or kept folder is left');
-        await until('the app to run again', () => running(request, id), 30_000);
+        await until(() => running(request, id), { what: 'the app to run again', timeoutMs: 30_000, intervalMs: 200 });
 
         // A repository whose config is gone: a clear error, not a crash.
         fs.renameSync(path.join(repo, 'config'), path.join(repo, 'config.moved'));
@@ -287,7 +287,7 @@ describe('bulk backups with restic', () => {
         await request('POST', '/api/v1/backup-targets', { kind: 'disk', mount: disk.id });
 
         const started = await request('POST', '/api/v1/volume-backups/run', {});
-        await until('the backup to make progress', async () => (await request('GET', `/api/v1/volume-backups/jobs/${started.body.job.id}`)).body.job.progress?.step === 'backup', 30_000, 20);
+        await until(async () => (await request('GET', `/api/v1/volume-backups/jobs/${started.body.job.id}`)).body.job.progress?.step === 'backup', { what: 'the backup to make progress', timeoutMs: 30_000, intervalMs: 20 });
         agent.setMountState(disk.id, 'disconnected');
         const dropped = await finishedJob(request, started.body.job.id);
         assert.equal(dropped.runs[0].outcome, 'failed', JSON.stringify(dropped.runs));
@@ -304,7 +304,7 @@ describe('bulk backups with restic', () => {
         // An eject waits for the volume's backup to stop, and says so.
         writeFiles(folder, 30, 8 * 1024 * 1024, 'more');
         const again = await request('POST', '/api/v1/volume-backups/run', {});
-        await until('the backup to make progress', async () => (await request('GET', `/api/v1/volume-backups/jobs/${again.body.job.id}`)).body.job.progress?.step === 'backup', 30_000, 20);
+        await until(async () => (await request('GET', `/api/v1/volume-backups/jobs/${again.body.job.id}`)).body.job.progress?.step === 'backup', { what: 'the backup to make progress', timeoutMs: 30_000, intervalMs: 20 });
         const ejected = await request('POST', '/api/v1/disks/eject', { disk: BACKUP_DISK });
         assert.equal(ejected.status, 200, JSON.stringify(ejected.body));
         assert.deepEqual(ejected.body.cancelled_backups, [`${id}/photos`]);
@@ -342,7 +342,7 @@ describe('bulk backups with restic', () => {
     assert.equal(started.status, 202);
     const entry = c.controller.db.prepare("SELECT actor FROM audit_log WHERE action = 'backup.request'").get() as { actor: string };
     assert.match(entry.actor, /^api-token:test-/);
-    await until('the run to close', async () => (await request('GET', '/api/v1/backups/current')).body.run === null, 30_000);
+    await until(async () => (await request('GET', '/api/v1/backups/current')).body.run === null, { what: 'the run to close', timeoutMs: 30_000, intervalMs: 200 });
   });
 
   it('an update of the app stops its running backup first; deleting its data also deletes the restored copies beside it', async (t) => {
@@ -358,14 +358,14 @@ describe('bulk backups with restic', () => {
 
     writeFiles(folder, 30, 8 * 1024 * 1024, 'big');
     const running = await request('POST', '/api/v1/volume-backups/run', {});
-    await until('the backup to make progress', async () => (await request('GET', `/api/v1/volume-backups/jobs/${running.body.job.id}`)).body.job.progress?.step === 'backup', 30_000, 20);
+    await until(async () => (await request('GET', `/api/v1/volume-backups/jobs/${running.body.job.id}`)).body.job.progress?.step === 'backup', { what: 'the backup to make progress', timeoutMs: 30_000, intervalMs: 20 });
     const update = await request('POST', `/api/v1/apps/${id}/update`);
     assert.equal(update.status, 202, JSON.stringify(update.body));
     const stopped = await finishedJob(request, running.body.job.id);
     assert.equal(stopped.runs[0].outcome, 'cancelled');
     assert.match(stopped.runs[0].reason, /the app is being updated/);
     assert.deepEqual(fs.readdirSync(path.join(disk.path, 'felhom', 'backups', 'locks')), [], 'restic stopped cleanly');
-    await until('the update to finish', async () => (await request('GET', `/api/v1/operations/${update.body.operation.id}`)).body.operation.state !== 'running', 120_000, 250);
+    await until(async () => (await request('GET', `/api/v1/operations/${update.body.operation.id}`)).body.operation.state !== 'running', { what: 'the update to finish', timeoutMs: 120_000, intervalMs: 250 });
 
     const refused = await request('DELETE', `/api/v1/apps/${id}?delete_data=true`);
     const confirm = /confirm=([0-9a-f]+)/.exec(refused.body.error.message)![1]!;

@@ -13,9 +13,10 @@ import { defaultCatalogDir } from '../src/apps/index.ts';
 import { listCatalog } from '../src/apps/catalog.ts';
 import { requireComposeVersions } from './helpers/compose-versions.ts';
 import { controller, devAgent } from './helpers/controller.ts';
-import { cleanUpProject, dockerHost, requireDocker } from './helpers/docker.ts';
+import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
+import { until } from './helpers/until.ts';
 
 describe('the built-in catalog', () => {
   it('when it is listed, then it offers a file sync, a media server, a password manager and a photo library', async () => {
@@ -71,14 +72,13 @@ describe('installing from a catalog', () => {
     const listed = (await api.get('/api/v1/catalog').set(auth).expect(200)).body.apps;
     assert.deepEqual(listed.map((a: { id: string; installed: boolean }) => [a.id, a.installed]), [[id, false]]);
 
-    const waitFor = async (operationId: string) => {
-      for (let i = 0; i < 200; i++) {
-        const { operation } = (await api.get(`/api/v1/operations/${operationId}`).set(auth).expect(200)).body;
-        if (operation.state !== 'running') return operation;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      assert.fail('the operation did not finish');
-    };
+    const waitFor = (operationId: string) =>
+      until(async () => (await api.get(`/api/v1/operations/${operationId}`).set(auth).expect(200)).body.operation, {
+        what: `operation ${operationId} to finish`,
+        done: (operation) => operation.state !== 'running',
+        timeoutMs: 50_000,
+        intervalMs: 250,
+      });
     const installed = await api.post('/api/v1/apps').set(auth).send({ catalog: id }).expect(202);
     assert.equal((await waitFor(installed.body.operation.id)).state, 'succeeded');
     const app = (await api.get(`/api/v1/apps/${id}`).set(auth).expect(200)).body;

@@ -11,6 +11,7 @@ import { controller, devAgent } from './helpers/controller.ts';
 import { requireDocker } from './helpers/docker.ts';
 import { readGolden, tempDir } from './helpers/temp.ts';
 import { signedInPage } from './helpers/ui.ts';
+import { until } from './helpers/until.ts';
 
 const escapeHtml = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
@@ -198,11 +199,12 @@ describe('the controller with a bad or missing bootstrap', () => {
     assert.equal(before.agent.configured, false);
     fs.copyFileSync(agent.bootstrapPath, file);
     fs.chmodSync(file, 0o600);
-    let status = before;
-    for (let i = 0; i < 50 && status.bootstrap.state !== 'configured'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      status = (await request(c.url).get('/api/v1/status').set(bearer(token)).expect(200)).body;
-    }
+    const status = await until(async () => (await request(c.url).get('/api/v1/status').set(bearer(token)).expect(200)).body, {
+      what: 'the bootstrap file to be taken',
+      done: (answer) => answer.bootstrap.state === 'configured',
+      timeoutMs: 5_000,
+      intervalMs: 100,
+    });
     assert.equal(status.bootstrap.state, 'configured');
     assert.equal(status.agent.reachable, true, 'the agent probe is not a stale answer from before the file');
     assert.equal(status.agent.pin, 'verified');

@@ -10,6 +10,7 @@ import { readBootstrap } from '../src/bootstrap/read.ts';
 import type { DevAgent } from '../dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { devAgent } from './helpers/controller.ts';
+import { until } from './helpers/until.ts';
 
 async function clientFor(t: TestContext, agent: DevAgent): Promise<AgentClient> {
   const read = await readBootstrap(agent.bootstrapPath);
@@ -32,13 +33,14 @@ async function agentError(promise: Promise<unknown>): Promise<AgentError> {
 
 async function untilFinished(client: AgentClient, id: string): Promise<string[]> {
   const phases: string[] = [];
-  for (let i = 0; i < 200; i++) {
-    const phase = (await client.getBackupStatus(id)).backup!.phase;
-    if (phases.at(-1) !== phase) phases.push(phase);
-    if (phase === 'done' || phase === 'failed') return phases;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`backup ${id} did not finish: ${phases.join(' -> ')}`);
+  return until(
+    async () => {
+      const phase = (await client.getBackupStatus(id)).backup!.phase;
+      if (phases.at(-1) !== phase) phases.push(phase);
+      return phases;
+    },
+    { what: `backup ${id} to finish`, done: (seen) => seen.at(-1) === 'done' || seen.at(-1) === 'failed', timeoutMs: 5_000, intervalMs: 10 },
+  );
 }
 
 describe('the development agent against the controller schemas', () => {

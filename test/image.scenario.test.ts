@@ -4,7 +4,7 @@
  * no-new-privileges, rslave storage root), against the development agent on the host's
  * Docker bridge over pinned TLS. Health check, an app installed through the API, a
  * quiesced backup, and a `docker stop` in the middle of a quiesce.
- * Needs root (a shared bind mount) and the image (scripts/image.sh, run by scripts/test
+ * Needs root (a shared bind mount) and the image (scripts/image.sh, run by scripts/setup
  * and .ci/run); without them it skips loudly, and under CI=true it fails.
  */
 import assert from 'node:assert/strict';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { controller, devAgent } from './helpers/controller.ts';
-import { until } from './helpers/deployment.ts';
+import { until } from './helpers/until.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { ERROR_LEVEL, recordingLogger } from './helpers/log.ts';
 import request from 'supertest';
@@ -103,7 +103,7 @@ describe('malformed requests', () => {
     const manifest = `schema: felhom.app/v1\nid: ${id}\nname: Linked\nversion: "1"\nweb: { service: web, port: 8080 }\n`;
     const compose = 'services:\n  web:\n    image: felhom-test/busybox:latest\n    init: true\n    command: [sleep, "3600"]\n    ports: ["127.0.0.1::8080"]\n';
     const installed = JSON.parse((await raw(url, 'POST', '/api/v1/apps', bearer, JSON.stringify({ manifest, compose }))).text);
-    await until('the install', async () => JSON.parse((await raw(url, 'GET', `/api/v1/operations/${installed.operation.id}`, bearer)).text).operation.state === 'succeeded');
+    await until(async () => JSON.parse((await raw(url, 'GET', `/api/v1/operations/${installed.operation.id}`, bearer)).text).operation.state === 'succeeded', { what: 'the install', timeoutMs: 60_000, intervalMs: 200 });
     const noHost = await rawHttp10(url, '/', cookie);
     assert.equal(noHost.status, 200, JSON.stringify(noHost.text.slice(0, 300)));
     assert.match((await raw(url, 'GET', '/', { cookie, host: '[::1]:8080' })).text, /href="http:\/\/\[::1\]:\d+\/"/, 'one pair of brackets around an IPv6 host');

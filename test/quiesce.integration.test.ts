@@ -28,11 +28,12 @@ async function withApp(t: TestContext, backup: DevAgentOptions['backup'], env: R
   // init: the web server as PID 1 would ignore SIGTERM and every stop would take 10 s.
   const compose = `services:\n  web:\n    image: ${IMAGE}\n    init: true\n    volumes: ["site:/srv/www"]\n${services}volumes:\n  site:\n`;
   const installed = await api.post('/api/v1/apps').set(auth).send({ manifest, compose }).expect(202);
-  for (let i = 0; i < 120; i++) {
-    const { operation } = (await api.get(`/api/v1/operations/${installed.body.operation.id}`).set(auth)).body;
-    if (operation.state !== 'running') break;
-    await sleep(250);
-  }
+  await until(async () => (await api.get(`/api/v1/operations/${installed.body.operation.id}`).set(auth)).body.operation, {
+    what: `the install of ${id} to finish`,
+    done: (operation) => operation.state !== 'running',
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  });
   return { agent, c, api, auth, id };
 }
 
@@ -93,11 +94,13 @@ describe('quiesced backups', () => {
       { mode: 'snapshot', queuedMs: 200, runningMs: 500, snapshottedMs: 500, dueEverySeconds: 1 },
       { FELHOM_BACKUP_CHECK_CRON: '* * * * * *' },
     );
-    let runs: Array<{ trigger: string; phase: string; outcome: string; resume_reason: string; downtime_ms: number }> = [];
-    for (let i = 0; i < 100 && !runs.some((r) => r.phase === 'closed'); i++) {
-      await sleep(200);
-      runs = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body.runs;
-    }
+    type Run = { trigger: string; phase: string; outcome: string; resume_reason: string; downtime_ms: number };
+    const runs = await until(async () => (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body.runs as Run[], {
+      what: 'a scheduled run to close',
+      done: (list) => list.some((r) => r.phase === 'closed'),
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
     const closed = runs.find((r) => r.phase === 'closed')!;
     assert.equal(closed.trigger, 'scheduled');
     assert.equal(closed.outcome, 'succeeded');
@@ -149,7 +152,7 @@ describe('quiesced backups', () => {
     if (!(await requireDocker(t))) return;
     const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 15_000 }, { FELHOM_MAX_QUIESCE_SECONDS: '10' });
     const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
-    for (let i = 0; i < 150 && !(await s.api.get('/api/v1/backups').set(s.auth)).body.runs[0].resumed_at; i++) await sleep(100);
+    await until(async () => (await s.api.get('/api/v1/backups').set(s.auth)).body.runs[0].resumed_at, { what: 'the app to resume', timeoutMs: 15_000, intervalMs: 100 });
     const { runs } = (await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body;
     assert.equal(runs[0].id, started.body.run.id);
     assert.equal(runs[0].resume_reason, 'max_quiesce');
@@ -164,11 +167,13 @@ describe('quiesced backups', () => {
     s.agent.injectFault({ method: 'GET', path: '/backup/status', hang: true });
     const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
     // Only /backups/current here: GET /backups asks the agent's /backup/status too, which hangs.
-    let run: { id: string; resumed_at: string | null; resume_reason: string; downtime_ms: number } | undefined;
-    for (let i = 0; i < 200 && !run?.resumed_at; i++) {
-      await sleep(100);
-      run = (await s.api.get('/api/v1/backups/current').set(s.auth).expect(200)).body.run;
-    }
+    type Run = { id: string; resumed_at: string | null; resume_reason: string; downtime_ms: number };
+    const run = await until(async () => (await s.api.get('/api/v1/backups/current').set(s.auth).expect(200)).body.run as Run | undefined, {
+      what: 'the app to resume',
+      done: (current) => Boolean(current?.resumed_at),
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     assert.equal(run?.resume_reason, 'max_quiesce');
     assert.ok(run!.downtime_ms >= 10_000 && run!.downtime_ms < 11_500, `downtime ${run!.downtime_ms} ms, the poll would have hung 15 s`);
     assert.equal(run!.id, started.body.run.id);

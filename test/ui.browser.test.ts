@@ -16,6 +16,7 @@ import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
 import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
+import { until } from './helpers/until.ts';
 
 const IMAGE = 'felhom-test/webapp:browser';
 const APP_ID = `browser-demo-${process.pid % 10000}`;
@@ -61,19 +62,20 @@ async function followOperation(page: Page, timeoutMs: number) {
   const views: OperationView[] = [];
   const timeline: string[] = [];
   const headers: string[] = [];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const view = await operationView(page);
-    const last = views.at(-1);
-    if (!last || JSON.stringify(last) !== JSON.stringify(view)) {
-      views.push(view);
-      for (const message of view.events) if (!timeline.includes(message)) timeline.push(message);
-      if (view.header && !headers.includes(view.header)) headers.push(view.header);
-    }
-    if (view.state === 'running' && /: done$/.test(view.header)) return { views, timeline, headers };
-    assert.ok(Date.now() < deadline, `the operation did not finish in time; last seen: ${JSON.stringify(view)}`);
-    await page.waitForTimeout(100);
-  }
+  await until(
+    async () => {
+      const view = await operationView(page);
+      const last = views.at(-1);
+      if (!last || JSON.stringify(last) !== JSON.stringify(view)) {
+        views.push(view);
+        for (const message of view.events) if (!timeline.includes(message)) timeline.push(message);
+        if (view.header && !headers.includes(view.header)) headers.push(view.header);
+      }
+      return view;
+    },
+    { what: 'the operation to say done with the app running', done: (view) => view.state === 'running' && /: done$/.test(view.header), timeoutMs },
+  );
+  return { views, timeline, headers };
 }
 
 /** Asserts that `expected` occur in `seen`, each matched by the first entry after the previous match. */
@@ -211,16 +213,19 @@ describe('the customer UI in a browser', () => {
     await page.getByText('The backup has started.').waitFor();
     const phases: string[] = [];
     const phaseTexts: string[] = [];
-    for (const deadline = Date.now() + 60_000; phases.at(-1) !== 'idle'; await page.waitForTimeout(50)) {
-      assert.ok(Date.now() < deadline, `the backup did not end; phases seen: ${phases.join(' → ')}`);
-      const current = page.locator('#backups-live [data-phase]');
-      const phase = await current.getAttribute('data-phase');
-      if (phase && phase !== phases.at(-1)) {
-        phases.push(phase);
-        phaseTexts.push(await current.innerText());
-        if (phase !== 'idle' && phases.length === 1) await screenshot(page, '10-backup-running');
-      }
-    }
+    await until(
+      async () => {
+        const current = page.locator('#backups-live [data-phase]');
+        const phase = await current.getAttribute('data-phase');
+        if (phase && phase !== phases.at(-1)) {
+          phases.push(phase);
+          phaseTexts.push(await current.innerText());
+          if (phase !== 'idle' && phases.length === 1) await screenshot(page, '10-backup-running');
+        }
+        return phases;
+      },
+      { what: 'the backup to end', done: (seen) => seen.at(-1) === 'idle', timeoutMs: 60_000, intervalMs: 50 },
+    );
     const busy = phases.slice(0, -1);
     assert.ok(busy.length >= 1, `the live part showed the run before it ended (phases seen: ${phases.join(' → ')})`);
     const order = ['stopping', 'requesting', 'waiting', 'resuming', 'tracking'];

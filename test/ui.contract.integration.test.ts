@@ -10,6 +10,7 @@ import { controller } from './helpers/controller.ts';
 import { goldenAgent } from './helpers/golden-agent.ts';
 import { readGolden } from './helpers/temp.ts';
 import { signUp } from './helpers/ui.ts';
+import { until } from './helpers/until.ts';
 
 const when = (iso: string) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
@@ -37,11 +38,12 @@ describe('the pages with the contract’s golden answers', () => {
     assert.match(text(usb), /WDC WD40EDAZ \/dev\/sdb n\/a n\/a n\/a/);
 
     agent.answer('/host/metrics', 'host-metrics.no-sensors.json');
-    let live = '';
-    for (let i = 0; i < 80 && !live.includes('data-metric="temperature">n/a<'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      live = (await browser.get('/host/live').set('HX-Request', 'true').expect(200)).text;
-    }
+    const live = await until(async () => (await browser.get('/host/live').set('HX-Request', 'true').expect(200)).text, {
+      what: 'the host page to show the temperature without a sensor',
+      done: (html) => html.includes('data-metric="temperature">n/a<'),
+      timeoutMs: 8_000,
+      intervalMs: 100,
+    });
     assert.match(live, /data-metric="temperature">n\/a</, 'no sensor: n/a, not 0 °C');
   });
 
@@ -68,11 +70,12 @@ describe('the pages with the contract’s golden answers', () => {
     const { browser } = await signedIn(t);
     const metrics = readGolden('host-metrics.json') as { storage: Array<{ label: string; used_fraction: number }> };
     const hostCard = (html: string) => html.slice(html.indexOf('id="host-title"'), html.indexOf('id="backup-title"'));
-    let card = '';
-    for (let i = 0; i < 80 && !card.includes('Processor'); i++) {
-      card = hostCard((await browser.get('/home/live').set('HX-Request', 'true').expect(200)).text);
-      if (!card.includes('Processor')) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const card = await until(async () => hostCard((await browser.get('/home/live').set('HX-Request', 'true').expect(200)).text), {
+      what: 'the home page to sum up the host',
+      done: (html) => html.includes('Processor'),
+      timeoutMs: 8_000,
+      intervalMs: 100,
+    });
     assert.match(text(card), /Processor 12 % Memory 12 GB \/ 34 GB Temperature 48 °C Internal NVMe 37 % 37 % WD Elements 4TB 9 % 9 % Details/, text(card));
     for (const storage of metrics.storage) {
       assert.match(card, new RegExp(`<dt>${storage.label}</dt><dd><meter [^>]*value="${storage.used_fraction}"`), `${storage.label} has its bar`);

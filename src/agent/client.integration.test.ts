@@ -11,7 +11,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { loadOrCreateLeaf, type Leaf } from '../../dev-agent/cert.ts';
 import { silentLogger } from '../log.ts';
 import { Secret } from '../secret.ts';
-import { readGolden, tempDir } from '../../test/helpers/temp.ts';
+import { readGolden, tempDir } from '../testing/temp.ts';
 import { AgentClient, type AgentChannel, type ChannelSource } from './client.ts';
 import { isAgentError, type AgentError } from './errors.ts';
 import { parsePin } from './pin.ts';

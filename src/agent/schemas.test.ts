@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { goldenDir, readGolden } from '../../test/helpers/temp.ts';
+import { goldenDir, readGolden } from '../testing/temp.ts';
 import type { z } from 'zod';
 import * as schema from './schemas.ts';
 

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
-import { fixturesDir } from '../../test/helpers/temp.ts';
-import { assertWorded } from '../i18n/testing.ts';
+import { fixturesDir } from '../testing/temp.ts';
+import { assertWorded } from '../testing/worded.ts';
 import { DEFAULT_HEALTH_TIMEOUT_SECONDS, MANIFEST_MAX_BYTES, manifestVolumes, parseManifest, type ManifestIssue } from './manifest.ts';
 
 const photos = `schema: felhom.app/v1

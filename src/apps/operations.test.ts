@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { tempDir } from '../testing/temp.ts';
 import { systemClock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
 import { migrations } from '../db/migrations.ts';

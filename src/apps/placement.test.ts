@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Mount } from '../agent/index.ts';
 import { inEnglish } from '../i18n/index.ts';
-import { readGolden } from '../../test/helpers/temp.ts';
+import { readGolden } from '../testing/temp.ts';
 import { planPlacement, type VolumeRequest } from './placement.ts';
 
 const storage = readGolden('storage.json') as { mounts: Mount[] };

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import type { Clock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
 import { silentLogger } from '../log.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { tempDir } from '../testing/temp.ts';
 import { createAuditLog } from './index.ts';
 
 const at = (iso: string): Clock => ({ now: () => new Date(iso) });

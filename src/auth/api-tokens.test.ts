@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { systemClock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { tempDir } from '../testing/temp.ts';
 import { createApiTokens } from './api-tokens.ts';
 
 describe('API tokens', () => {

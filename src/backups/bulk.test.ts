@@ -16,6 +16,7 @@ import type { OwnVolume } from './jobs.ts';
 import { restoreFolders } from './restore.ts';
 import type { Restic } from './restic.ts';
 import { createBulkStore } from './store.ts';
+import { until } from '../testing/until.ts';
 
 function harness(schedule = '0 3 * * *') {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'felhom-bulkq-'));
@@ -73,9 +74,7 @@ describe('the bulk backups at start', () => {
     fs.mkdirSync(request.kept!, { recursive: true });
     fs.writeFileSync(path.join(request.kept!, 'family.jpg'), 'the live data');
     fs.mkdirSync(request.staging!);
-    const deadline = Date.now() + 5_000;
-    while (h.store.job(job.id)!.result?.recovery !== 'done' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(h.store.job(job.id)!.result?.recovery, 'done');
+    await until(() => h.store.job(job.id)!.result, { what: 'the recovery to be done', done: (result) => result?.recovery === 'done', timeoutMs: 5_000, intervalMs: 20 });
     assert.equal(fs.readFileSync(path.join(h.volume.path, 'family.jpg'), 'utf8'), 'the live data');
     assert.equal(fs.existsSync(request.staging!), false);
     assert.deepEqual(h.started, ['photos']);
@@ -110,9 +109,7 @@ describe('the schedules', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.deepEqual(h.store.jobs(), [], 'no target yet: nothing to do');
     h.store.addTarget({ kind: 'rest', label: 'nas', mountId: null, url: 'http://nas.local/', username: null, restPassword: null, repoPassword: new Secret('x'), adopted: false });
-    const deadline = Date.now() + 5_000;
-    while (!h.store.jobs({ kind: 'backup' }).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const [job] = h.store.jobs({ kind: 'backup' });
+    const [job] = await until(() => h.store.jobs({ kind: 'backup' }), { what: 'a scheduled backup job', done: (jobs) => jobs.length > 0, timeoutMs: 5_000, intervalMs: 50 });
     assert.equal(job?.actor, 'controller');
     assert.equal(job?.request.trigger, 'scheduled');
     await h.bulk.close();

@@ -8,7 +8,7 @@ import { createAuditLog } from '../audit/index.ts';
 import { systemClock } from '../clock.ts';
 import { openDatabase, type Db } from '../db/index.ts';
 import { createSettings } from '../settings/index.ts';
-import { readGolden, tempDir } from '../../test/helpers/temp.ts';
+import { readGolden, tempDir } from '../testing/temp.ts';
 import { BootstrapService } from './service.ts';
 
 const golden = readGolden('bootstrap.json') as {

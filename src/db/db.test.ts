@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { tempDir } from '../testing/temp.ts';
 import { migrations } from './migrations.ts';
 import { MigrationError, openDatabase, schemaVersion } from './index.ts';
 

@@ -3,7 +3,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { createAuditLog } from '../audit/index.ts';
 import { openDatabase } from '../db/index.ts';
 import { silentLogger } from '../log.ts';
-import { databaseFile } from './testing.ts';
+import { databaseFile } from '../testing/temp.ts';
+import { until } from '../testing/until.ts';
 import { startRun, transition } from './machine.ts';
 import { AppError } from '../errors.ts';
 import { QuiesceRunner, TRACKING_LIMIT_FACTOR, type BackupPort, type StackPort } from './runner.ts';
@@ -392,11 +393,7 @@ describe('the quiesce runner when things go wrong', () => {
     const h = harness(t, ['snapshotted', 'done']);
     h.stacks.wontStart.add('media');
     const started = (await h.runner.trigger('manual'))!;
-    let seen: string[] = [];
-    for (let i = 0; i < 50 && seen.length === 0; i++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      seen = h.store.open()?.failedRestarts ?? [];
-    }
+    const seen = await until(() => h.store.open()?.failedRestarts ?? [], { what: 'the failed restart to be recorded', done: (names) => names.length > 0, timeoutMs: 1_000, intervalMs: 1 });
     assert.deepEqual(seen, ['media']);
     assert.equal(h.store.open()!.phase, 'resuming');
     h.stacks.wontStart.clear();

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Clock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { databaseFile } from './testing.ts';
+import { databaseFile } from '../testing/temp.ts';
 import { startRun, transition } from './machine.ts';
 import { createRunStore } from './store.ts';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
-import { fixturesDir } from '../../test/helpers/temp.ts';
+import { fixturesDir } from '../testing/temp.ts';
 import {
   oneShotServices,
   parseVolumeSpec,

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { AppError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
-import { dockerHost, requireDocker } from '../../test/helpers/docker.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { dockerHost, requireDocker } from '../testing/docker.ts';
+import { tempDir } from '../testing/temp.ts';
+import { until } from '../testing/until.ts';
 import { createCompose, type ComposeSpec } from './compose.ts';
 import { createDockerPort } from './docker.ts';
 import type { ProjectEvent } from './events.ts';
@@ -143,11 +144,13 @@ test('when a project is stopped and started through dockerode, then it says what
   assert.deepEqual(await docker.startProject(spec.project), [], 'starting a running project is harmless');
   assert.equal((await docker.waitHealthy(spec.project, { timeoutMs: 60_000, intervalMs: 250 })).healthy, true);
 
-  const deadline = Date.now() + 10_000;
   const has = (action: string, service: string) => events.some((e) => e.action === action && e.service === service);
-  while (!(has('die', 'worker') && has('start', 'worker') && has('health_status', 'web')) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await until(() => events.map((e) => `${e.action}:${e.service}`), {
+    what: "the worker's die and start and the web's health status",
+    done: () => has('die', 'worker') && has('start', 'worker') && has('health_status', 'web'),
+    timeoutMs: 10_000,
+    intervalMs: 100,
+  });
   assert.ok(has('stop', 'web') && has('die', 'worker') && has('start', 'worker'), events.map((e) => `${e.action}:${e.service}`).join(' '));
   assert.equal(events.find((e) => e.action === 'health_status' && e.service === 'web')?.health, 'healthy');
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { AppError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { tempDir } from '../testing/temp.ts';
 import { createCompose, type ComposeSpec } from './compose.ts';
 
 /** A stand-in for compose: a shell script that records its arguments and environment. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { cleanUpProject, dockerHost, requireDocker } from '../../test/helpers/docker.ts';
+import { cleanUpProject, dockerHost, requireDocker } from '../testing/docker.ts';
 import { silentLogger } from '../log.ts';
 import { createDockerPort } from './index.ts';
 

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import Docker from 'dockerode';
-import { dockerHost } from '../../test/helpers/docker.ts';
+import { dockerHost } from '../testing/docker.ts';
 import { dockerOptionsFor } from './engine.ts';
 import { PROJECT_LABEL } from './containers.ts';
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { AppError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
-import { dockerHost, requireDocker } from '../../test/helpers/docker.ts';
-import { tempDir } from '../../test/helpers/temp.ts';
+import { dockerHost, requireDocker } from '../testing/docker.ts';
+import { tempDir } from '../testing/temp.ts';
 import { BUSYBOX, buildImage, cleanUpAfter, runWithVolume, testDocker, uniqueName } from './testing.ts';
 import { createVolumes, seedName } from './volumes.ts';
 

@@ -8,7 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { freePort, until } from './deployment.ts';
+import { freePort } from './deployment.ts';
+import { until } from './until.ts';
 import { tempDir } from './temp.ts';
 
 export const TEST_IMAGE = 'felhom-test/busybox:latest';
@@ -79,10 +80,10 @@ export async function installPhotoApp(request: Api, id: string): Promise<string>
     compose: `services:\n  app:\n    image: ${TEST_IMAGE}\n    init: true\n    command: ["sleep", "3600"]\n    volumes: ["photos:/photos"]\nvolumes:\n  photos:\n`,
   });
   if (installed.status !== 202) throw new Error(`install: ${installed.status} ${JSON.stringify(installed.body)}`);
-  const operation = await until('the install to finish', async () => {
+  const operation = await until(async () => {
     const op = (await request('GET', `/api/v1/operations/${installed.body.operation.id}`)).body.operation;
     return op.state === 'running' ? null : op;
-  }, 120_000, 250);
+  }, { what: 'the install to finish', timeoutMs: 120_000, intervalMs: 250 });
   if (operation.state !== 'succeeded') throw new Error(`install failed: ${operation.error}`);
   const app = (await request('GET', `/api/v1/apps/${id}`)).body;
   return app.volumes.find((v: { volume: string }) => v.volume === 'photos').path as string;
@@ -112,10 +113,10 @@ export function checksums(dir: string): Record<string, string> {
 }
 
 export async function finishedJob(request: Api, jobId: string, timeoutMs = 120_000): Promise<Record<string, any>> {
-  return until(`backup job ${jobId} to finish`, async () => {
+  return until(async () => {
     const job = (await request('GET', `/api/v1/volume-backups/jobs/${jobId}`)).body.job;
     return job && job.state !== 'running' && job.state !== 'queued' ? job : null;
-  }, timeoutMs, 200);
+  }, { what: `backup job ${jobId} to finish`, timeoutMs, intervalMs: 200 });
 }
 
 export async function backUp(request: Api, body: Record<string, unknown> = {}): Promise<Record<string, any>> {
@@ -136,6 +137,6 @@ export async function restServer(t: TestContext, credentials = { user: 'family',
   const child = spawn('rclone', ['serve', 'restic', '--addr', `127.0.0.1:${port}`, '--user', credentials.user, '--pass', credentials.pass, dir], { stdio: 'ignore' });
   t.after(() => child.kill('SIGKILL'));
   const url = `http://127.0.0.1:${port}/`;
-  await until('the REST server to listen', async () => (await fetch(url).then((r) => r.status, () => 0)) !== 0, 20_000, 100);
+  await until(async () => (await fetch(url).then((r) => r.status, () => 0)) !== 0, { what: 'the REST server to listen', timeoutMs: 20_000, intervalMs: 100 });
   return { url, dir, ...credentials };
 }

@@ -25,6 +25,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { requireDocker } from './docker.ts';
+import { until } from './until.ts';
 
 const run = promisify(execFile);
 
@@ -128,22 +129,33 @@ export async function startOnCopy(kind: DatabaseKind, dataFolder: string, opts: 
   );
   const query = async (sql: string): Promise<string> => docker('exec', name, ...flavour.query(sql));
 
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  let log = '';
-  for (;;) {
-    // Ready means both: the log has the server's "ready" line (so the recovery lines
-    // are in what we classify), and a query gets through.
-    log = await containerLog(name);
-    if (flavour.ready.test(log) && (await query('SELECT 1').then(() => true, () => false))) break;
-    const running = (await docker('inspect', '-f', '{{.State.Running}}', name).catch(() => 'false')) === 'true';
-    if (!running || Date.now() > deadline) {
-      const last = (await containerLog(name, 40).catch((error: Error) => error.message)).trimEnd();
-      await remove();
-      const why = running ? `did not accept queries within ${opts.timeoutMs ?? 60_000} ms` : 'exited';
-      throw new Error(`${kind} on a copy of ${dataFolder} ${why}; its last log lines:\n${last}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  const lastLines = async () => (await containerLog(name, 40).catch((error: Error) => error.message)).trimEnd();
+  // Ready means both: the log has the server's "ready" line (so the recovery lines are in
+  // what we classify), and a query gets through. A server that exited never will be.
+  const seen = await until(
+    async () => {
+      const log = await containerLog(name);
+      const ready = flavour.ready.test(log) && (await query('SELECT 1').then(() => true, () => false));
+      const running = ready || (await docker('inspect', '-f', '{{.State.Running}}', name).catch(() => 'false')) === 'true';
+      return { ready, running, log };
+    },
+    {
+      what: `${kind} on a copy of ${dataFolder} to accept queries`,
+      done: ({ ready, running }) => ready || !running,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      intervalMs: 250,
+      explain: async () => `its last log lines:\n${await lastLines()}`,
+    },
+  ).catch(async (error: unknown) => {
+    await remove();
+    throw error;
+  });
+  if (!seen.ready) {
+    const last = await lastLines();
+    await remove();
+    throw new Error(`${kind} on a copy of ${dataFolder} exited; its last log lines:\n${last}`);
   }
+  const { log } = seen;
 
   return {
     crashRecovery: flavour.crashRecovery.test(log),

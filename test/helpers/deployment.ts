@@ -12,7 +12,6 @@ import path from 'node:path';
 import { startDevAgent, type DevAgent, type DevAgentOptions } from '../../dev-agent/index.ts';
 import { composeV2 } from './compose-versions.ts';
 import { recordedTail, recordingLogger, type LogTail } from './log.ts';
-import { until as pollUntil } from './until.ts';
 
 export const CONTROLLER_UID = 1000;
 export const DEFAULT_IMAGE = process.env.FELHOM_IMAGE ?? 'felhom/controller:dev';
@@ -55,14 +54,6 @@ export function deploymentUnavailable(image = DEFAULT_IMAGE): string | null {
   if (process.getuid?.() !== 0) return 'root (the storage root must be a shared mount)';
   if (spawnSync('docker', ['image', 'inspect', image]).status !== 0) return `the image ${image} (run scripts/image.sh)`;
   return null;
-}
-
-/**
- * helpers/until.ts in the argument order the bulk tests and the image benchmark use;
- * a probe that throws is tried again. New code calls that `until` directly.
- */
-export function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
-  return pollUntil(probe, { what, timeoutMs, intervalMs });
 }
 
 /** An API client of the controller in `container`, with a token made inside it. */

@@ -1,24 +1,2 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { TestContext } from 'node:test';
-
-/**
- * A fresh directory removed when the test ends, after `closeFirst` (a server or a
- * database using it) has been closed.
- */
-export function tempDir(t: TestContext, prefix = 'felhom-test-', closeFirst?: () => Promise<void>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.after(async () => {
-    await closeFirst?.();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-export const fixturesDir = path.join(import.meta.dirname, '..', 'fixtures');
-export const goldenDir = path.join(fixturesDir, 'agent-contract', 'golden');
-
-export function readGolden(name: string): unknown {
-  return JSON.parse(fs.readFileSync(path.join(goldenDir, name), 'utf8'));
-}
+// The tests' helpers build on src/testing/temp.ts, which src/'s own tests share (src/ never imports test/).
+export * from '../../src/testing/temp.ts';

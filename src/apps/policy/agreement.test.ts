@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { readCompose } from '../../stacks/index.ts';
-import { assertWorded } from '../../i18n/testing.ts';
+import { assertWorded } from '../../testing/worded.ts';
 import { checkAgreement } from './agreement.ts';
 
 const keys = (document: Record<string, unknown>, printed: unknown) => assertWorded(checkAgreement(document, readCompose(printed))).map((v) => v.key);

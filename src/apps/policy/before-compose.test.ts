@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkBeforeCompose } from './before-compose.ts';
 import { readComposeText } from './compose-text.ts';
-import { assertWorded } from '../../i18n/testing.ts';
+import { assertWorded } from '../../testing/worded.ts';
 
 /** Every violation found is worded from the catalogs (assertWorded). */
 const check = (text: string) => assertWorded(checkBeforeCompose(readComposeText(text).document));

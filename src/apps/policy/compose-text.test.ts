@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { AppError } from '../../errors.ts';
 import { COMPOSE_MAX_BYTES, readComposeText } from './compose-text.ts';
 import type { PolicyViolation } from './checks.ts';
-import { assertWorded } from '../../i18n/testing.ts';
+import { assertWorded } from '../../testing/worded.ts';
 
 /** The problems a refused text carries, one line each, worded from the catalogs (assertWorded). */
 function refusals(text: string): string[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertWorded } from '../../i18n/testing.ts';
+import { assertWorded } from '../../testing/worded.ts';
 import { readCompose } from '../../stacks/index.ts';
 import { checkKnownKeys } from './known-keys.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { assertWorded } from '../../i18n/testing.ts';
+import { assertWorded } from '../../testing/worded.ts';
 import { en } from '../../i18n/en.ts';
 import { inEnglish } from '../../i18n/index.ts';
 import { describeViolation, violation, violationLine } from './checks.ts';

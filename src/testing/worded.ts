@@ -3,7 +3,7 @@
  * from one catalog message: checks that the two agree, so no problem is worded by hand.
  */
 import assert from 'node:assert/strict';
-import { catalogs, inEnglish, translator, type Message } from './index.ts';
+import { catalogs, inEnglish, translator, type Message } from '../i18n/index.ts';
 
 const hungarian = translator('hu');
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
