@@ -86,7 +86,7 @@ export interface Apps {
   /** Resolves once no install, update or start of an app is in flight. */
   settled(): Promise<void>;
   /** Why the app cannot be stopped or changed now (an install, an update), or null. */
-  busy(id: string): string | null;
+  busy(id: string): Message | null;
   /** Stops the app, runs `work`, and starts it again if it should run (a restore). */
   whileStopped<T>(id: string, actor: string, work: () => Promise<T>): Promise<T>;
   /** Registers a reader of the app's volumes (a backup) that `stop` ends before an update or uninstall. */

@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, errorMessage, errorText } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import { volumeName } from '../stacks/index.ts';
 import { admitApp, planApp, readForUpdate, readSource, type AdmissionDeps, type InstallSource } from './admission.ts';
 import { assertDeletionConfirmed, confirmationCode, deleteVolumeData } from './data-removal.ts';
@@ -193,12 +194,12 @@ export class AppsService {
   }
 
   /** Why the app's volumes must not be read or replaced now, or null. */
-  busy(id: string): string | null {
+  busy(id: string): Message | null {
     const app = this.#deps.store.get(id);
-    if (!app) return `no app "${id}" is installed`;
+    if (!app) return { key: 'error.app_not_installed', params: { id } };
     const work = this.#inFlight.busyWith(id);
-    if (work === 'restore') return `"${app.name}" is being restored`;
-    if (work === 'change' || app.status === 'installing') return `"${app.name}" is being installed, updated or removed`;
+    if (work === 'restore') return { key: 'error.busy_restoring', params: { app: app.name } };
+    if (work === 'change' || app.status === 'installing') return { key: 'error.busy_changing', params: { app: app.name } };
     return null;
   }
 

@@ -129,9 +129,12 @@ export class BulkBackups {
     const users = this.#deps.store.assignments().filter((a) => a.targetId === id && this.#ownVolumes().some((v) => v.appId === a.appId && v.volume === a.volume));
     const busy = this.#deps.store.jobs({ limit: 20 }).some((job) => job.state === 'running' && job.targetId === id);
     if (users.length > 0 || busy) {
-      const reason = busy ? 'a backup job is using it; try again when it has finished' : `the target is used by ${users.map((u) => `${u.appId}/${u.volume}`).join(', ')}; choose another target for them first`;
-      this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'refused', details: { reason } });
-      throw new AppError('conflict', reason);
+      const refusal = new AppError(
+        'conflict',
+        busy ? { key: 'error.target_in_use_by_job' } : { key: 'error.target_in_use', params: { volumes: users.map((u) => `${u.appId}/${u.volume}`).join(', ') } },
+      );
+      this.#deps.audit.record({ actor, action: 'backup_target.delete', target: id, outcome: 'refused', details: { reason: refusal.message } });
+      throw refusal;
     }
     for (const a of this.#deps.store.assignments().filter((a) => a.targetId === id)) this.#deps.store.unassign(a.appId, a.volume);
     this.#deps.store.removeTarget(id);
@@ -234,7 +237,8 @@ export class BulkBackups {
     const snapshot = snapshots.find((s) => s.id === input.snapshot || s.shortId === input.snapshot || s.id.startsWith(input.snapshot as string));
     if (!snapshot) throw new AppError('not_found', { key: 'error.no_volume_snapshot', params: { snapshot: input.snapshot } });
     const mode = input.mode as RestoreMode;
-    if (mode === 'replace' && this.#deps.apps.busy(appId)) throw new AppError('conflict', this.#deps.apps.busy(appId)!);
+    const busy = this.#deps.apps.busy(appId);
+    if (mode === 'replace' && busy) throw new AppError('conflict', busy);
     const free = (await this.#deps.storageSoon())?.find((m) => m.id === own.mountId)?.free_bytes;
     if (snapshot.bytes !== null && free !== undefined && snapshot.bytes > free) {
       throw new AppError('conflict', { key: 'error.restore_no_space', params: { needed: snapshot.bytes, free } });

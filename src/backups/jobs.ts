@@ -4,6 +4,7 @@
  * disconnected disk cancels exactly that step (restic gets SIGINT and removes its lock).
  */
 import type { Mount } from '../agent/index.ts';
+import type { Message } from '../i18n/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -27,7 +28,7 @@ export interface OwnVolume {
 export interface BulkApps {
   ownVolumes(): OwnVolume[];
   /** Why the app's volumes must not be read or replaced now (installing, updating, restoring), or null. */
-  busy(appId: string): string | null;
+  busy(appId: string): Message | null;
   /** Stops the app, runs `work`, and starts it again if it is meant to run; the app is busy meanwhile. */
   whileStopped<T>(appId: string, actor: string, work: () => Promise<T>): Promise<T>;
   /** Starts the app if it is meant to run (after a crash cut a replace short). */

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Mount } from '../agent/index.ts';
+import type { Message } from '../i18n/index.ts';
 import type { AuditEntry } from '../audit/index.ts';
 import { systemClock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
@@ -21,7 +22,7 @@ import { runBackupJob } from './volume-backup.ts';
 const mount = (id: string, state: Mount['state'] = 'attached'): Mount =>
   ({ id, label: id, path: `/mnt/${id}`, class: 'slow', role: 'bulk-data', state, total_bytes: 1, free_bytes: 1, in_guest_backup: false }) as Mount;
 
-function harness(options: { mounts?: Mount[] | null; busy?: string | null; held?: string[]; folderExists?: boolean; backup?: Restic['backup'] } = {}) {
+function harness(options: { mounts?: Mount[] | null; busy?: Message | null; held?: string[]; folderExists?: boolean; backup?: Restic['backup'] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'felhom-bulk-'));
   const db = openDatabase(path.join(dir, 'c.db'), { logger: silentLogger() });
   const store = createBulkStore(db, systemClock);
@@ -79,7 +80,7 @@ describe('a backup job decides per volume', () => {
 
   const skips: Array<[string, Parameters<typeof harness>[0], string | null, RegExp, string]> = [
     ['it has no target', {}, null, /No backup target/, 'bulk_reason.no_target'],
-    ['its app is being installed, updated or restored', { busy: '"Photos" is being restored' }, 'backup', /being restored/, 'bulk_reason.app_busy'],
+    ['its app is being installed, updated or restored', { busy: { key: 'error.busy_restoring', params: { app: 'Photos' } } }, 'backup', /being restored/, 'bulk_reason.app_busy'],
     ['its own disk is gone', { mounts: [mount('backup')] }, 'backup', /folder’s disk “Media disk” is not connected/, 'bulk_reason.volume_disk_gone'],
     ['its own disk is disconnected', { mounts: [mount('media', 'disconnected'), mount('backup')] }, 'backup', /not connected/, 'bulk_reason.volume_disk_gone'],
     ['its own disk is being ejected', { held: ['media'] }, 'backup', /not connected/, 'bulk_reason.volume_disk_gone'],

@@ -104,7 +104,7 @@ function portNumber(value: number, at: string): number {
 function readProtocol(value: unknown, at: string): Protocol {
   if (absent(value) || value === '') return 'tcp';
   if (typeof value === 'string' && (value.toLowerCase() === 'tcp' || value.toLowerCase() === 'udp')) return value.toLowerCase() as Protocol;
-  throw new AppError('validation', `the compose configuration is refused: ${at}: protocol ${JSON.stringify(value)} is not supported (tcp or udp)`);
+  throw new AppError('validation', { key: 'error.compose_protocol_unsupported', params: { at, protocol: JSON.stringify(value) } });
 }
 
 /**

@@ -14,7 +14,7 @@ export function absent(value: unknown): value is null | undefined {
 }
 
 export function unreadable(at: string, expected: string): never {
-  throw new AppError('validation', `the compose configuration cannot be checked: ${at} is not ${expected}`);
+  throw new AppError('validation', { key: 'error.compose_config_unreadable', params: { at, expected } });
 }
 
 export function list(raw: unknown, at: string): unknown[] {
