@@ -43,24 +43,6 @@ const APP_CODE: Record<AgentErrorCode, ErrorCode> = {
   unexpected_status: 'upstream',
 };
 
-/** What a person should know or do, per code; appended to the agent's own words. */
-const HINT: Record<AgentErrorCode, string> = {
-  bad_request: 'the controller sent a request the agent could not accept; this is a controller bug',
-  unauthorized: 'the agent does not accept the controller token; the agent may have re-issued bootstrap.json',
-  cross_guest: 'the agent refused an operation on another guest',
-  pending_signature: 'this would destroy data and needs an operator-signed operation from Felhom support',
-  not_owner: 'this was not created by the controller, so the controller may not remove it',
-  not_found: 'the agent does not know it',
-  conflict: 'another operation on this server is in progress; try again when it has finished',
-  unprocessable: 'the agent cannot do this in the current state',
-  unavailable: 'the host is temporarily unavailable; try again later',
-  not_configured: 'the controller has no agent channel yet: bootstrap.json has not been ingested',
-  pin_mismatch: 'the server at the agent address is not the agent pinned in bootstrap.json; nothing was sent to it',
-  timeout: 'the agent did not answer in time',
-  unreachable: 'the agent could not be reached',
-  bad_response: 'the agent answered something that does not match the contract',
-  unexpected_status: 'the agent answered with a status the contract does not name',
-};
 
 export class AgentError extends AppError {
   readonly agentCode: AgentErrorCode;
@@ -74,7 +56,8 @@ export class AgentError extends AppError {
     detail: string,
     options: { status?: number; backupId?: string | null; cause?: unknown } = {},
   ) {
-    super(APP_CODE[agentCode], `agent ${operation}: ${detail} (${HINT[agentCode]})`, {
+    // The agent's own words stay as they are; what a person should know or do is in the catalogs (agent_error.*).
+    super(APP_CODE[agentCode], { key: 'error.agent', params: { operation, detail, hint: { key: `agent_error.${agentCode}` } } }, {
       cause: options.cause,
       details: { agent_code: agentCode, ...(options.status ? { agent_status: options.status } : {}) },
     });

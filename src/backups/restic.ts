@@ -11,6 +11,7 @@
  * prints is scrubbed of them before it is logged or shown.
  */
 import { AppError } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import { Secret } from '../secret.ts';
 import { runChild, type ChildResult } from '../stacks/index.ts';
 
@@ -71,7 +72,7 @@ export type ResticFailure = 'wrong_password' | 'no_repository' | 'exists' | 'loc
 export class ResticError extends AppError {
   readonly failure: ResticFailure;
 
-  constructor(failure: ResticFailure, message: string) {
+  constructor(failure: ResticFailure, message: Message) {
     // What the customer gave (a code, a location, a password) is wrong: a 4xx; the rest is restic's or the target's.
     const asked = failure === 'wrong_password' || failure === 'no_repository' || failure === 'exists' || failure === 'refused' || failure === 'unreachable';
     super(asked ? 'validation' : failure === 'locked' ? 'conflict' : 'upstream', message);
@@ -138,18 +139,6 @@ export function classifyFailure(code: number | null, text: string): ResticFailur
   return 'failed';
 }
 
-const FAILURE_WORDS: Record<ResticFailure, string> = {
-  wrong_password: 'the recovery code does not open this repository',
-  no_repository: 'there is no restic repository at this target',
-  exists: 'a restic repository already exists at this target; add it with its recovery code',
-  locked: 'the repository is locked by another restic process',
-  refused: 'the REST server refused the user name or password',
-  unreachable: 'the repository could not be reached',
-  damaged: 'the repository is damaged',
-  cancelled: 'it was cancelled',
-  failed: 'restic failed',
-};
-
 export function createRestic(options: { command: string; cacheDir: string; stallMs?: number }): Restic {
   const environment = (repo: Repository | null): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
@@ -184,7 +173,7 @@ export function createRestic(options: { command: string; cacheDir: string; stall
       onSpawn: how.onSpawn,
     }).catch((error: unknown) => {
       // Node's refusal may quote the environment (a NUL in a password): scrubbed like restic's own words.
-      throw new ResticError('failed', scrub(repo, `restic could not be run (${options.command}): ${(error as Error).message}`).slice(0, 400));
+      throw new ResticError('failed', { key: 'error.restic_not_run', params: { command: options.command, cause: scrub(repo, (error as Error).message).slice(0, 400) } });
     });
     return { ...result, stderrTail: result.stderrTail.map((line) => scrub(repo, line)) };
   }
@@ -193,8 +182,10 @@ export function createRestic(options: { command: string; cacheDir: string; stall
     const text = result.stderrTail.join('\n');
     const failure = result.stopped === 'cancelled' ? 'cancelled' : classifyFailure(result.code, text);
     const detail = scrub(repo, result.stderrTail.filter((l) => l.trim() && !l.startsWith('{')).slice(-4).join(' ').trim());
+    // Why, in the catalogs (restic_failure.*); restic's own last words stay as they are.
     const stopped = result.stopped && result.stopped !== 'cancelled' ? ` (stopped: ${result.stopped})` : '';
-    throw new ResticError(failure, `restic ${what}: ${FAILURE_WORDS[failure]}${stopped}${detail && failure !== 'cancelled' ? `: ${detail.slice(0, 600)}` : ''}`);
+    const said = detail && failure !== 'cancelled' ? `: ${detail.slice(0, 600)}` : '';
+    throw new ResticError(failure, { key: 'error.restic', params: { what, failure: { key: `restic_failure.${failure}` }, more: `${stopped}${said}` } });
   }
 
   async function simple(repo: Repository, args: string[], what: string, how: { timeoutMs?: number } & RunOptions = {}): Promise<string> {
@@ -207,7 +198,7 @@ export function createRestic(options: { command: string; cacheDir: string; stall
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ResticError('failed', `restic ${what}: its output was not the JSON expected: ${scrub(repo, text.slice(0, 200))}`);
+      throw new ResticError('failed', { key: 'error.restic_bad_json', params: { what, output: scrub(repo, text.slice(0, 200)) } });
     }
   };
 
@@ -264,7 +255,7 @@ export function createRestic(options: { command: string; cacheDir: string; stall
         },
       }).finally(() => clearInterval(stallWatch));
       if (stall.signal.aborted && !how.cancel?.aborted) {
-        throw new ResticError('unreachable', `restic backup: nothing moved for ${Math.round((options.stallMs ?? STALL_MS) / 60_000)} minutes, so it was stopped: the target stopped answering`);
+        throw new ResticError('unreachable', { key: 'error.restic_stalled', params: { minutes: Math.round((options.stallMs ?? STALL_MS) / 60_000) } });
       }
       // 3: the snapshot was written, but some files could not be read.
       if ((result.code !== 0 && result.code !== 3) || summary === null) fail(repo, 'backup', result);
@@ -293,7 +284,7 @@ export function createRestic(options: { command: string; cacheDir: string; stall
     async forget(repo, tags, keep) {
       const rules = (Object.entries(keep) as Array<[keyof Keep, number]>).filter(([, n]) => n > 0).flatMap(([period, n]) => [`--keep-${period}`, String(n)]);
       // No rule would forget everything: refuse rather than empty the repository.
-      if (rules.length === 0) throw new ResticError('failed', 'restic forget: no retention rule is set; nothing is forgotten');
+      if (rules.length === 0) throw new ResticError('failed', { key: 'error.restic_no_retention' });
       const output = await simple(repo, ['forget', '--json', '--tag', tags.join(','), '--group-by', 'tags', ...rules], 'forget');
       const groups = json<Array<{ remove: Array<{ id: string }> | null }> | null>(repo, output.trim() || '[]', 'forget') ?? [];
       return groups.flatMap((group) => (group.remove ?? []).map((s) => s.id));
