@@ -39,6 +39,7 @@ import { startDevAgent, type DevAgent } from '../dev-agent/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { startController, type RunningController } from '../src/main.ts';
 import { api as apiClient, assignBackupDisk, installPhotoApp, TEST_IMAGE, type Api } from '../test/helpers/bulk.ts';
+import { removeProject } from '../test/helpers/docker.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '4' } } });
 const rounds = Number(values.rounds);
@@ -64,7 +65,6 @@ const median = (xs: number[]) => {
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const rate = (bytes: number, ms: number) => `${(bytes / MiB / (ms / 1000)).toFixed(1)} MiB/s`;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 /** Before each timed step: what the previous step wrote is on disk, so its writeback does not land in the next one's time. */
 const settle = () => spawnSync('sync');
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -204,12 +204,7 @@ async function main(): Promise<void> {
     await controller?.close().catch(() => undefined);
     await agent?.close().catch(() => undefined);
     try {
-      const ids = (...args: string[]) => docker(...args).split('\n').filter(Boolean);
-      const containers = ids('ps', '-aq', '--filter', `label=com.docker.compose.project=${APP}`);
-      if (containers.length) docker('rm', '-f', ...containers);
-      const volumes = ids('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${APP}`);
-      if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
-      for (const network of ids('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${APP}`)) docker('network', 'rm', network);
+      removeProject(APP);
     } catch (error) {
       console.error(`could not remove every part of the compose project ${APP}: ${(error as Error).message}`);
     }

@@ -65,10 +65,11 @@ export async function startController(
   const clock = options.clock ?? systemClock;
   const db = openDatabase(openDataDir(config.dataDir), { logger });
   const audit = createAuditLog(db, clock, logger);
+  const settings = createSettings(db, clock);
   const bootstrap = new BootstrapService({
     path: config.bootstrapPath,
     db,
-    settings: createSettings(db, clock),
+    settings,
     audit,
     logger,
     clock,
@@ -157,7 +158,7 @@ export async function startController(
       account,
       sessions: createSessions(db, clock),
       setupCode: () => (setupCode && !account.exists() ? setupCode : null),
-      settings: createSettings(db, clock),
+      settings,
       status,
       apps,
       agent,
@@ -195,7 +196,7 @@ export async function startController(
   }
   quiesce.startSchedule();
   backups.bulk.startSchedule();
-  host.sampler.start(config.hostSampleMs);
+  host.start(config.hostSampleMs);
 
   return {
     url,
@@ -211,7 +212,7 @@ export async function startController(
     setupCode: () => (setupCode && !account.exists() ? setupCode : null),
     async close() {
       bootstrap.stopWatching();
-      await host.sampler.stop();
+      await host.stop();
       // First, so that a backup in progress has its apps started again (SIGTERM).
       await quiesce.close();
       // A bulk backup in progress is cancelled: restic removes its lock; the run is recorded as cancelled.

@@ -1,4 +1,3 @@
 /** The host domain's public surface (host.ts tells what it is). */
 export { createHost, HOST_HISTORY_RETENTION_MS, type Host } from './host.ts';
-export { hostPages } from './pages.ts';
 export type { LatestMetrics } from './sampler.ts';

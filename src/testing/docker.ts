@@ -30,14 +30,19 @@ function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' }).trim();
 }
 
-/** After the test, removes what a compose project left in Docker: containers, its volumes, networks. */
+/** Removes what a compose project left in Docker: containers, its volumes, networks. */
+export function removeProject(project: string): void {
+  const ids = (...args: string[]) => docker(...args).split('\n').filter(Boolean);
+  const containers = ids('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`);
+  if (containers.length) docker('rm', '-f', ...containers);
+  const volumes = ids('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${project}`);
+  if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
+  for (const network of ids('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`)) docker('network', 'rm', network);
+}
+
+/** After the test, removes what a compose project left in Docker. */
 export function cleanUpProject(t: TestContext, project: string): void {
   t.after(() => {
-    const ids = (...args: string[]) => docker(...args).split('\n').filter(Boolean);
-    const containers = ids('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`);
-    if (containers.length) docker('rm', '-f', ...containers);
-    const volumes = ids('volume', 'ls', '-q', '--filter', `label=org.felhom.app=${project}`);
-    if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
-    for (const network of ids('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`)) docker('network', 'rm', network);
+    removeProject(project);
   });
 }

@@ -7,7 +7,7 @@ import type { AgentClient } from '../agent/index.ts';
 import { backupPages, backupsApi, type Backups } from '../backups/index.ts';
 import type { Clock } from '../clock.ts';
 import { diskPages, disksApi } from '../disks/index.ts';
-import { hostPages, type Host } from '../host/index.ts';
+import type { Host } from '../host/index.ts';
 import type { Quiesce } from '../quiesce/index.ts';
 import type { Logger } from '../log.ts';
 import { SETTING, type Settings } from '../settings/index.ts';
@@ -85,7 +85,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   pages.use(statusPage(deps.status, ui));
   pages.use(deps.apps.pages(ui));
   pages.use(diskPages({ agent: deps.agent, apps: deps.apps, bulk: deps.backups.bulk, audit: deps.audit, ui }));
-  pages.use(hostPages({ sampler: deps.host.sampler, history: deps.host.history, clock: deps.clock, ui }));
+  pages.use(deps.host.pages(ui));
   pages.use(backupPages({ backups: deps.backups, ui }));
   pages.use(activityPage({ audit: deps.audit, now: () => deps.clock.now(), ui }));
   pages.use(settingsPages({ settings: deps.settings, account: deps.account, sessions: deps.sessions, apiTokens: deps.apiTokens, status: deps.status, audit: deps.audit, ui }));
