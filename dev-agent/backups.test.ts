@@ -4,19 +4,20 @@ import { appendFile, chmod, mkdir, readFile, readlink, stat, symlink, writeFile 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDevAgent } from './agent.ts';
-import { call, readBootstrap, startTestAgent, tempStateDir, waitFor } from './testing.ts';
+import { call, readBootstrap, startTestAgent, tempStateDir } from './testing.ts';
+import { until } from '../src/testing/until.ts';
 import type { Answer, TestAgent } from './testing.ts';
 
 /** Polls a backup to its end, returning every distinct phase seen and the last status. */
 async function walk(api: TestAgent['api'], id: string): Promise<{ phases: string[]; last: Answer }> {
   const phases: string[] = [];
-  const last = await waitFor(async () => {
+  const last = await until(async () => {
     const status = await api('GET', `/backup/status?id=${id}`);
     assert.equal(status.status, 200);
     const phase: string = status.body.backup.phase;
     if (phases.at(-1) !== phase) phases.push(phase);
     return phase === 'done' || phase === 'failed' ? status : undefined;
-  });
+  }, { what: 'the backup to end', timeoutMs: 3000, intervalMs: 5 });
   return { phases, last };
 }
 
@@ -99,10 +100,10 @@ test('after a failure /backup/due waits for the back-off before asking for a ret
 
 test('the policy makes a backup due a period after the agent first started', async (t) => {
   const { api } = await startTestAgent(t, { backup: { dueEverySeconds: 1 } });
-  const due = await waitFor(async () => {
+  const due = await until(async () => {
     const body = (await api('GET', '/backup/due')).body;
     return body.due ? body : undefined;
-  }, 2500);
+  }, { what: 'a backup to be due', timeoutMs: 2500, intervalMs: 5 });
   assert.equal(due.reason, 'policy');
   assert.equal(due.last_success_at, null);
   assert.ok(Date.parse(due.next_due_at) <= Date.now());
@@ -171,10 +172,10 @@ test('backup ids survive a restart, and a backup in flight carries on afterwards
   const token = (await readBootstrap(first.bootstrapPath)).local_api.token;
   const api = (method: string, path: string, body?: unknown) => call(first.endpoint, method, path, { token, body });
   const finished = (await api('POST', '/backup', { reason: 'manual' })).body.backup.id;
-  await waitFor(async () => ((await api('GET', `/backup/status?id=${finished}`)).body.backup.phase === 'done' ? true : undefined));
+  await until(async () => (await api('GET', `/backup/status?id=${finished}`)).body.backup.phase === 'done', { what: 'the first backup to be done', timeoutMs: 3000, intervalMs: 5 });
   const interrupted = (await api('POST', '/backup', { reason: 'manual' })).body.backup.id;
   assert.notEqual(interrupted, finished);
-  await waitFor(async () => ((await api('GET', `/backup/status?id=${interrupted}`)).body.backup.phase === 'running' ? true : undefined));
+  await until(async () => (await api('GET', `/backup/status?id=${interrupted}`)).body.backup.phase === 'running', { what: 'the second backup to be running', timeoutMs: 3000, intervalMs: 5 });
   await first.close();
 
   const second = await startDevAgent({ stateDir, port, backup });
@@ -182,11 +183,11 @@ test('backup ids survive a restart, and a backup in flight carries on afterwards
     const again = (method: string, path: string) => call(second.endpoint, method, path, { token });
     assert.equal((await again('GET', `/backup/status?id=${finished}`)).body.backup.phase, 'done');
     const phases: string[] = [];
-    await waitFor(async () => {
+    await until(async () => {
       const phase = (await again('GET', `/backup/status?id=${interrupted}`)).body.backup.phase;
       if (phases.at(-1) !== phase) phases.push(phase);
       return phase === 'done' ? true : undefined;
-    });
+    }, { what: 'the interrupted backup to be done', timeoutMs: 3000, intervalMs: 5 });
     assert.deepEqual(phases, ['running', 'snapshotted', 'done']);
   } finally {
     await second.close();
@@ -217,7 +218,7 @@ test('a backup holds the covered mounts as they were at snapshotted, and nothing
   await writeFile(join(bulk.path, 'film.mkv'), 'bulk');
 
   const backup = (await api('POST', '/backup', { body: { reason: 'manual' } })).body.backup;
-  await waitFor(async () => ((await api('GET', `/backup/status?id=${backup.id}`)).body.backup.phase === 'snapshotted' ? true : undefined));
+  await until(async () => (await api('GET', `/backup/status?id=${backup.id}`)).body.backup.phase === 'snapshotted', { what: 'the backup to be snapshotted', timeoutMs: 3000, intervalMs: 5 });
   // After the snapshot: a file changed in place and a new one must not reach the backup.
   await appendFile(join(db, 'table'), 'row 2\n');
   await writeFile(join(db, 'later'), 'x');

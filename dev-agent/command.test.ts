@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../src/log.ts';
 import { DevAgentUsageError, parseDevAgentArgs, runDevAgentCommand } from './command.ts';
-import { call, readBootstrap, startTestAgent, tempStateDir, waitFor } from './testing.ts';
+import { call, readBootstrap, startTestAgent, tempStateDir } from './testing.ts';
+import { until } from '../src/testing/until.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -82,7 +83,7 @@ test('the command serves until SIGTERM, stops cleanly, and never logs the token'
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const endpoint = await waitFor(async () => /"endpoint":"(https:\/\/[^"]+)"/.exec(output)?.[1], 10_000);
+    const endpoint = await until(async () => /"endpoint":"(https:\/\/[^"]+)"/.exec(output)?.[1], { what: 'the agent to print its endpoint', timeoutMs: 10_000, intervalMs: 5 });
     const bootstrap = await readBootstrap(join(stateDir, 'guests', '310', 'bootstrap.json'));
     assert.equal(bootstrap.local_api.endpoint, endpoint);
     assert.match(output, new RegExp(`"fingerprint":"${bootstrap.local_api.fingerprint}"`));

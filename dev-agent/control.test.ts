@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { call, readBootstrap, servedFingerprint, startTestAgent, waitFor } from './testing.ts';
+import { call, readBootstrap, servedFingerprint, startTestAgent } from './testing.ts';
+import { until } from '../src/testing/until.ts';
 
 test('the control token and the guest token each open only their own API', async (t) => {
   const { agent, token } = await startTestAgent(t);
@@ -44,10 +45,10 @@ test('the control API drives faults, backup failures, certificates, mounts and r
 
   assert.equal((await control('POST', '/_dev/backup-failure', { atPhase: 'queued', error: 'vzdump: boom' })).status, 200);
   const id = (await api('POST', '/backup', { body: { reason: 'manual' } })).body.backup.id;
-  const failed = await waitFor(async () => {
+  const failed = await until(async () => {
     const backup = (await api('GET', `/backup/status?id=${id}`)).body.backup;
     return backup.phase === 'failed' ? backup : undefined;
-  });
+  }, { what: 'the backup to fail', timeoutMs: 3000, intervalMs: 5 });
   assert.equal(failed.error, 'vzdump: boom');
   assert.equal((await control('POST', '/_dev/backup-failure', { atPhase: 'later' })).status, 400);
 

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { connect } from 'node:tls';
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startDevAgent } from './agent.ts';
 import type { DevAgent, DevAgentOptions } from './agent.ts';
 
@@ -113,13 +112,3 @@ export async function startTestAgent(t: TestContext, options: Partial<DevAgentOp
   return { agent, token, api: (method, path, callOptions = {}) => call(agent.endpoint, method, path, { token, ...callOptions }) };
 }
 
-/** Polls until `check` returns something other than undefined. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await check();
-    if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}

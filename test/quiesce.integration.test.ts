@@ -13,7 +13,6 @@ import { buildWebImageIfEngine } from './helpers/images.ts';
 import { until } from './helpers/until.ts';
 
 const IMAGE = 'felhom-test/webapp:quiesce';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).trim();
 let counter = 0;
 
@@ -249,7 +248,11 @@ describe('quiesced backups', () => {
     if (!(await requireDocker(t))) return;
     const s = await withApp(t, { mode: 'stop', queuedMs: 200, runningMs: 2_000 });
     const started = await s.api.post('/api/v1/backups').set(s.auth).expect(202);
-    await sleep(600);
+    // While the backup holds the app down: the customer's stop lands during the backup.
+    await until(
+      async () => ((await s.api.get('/api/v1/backups').set(s.auth).expect(200)).body.runs as Array<{ id: string; phase: string }>).find((r) => r.id === started.body.run.id && r.phase === 'waiting'),
+      { what: 'the backup to hold the app down', timeoutMs: 30_000, intervalMs: 50 },
+    );
     await s.api.post(`/api/v1/apps/${s.id}/stop`).set(s.auth).expect(200);
     const run = await untilClosed(s, started.body.run.id);
     assert.equal(run.outcome, 'succeeded');

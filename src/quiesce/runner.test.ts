@@ -4,7 +4,7 @@ import { createAuditLog } from '../audit/index.ts';
 import { openDatabase } from '../db/index.ts';
 import { silentLogger } from '../log.ts';
 import { databaseFile } from '../testing/temp.ts';
-import { until } from '../testing/until.ts';
+import { until, within } from '../testing/until.ts';
 import { startRun, transition } from './machine.ts';
 import { AppError } from '../errors.ts';
 import { QuiesceRunner, TRACKING_LIMIT_FACTOR, type BackupPort, type StackPort } from './runner.ts';
@@ -132,16 +132,6 @@ function harness(
   return { db, stacks, backups, store, runner, audited, advance: (ms: number) => (now += ms) };
 }
 
-/** Settles with the promise, or fails the test when it has not within `ms` of real time. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function runOnce(h: ReturnType<typeof harness>) {
   const started = await h.runner.trigger('scheduled');
@@ -311,7 +301,7 @@ describe('the quiesce runner when things go wrong', () => {
 
   it('when the agent no longer knows the backup while the apps are down, then they run again and the run closes unknown', async (t) => {
     const h = harness(t, ['running', 'missing', 'running']);
-    const run = await within(runOnce(h), 5_000, 'the run');
+    const run = await within(runOnce(h), { what: 'the run', timeoutMs: 5_000 });
     assert.equal(h.stacks.running.size, 3);
     assert.equal(run.phase, 'closed');
     assert.equal(run.resumeReason, 'backup_missing');
@@ -323,7 +313,7 @@ describe('the quiesce runner when things go wrong', () => {
 
   it('when the agent no longer knows the backup while it is tracked, then the run closes unknown', async (t) => {
     const h = harness(t, ['snapshotted', 'running', 'missing', 'done']);
-    const run = await within(runOnce(h), 5_000, 'the run');
+    const run = await within(runOnce(h), { what: 'the run', timeoutMs: 5_000 });
     assert.equal(run.resumeReason, 'snapshotted');
     assert.equal(run.outcome, 'unknown');
     assert.match(run.error!, /no longer knows backup bk-1/);
@@ -332,7 +322,7 @@ describe('the quiesce runner when things go wrong', () => {
 
   it('when tracking goes on past its bound, then the run closes unknown so later backups are not blocked', async (t) => {
     const h = harness(t, ['snapshotted', 'running'], { maxQuiesceMs: 10_000, trackingLimitMs: 30_000 });
-    const run = await within(runOnce(h), 5_000, 'the run');
+    const run = await within(runOnce(h), { what: 'the run', timeoutMs: 5_000 });
     assert.equal(run.phase, 'closed');
     assert.equal(run.outcome, 'unknown');
     assert.match(run.error!, /had not reported the end of backup bk-1 1 minutes after the run started/);
@@ -342,7 +332,7 @@ describe('the quiesce runner when things go wrong', () => {
 
   it('by default, tracking is bounded by a multiple of the max-quiesce bound', async (t) => {
     const h = harness(t, ['snapshotted', 'running'], { maxQuiesceMs: 10_000 });
-    const run = await within(runOnce(h), 5_000, 'the run');
+    const run = await within(runOnce(h), { what: 'the run', timeoutMs: 5_000 });
     assert.equal(run.outcome, 'unknown');
     const tracked = Date.parse(run.finishedAt!) - Date.parse(run.startedAt);
     assert.ok(tracked >= TRACKING_LIMIT_FACTOR * 10_000 && tracked <= TRACKING_LIMIT_FACTOR * 10_000 + 1_000, `tracked ${tracked} ms`);
@@ -350,7 +340,7 @@ describe('the quiesce runner when things go wrong', () => {
 
   it('when a status poll hangs, then the max-quiesce bound still restarts the apps on time', async (t) => {
     const h = harness(t, ['running', 'hang'], { maxQuiesceMs: 2_500, trackingLimitMs: 20_000 });
-    const run = await within(runOnce(h), 5_000, 'the run');
+    const run = await within(runOnce(h), { what: 'the run', timeoutMs: 5_000 });
     assert.equal(run.resumeReason, 'max_quiesce');
     assert.equal(run.downtimeMs, 2_500, 'not a moment past the bound');
     assert.equal(h.stacks.running.size, 3);
@@ -362,7 +352,7 @@ describe('the quiesce runner when things go wrong', () => {
     const started = (await h.runner.trigger('manual'))!;
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.equal(h.backups.polls, 1, 'the poll hangs');
-    await within(h.runner.shutdown(), 2_000, 'shutdown');
+    await within(h.runner.shutdown(), { what: 'shutdown', timeoutMs: 2_000 });
     assert.equal(h.stacks.running.size, 3);
     assert.equal((await started.done).resumeReason, 'shutdown');
   });
@@ -373,7 +363,7 @@ describe('the quiesce runner when things go wrong', () => {
     await new Promise((resolve) => setImmediate(resolve));
     h.db.exec("CREATE TRIGGER no_saves BEFORE UPDATE ON quiesce_runs BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
     h.stacks.failStarts = 2;
-    await within(started.done, 5_000, 'the run');
+    await within(started.done, { what: 'the run', timeoutMs: 5_000 });
     assert.equal(h.stacks.calls.filter((c) => c.startsWith('start')).length, 3);
     assert.equal(h.stacks.running.size, 3, 'the apps run again');
     assert.equal(h.audited('backup.restart_failed'), 2);
@@ -397,7 +387,7 @@ describe('the quiesce runner when things go wrong', () => {
     assert.deepEqual(seen, ['media']);
     assert.equal(h.store.open()!.phase, 'resuming');
     h.stacks.wontStart.clear();
-    const run = await within(started.done, 5_000, 'the run');
+    const run = await within(started.done, { what: 'the run', timeoutMs: 5_000 });
     assert.deepEqual(run.failedRestarts, [], 'cleared once it runs');
     assert.equal(run.outcome, 'succeeded');
   });
@@ -446,7 +436,7 @@ describe('recovering a run a crash left open', () => {
     leftOpen(h, [{ type: 'stacks_stopped' }, { type: 'backup_accepted', backupId: 'bk-9' }]);
     h.stacks.wontStart.add('media');
     const recovery = h.runner.recover()!;
-    await within(recovery.resumed, 2_000, 'resumed');
+    await within(recovery.resumed, { what: 'resumed', timeoutMs: 2_000 });
     assert.equal(h.stacks.calls.filter((c) => c.startsWith('start')).length, 1, 'serving waits for the first attempt only');
     assert.ok(h.stacks.running.has('photos'));
     assert.deepEqual(h.store.open()!.failedRestarts, ['media']);
@@ -454,7 +444,7 @@ describe('recovering a run a crash left open', () => {
     assert.ok(h.audited('backup.restart_failed') >= 2, 'retried in the background, each failure audited');
     // The storage watch marks the app stopped for storage: it is no longer the run's to start.
     h.stacks.stoppedForStorage.add('media');
-    const run = await within(recovery.done, 5_000, 'the run');
+    const run = await within(recovery.done, { what: 'the run', timeoutMs: 5_000 });
     assert.equal(run.phase, 'closed');
     assert.deepEqual(run.failedRestarts, []);
   });
