@@ -90,7 +90,7 @@ export interface Apps {
   /** Stops the app, runs `work`, and starts it again if it should run (a restore). */
   whileStopped<T>(id: string, actor: string, work: () => Promise<T>): Promise<T>;
   /** Registers a reader of the app's volumes (a backup) that `stop` ends before an update or uninstall. */
-  whileReading(id: string, stop: (reason: string) => Promise<void>): () => void;
+  whileReading(id: string, stop: (reason: Message) => Promise<void>): () => void;
   startIfWanted(id: string): Promise<void>;
   /** The apps as the quiesce loop stops and restarts them around a backup. */
   quiesceStacks: StackPort;

@@ -32,7 +32,7 @@ export class AppsService {
   readonly #deps: AppsServiceDeps;
   /** Deploys, removals and restores running in this process, one per app. */
   readonly #inFlight = new InFlight();
-  readonly #readers = new Map<string, (reason: string) => Promise<void>>();
+  readonly #readers = new Map<string, (reason: Message) => Promise<void>>();
   #installs: Promise<void> = Promise.resolve();
 
   constructor(deps: AppsServiceDeps) {
@@ -224,15 +224,15 @@ export class AppsService {
    * A backup reading the app's volumes registers here; an update or an uninstall first
    * asks it to stop (the backup run is recorded as cancelled, with the reason).
    */
-  whileReading(id: string, stop: (reason: string) => Promise<void>): () => void {
+  whileReading(id: string, stop: (reason: Message) => Promise<void>): () => void {
     this.#readers.set(id, stop);
     return () => {
       if (this.#readers.get(id) === stop) this.#readers.delete(id);
     };
   }
 
-  async #stopReaders(id: string, what: string): Promise<void> {
-    await this.#readers.get(id)?.(`the app is being ${what}; its folders are backed up at the next run`);
+  async #stopReaders(id: string, change: 'updated' | 'removed'): Promise<void> {
+    await this.#readers.get(id)?.({ key: change === 'updated' ? 'error.backup_stopped_for_update' : 'error.backup_stopped_for_removal' });
   }
 
   /** Starts the app when it is meant to run and its storage is there. */

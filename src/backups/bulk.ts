@@ -13,6 +13,7 @@ import type { Mount } from '../agent/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import { AppError, errorMessage } from '../errors.ts';
+import { inEnglish, type Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
 import { JobQueue } from './job-queue.ts';
 import type { BulkApps, JobSettings, LiveProgress, OwnVolume } from './jobs.ts';
@@ -345,13 +346,13 @@ export class BulkBackups {
   recover(): Promise<void> {
     const done = (async () => {
       for (const job of this.#deps.store.unfinishedJobs()) {
-        const reason = job.state === 'running' ? 'the controller stopped while it ran' : 'the controller stopped before it ran';
-        this.#deps.store.interruptRuns(job.id, reason);
+        const reason: Message = { key: job.state === 'running' ? 'error.job_interrupted_running' : 'error.job_interrupted_queued' };
+        this.#deps.store.interruptRuns(job.id, inEnglish(reason));
         const replace = job.kind === 'restore' && job.state === 'running' && job.request.mode === 'replace';
         // A copy cut short is incomplete: it must not be taken for the snapshot.
         if (job.kind === 'restore' && job.state === 'running' && job.request.mode === 'copy') await fs.rm(String(job.request.folder), { recursive: true, force: true });
         this.#deps.store.finishJob(job.id, 'interrupted', replace ? { recovery: 'pending' } : null, reason);
-        this.#deps.audit.record({ actor: 'controller', action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: 'failed', details: { reason } });
+        this.#deps.audit.record({ actor: 'controller', action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: 'failed', details: { reason: inEnglish(reason) } });
         if (job.state === 'running') await this.#removeOwnLock(job);
       }
       await this.#finishPendingReplaces();
@@ -378,7 +379,7 @@ export class BulkBackups {
       const request = job.request as unknown as RestoreRequest;
       if (!(await fs.access(path.dirname(request.folder)).then(() => true, () => false))) continue;
       const note = await recoverReplace(request).catch((error: unknown) => `could not tidy the restore: ${errorMessage(error)}`);
-      this.#deps.store.finishJob(job.id, 'interrupted', { recovery: 'done', ...(note ? { recovered: note } : {}) }, job.error);
+      this.#deps.store.finishJob(job.id, 'interrupted', { recovery: 'done', ...(note ? { recovered: note } : {}) }, job.errorText ?? (job.error ? { key: 'error.cause', params: { cause: job.error } } : null));
       this.#deps.audit.record({ actor: 'controller', action: 'volume_backup.restore.recover', target: job.id, outcome: 'ok', details: { recovered: note ?? 'nothing to undo' } });
       await this.#deps.apps.startIfWanted(request.app).catch(() => undefined);
     }

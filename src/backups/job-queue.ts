@@ -4,7 +4,8 @@
  * ejected or disconnected, when an update of the app it reads wants the data, or when the
  * controller stops; a cancelled restic removes its own lock.
  */
-import { AppError, errorMessage } from '../errors.ts';
+import { AppError, errorText } from '../errors.ts';
+import { inEnglish, type Message } from '../i18n/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -33,7 +34,7 @@ export class JobQueue {
   readonly #deps: JobQueueDeps;
   readonly #held = new Set<string>();
   /** The step running now and the mounts it uses, so an eject can cancel exactly it. */
-  #step: { mounts: string[]; abort: AbortController; reason: string | null; failed: boolean; done: Promise<unknown> } | null = null;
+  #step: { mounts: string[]; abort: AbortController; reason: Message | null; failed: boolean; done: Promise<unknown> } | null = null;
   #queue: Promise<void> = Promise.resolve();
   #live = new Map<string, LiveProgress>();
   #closing = false;
@@ -64,7 +65,7 @@ export class JobQueue {
   async #run(queued: Job, work: (ctx: JobContext) => Promise<Record<string, unknown>>): Promise<void> {
     const { store, audit, logger } = this.#deps;
     if (this.#closing) {
-      store.finishJob(queued.id, 'cancelled', null, 'the controller was stopping');
+      store.finishJob(queued.id, 'cancelled', null, { key: 'error.job_controller_stopping' });
       return;
     }
     await this.#deps.beforeEachJob();
@@ -72,20 +73,20 @@ export class JobQueue {
     const job = store.job(queued.id)!;
     let state: 'succeeded' | 'failed' | 'cancelled' = 'succeeded';
     let result: Record<string, unknown> | null = null;
-    let error: string | null = null;
+    let error: Message | null = null;
     try {
       result = await work(this.#context(job));
     } catch (caught) {
       state = caught instanceof Cancelled ? caught.outcome : 'failed';
-      error = errorMessage(caught);
+      error = errorText(caught);
       const details = caught instanceof AppError ? caught.details : undefined;
       result = details ?? null;
-      logger.warn({ job: job.id, kind: job.kind, reason: error }, 'a backup job did not succeed');
+      logger.warn({ job: job.id, kind: job.kind, reason: inEnglish(error) }, 'a backup job did not succeed');
     } finally {
       this.#live.delete(job.id);
     }
     store.finishJob(job.id, state, result, error);
-    audit.record({ actor: job.actor, action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: state === 'succeeded' ? 'ok' : 'failed', details: error ? { reason: error } : {} });
+    audit.record({ actor: job.actor, action: `volume_backup.${job.kind}.finish`, target: job.id, outcome: state === 'succeeded' ? 'ok' : 'failed', details: error ? { reason: inEnglish(error) } : {} });
   }
 
   #context(job: Job): JobContext {
@@ -108,23 +109,23 @@ export class JobQueue {
 
   async #guard<T>(job: Job, mounts: string[], reading: { app?: string }, step: (options: { cancel: AbortSignal; onSpawn: (pid: number) => void }) => Promise<T>): Promise<T> {
     const abort = new AbortController();
-    const running = { mounts, abort, reason: null as string | null, failed: false, done: Promise.resolve() as Promise<unknown> };
-    const failedBecause = (reason: string) => {
+    const running = { mounts, abort, reason: null as Message | null, failed: false, done: Promise.resolve() as Promise<unknown> };
+    const failedBecause = (reason: Message) => {
       if (running.reason === null) {
         running.reason = reason;
         running.failed = true;
       }
       abort.abort();
     };
-    if (this.#closing) throw new Cancelled('the controller was stopping');
+    if (this.#closing) throw new Cancelled({ key: 'error.job_controller_stopping' });
     const blocked = mounts.find((m) => this.#held.has(m));
-    if (blocked) throw new Cancelled(`the disk ${blocked} is being ejected`);
+    if (blocked) throw new Cancelled({ key: 'error.job_disk_ejecting', params: { disk: blocked } });
     // A disk pulled while restic works on it: restic would see an empty mount point.
     const watch = setInterval(() => {
       void this.#deps.storage().then((now) => {
         if (!now) return;
         const gone = mounts.find((id) => now.find((m) => m.id === id)?.state !== 'attached');
-        if (gone) failedBecause(`the disk ${gone} was disconnected while the job ran`);
+        if (gone) failedBecause({ key: 'error.job_disk_disconnected', params: { disk: gone } });
       });
     }, this.#deps.settings.storageCheckMs);
     watch.unref();
@@ -142,7 +143,7 @@ export class JobQueue {
     try {
       return await promise;
     } catch (error) {
-      if (abort.signal.aborted) throw new Cancelled(running.reason ?? 'it was cancelled', running.failed ? 'failed' : 'cancelled');
+      if (abort.signal.aborted) throw new Cancelled(running.reason ?? { key: 'error.job_cancelled' }, running.failed ? 'failed' : 'cancelled');
       throw error;
     } finally {
       release();
@@ -164,7 +165,7 @@ export class JobQueue {
         // Named before it stops: its progress goes with it.
         cancelled.push(...[...this.#live.values()].map((p) => [p.app, p.volume].filter(Boolean).join('/') || p.step));
         if (cancelled.length === 0) cancelled.push('a backup job');
-        step.reason ??= 'the disk is being ejected';
+        step.reason ??= { key: 'error.job_disk_ejected' };
         step.abort.abort();
         await step.done;
       }
@@ -178,7 +179,7 @@ export class JobQueue {
   async close(): Promise<void> {
     this.#closing = true;
     if (this.#step) {
-      this.#step.reason ??= 'the controller was stopping';
+      this.#step.reason ??= { key: 'error.job_controller_stopping' };
       this.#step.abort.abort();
     }
     await this.#queue;

@@ -4,6 +4,7 @@
  * disconnected disk cancels exactly that step (restic gets SIGINT and removes its lock).
  */
 import type { Mount } from '../agent/index.ts';
+import { AppError } from '../errors.ts';
 import type { Message } from '../i18n/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
@@ -37,7 +38,7 @@ export interface BulkApps {
    * Registers a backup reading the app's volumes: an update or uninstall calls `stop`
    * (and waits for it) before it touches them. Returns the release.
    */
-  whileReading(appId: string, stop: (reason: string) => Promise<void>): () => void;
+  whileReading(appId: string, stop: (reason: Message) => Promise<void>): () => void;
 }
 
 export interface LiveProgress {
@@ -86,11 +87,11 @@ export interface JobContext {
  * A step stopped from outside: the reason says what the customer should know. An eject
  * or a shutdown cancels; a disk that vanished under the step fails it.
  */
-export class Cancelled extends Error {
+export class Cancelled extends AppError {
   readonly outcome: 'cancelled' | 'failed';
 
-  constructor(message: string, outcome: 'cancelled' | 'failed' = 'cancelled') {
-    super(message);
+  constructor(reason: Message, outcome: 'cancelled' | 'failed' = 'cancelled') {
+    super('conflict', reason);
     this.outcome = outcome;
   }
 }

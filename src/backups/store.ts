@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
-import type { Params } from '../i18n/index.ts';
+import { inEnglish, loadMessage, storedMessage, type Message, type MessageKey, type Params } from '../i18n/index.ts';
 import { Secret } from '../secret.ts';
 
 export type TargetKind = 'disk' | 'rest';
@@ -36,7 +36,9 @@ export interface Job {
   state: JobState;
   request: Record<string, unknown>;
   result: Record<string, unknown> | null;
+  /** Why it did not succeed, in English (the API, the log); `errorText` the same for the UI. */
   error: string | null;
+  errorText: Message | null;
   hostname: string | null;
   resticPid: number | null;
   targetId: string | null;
@@ -90,6 +92,8 @@ interface JobRow {
   request: string;
   result: string | null;
   error: string | null;
+  error_key: MessageKey | null;
+  error_params: string | null;
   hostname: string | null;
   restic_pid: number | null;
   target_id: string | null;
@@ -141,6 +145,7 @@ const toJob = (row: JobRow): Job => ({
   request: JSON.parse(row.request) as Record<string, unknown>,
   result: row.result === null ? null : (JSON.parse(row.result) as Record<string, unknown>),
   error: row.error,
+  errorText: loadMessage(row.error_key, row.error_params),
   hostname: row.hostname,
   resticPid: row.restic_pid,
   targetId: row.target_id,
@@ -248,8 +253,17 @@ export function createBulkStore(db: Db, clock: Clock) {
     recordPid(id: string, pid: number): void {
       db.prepare('UPDATE bulk_jobs SET restic_pid = ? WHERE id = ?').run(pid, id);
     },
-    finishJob(id: string, state: Exclude<JobState, 'queued' | 'running'>, result: Record<string, unknown> | null, error: string | null): void {
-      db.prepare('UPDATE bulk_jobs SET state = ?, result = ?, error = ?, finished_at = ? WHERE id = ?').run(state, result ? JSON.stringify(result) : null, error, now(), id);
+    finishJob(id: string, state: Exclude<JobState, 'queued' | 'running'>, result: Record<string, unknown> | null, error: Message | null): void {
+      const text = storedMessage(error);
+      db.prepare('UPDATE bulk_jobs SET state = ?, result = ?, error = ?, error_key = ?, error_params = ?, finished_at = ? WHERE id = ?').run(
+        state,
+        result ? JSON.stringify(result) : null,
+        error && inEnglish(error),
+        text.key,
+        text.params,
+        now(),
+        id,
+      );
     },
 
     startRun(jobId: string, appId: string, volume: string, targetId: string | null): number {

@@ -121,8 +121,12 @@ describe('a backup job decides per volume', () => {
   });
 
   it('records a run a disk pulled from under it as failed, and one an eject stopped as cancelled', async () => {
-    for (const [outcome, message] of [['failed', 'the disk backup was disconnected while the job ran'], ['cancelled', 'the disk is being ejected']] as const) {
-      const h = harness({ backup: async () => Promise.reject(new Cancelled(message, outcome)) });
+    const cases: Array<[outcome: 'failed' | 'cancelled', message: string, reason: Message]> = [
+      ['failed', 'the disk backup was disconnected while the job ran', { key: 'error.job_disk_disconnected', params: { disk: 'backup' } }],
+      ['cancelled', 'the disk is being ejected', { key: 'error.job_disk_ejected' }],
+    ];
+    for (const [outcome, message, reason] of cases) {
+      const h = harness({ backup: async () => Promise.reject(new Cancelled(reason, outcome)) });
       const run = await outcomeOf(h, h.diskTarget('backup'));
       assert.equal(run.outcome, outcome);
       assert.equal(run.reason, message);

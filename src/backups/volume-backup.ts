@@ -121,7 +121,7 @@ async function backUpVolume(ctx: JobContext, volume: OwnVolume, targetId: string
     });
     return partial ? 'failed' : 'succeeded';
   } catch (error) {
-    if (error instanceof Cancelled) return close(error.outcome, error.message);
+    if (error instanceof Cancelled) return close(error.outcome, error.message, error.text?.key, error.text?.params);
     const reason = error instanceof ResticError || error instanceof Error ? errorMessage(error) : String(error);
     ctx.logger.warn({ app: volume.appId, volume: volume.volume, reason }, 'a volume backup failed');
     return close('failed', reason);

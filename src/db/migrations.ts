@@ -309,4 +309,14 @@ export const migrations: readonly Migration[] = [
       WHERE message IN ('snapshot', 'download_images', 'prepare_storage', 'start', 'wait_healthy');
     `,
   },
+  {
+    version: 8,
+    name: 'bulk backup jobs keep why they failed as a message key and parameters',
+    sql: `
+      -- As for operations (7): error stays the English text (the API, the log); the key and
+      -- parameters let the backups page word it in the customer's language.
+      ALTER TABLE bulk_jobs ADD COLUMN error_key TEXT;
+      ALTER TABLE bulk_jobs ADD COLUMN error_params TEXT;
+    `,
+  },
 ];
