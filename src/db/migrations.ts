@@ -311,12 +311,14 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 8,
-    name: 'bulk backup jobs keep why they failed as a message key and parameters',
+    name: 'bulk backup jobs and quiesce runs keep why they failed as a message key and parameters',
     sql: `
       -- As for operations (7): error stays the English text (the API, the log); the key and
       -- parameters let the backups page word it in the customer's language.
       ALTER TABLE bulk_jobs ADD COLUMN error_key TEXT;
       ALTER TABLE bulk_jobs ADD COLUMN error_params TEXT;
+      ALTER TABLE quiesce_runs ADD COLUMN error_key TEXT;
+      ALTER TABLE quiesce_runs ADD COLUMN error_params TEXT;
     `,
   },
 ];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Message } from '../i18n/index.ts';
 import {
   IllegalTransition,
   AGENT_UNREACHABLE_MS,
@@ -16,6 +17,9 @@ import {
   type Event,
   type Run,
 } from './machine.ts';
+
+/** An error as the runner passes it: someone else's words, as they are. */
+const said = (cause: string): Message => ({ key: 'error.cause', params: { cause } });
 
 const started = () => startRun({ id: 'run-1', trigger: 'scheduled', stacks: ['photos', 'media'] });
 
@@ -78,7 +82,7 @@ describe('a quiesce run that goes well', () => {
 
 describe('a quiesce run that goes wrong never strands an app', () => {
   it('when POST /backup fails, then the apps restart and the run closes failed with the reason', () => {
-    const resuming = walk({ type: 'stacks_stopped' }, { type: 'request_failed', error: 'agent POST /backup: 409 conflict' });
+    const resuming = walk({ type: 'stacks_stopped' }, { type: 'request_failed', error: said('agent POST /backup: 409 conflict') });
     assert.equal(resuming.run.resumeReason, 'request_failed');
     assert.deepEqual(resuming.commands, ['restart_stacks']);
     const closed = transition(resuming.run, { type: 'stacks_restarted' });
@@ -87,14 +91,14 @@ describe('a quiesce run that goes wrong never strands an app', () => {
   });
 
   it('when the backup reports failed, then the apps restart and the run closes failed with the agent error', () => {
-    const resuming = walk({ type: 'stacks_stopped' }, accepted, { type: 'backup_phase', phase: 'failed', error: 'vzdump: no space left' });
+    const resuming = walk({ type: 'stacks_stopped' }, accepted, { type: 'backup_phase', phase: 'failed', error: said('vzdump: no space left') });
     assert.equal(resuming.run.resumeReason, 'backup_failed');
     const closed = transition(resuming.run, { type: 'stacks_restarted' });
     assert.equal(closed.run.outcome, 'failed');
     assert.equal(closed.run.error, 'vzdump: no space left');
   });
 
-  const failedPoll = (failingForMs: number): Event => ({ type: 'poll_failed', error: 'timeout', failingForMs });
+  const failedPoll = (failingForMs: number): Event => ({ type: 'poll_failed', error: said('timeout'), failingForMs });
 
   it(`when status polls fail for ${AGENT_UNREACHABLE_MS / 1000} s and ${MIN_FAILED_POLLS} times in a row, then the apps restart and the backup is still tracked`, () => {
     // Fast polls failing for 9.9 s (an agent restarting): still waiting.
@@ -137,7 +141,7 @@ describe('a quiesce run that goes wrong never strands an app', () => {
   });
 
   it('when a stack fails to stop, then no backup is requested: the stacks restart and the run closes failed', () => {
-    const resuming = walk({ type: 'stop_failed', error: 'docker: stopping photos failed' });
+    const resuming = walk({ type: 'stop_failed', error: said('docker: stopping photos failed') });
     assert.equal(resuming.run.phase, 'resuming');
     assert.equal(resuming.run.resumeReason, 'stop_failed');
     assert.deepEqual(resuming.commands, ['restart_stacks']);
@@ -147,7 +151,7 @@ describe('a quiesce run that goes wrong never strands an app', () => {
   });
 
   it('when the agent no longer knows the backup, then the apps restart and the run closes unknown instead of tracking it', () => {
-    const resuming = walk({ type: 'stacks_stopped' }, accepted, seen('running'), { type: 'backup_missing', error: 'gone' });
+    const resuming = walk({ type: 'stacks_stopped' }, accepted, seen('running'), { type: 'backup_missing', error: said('gone') });
     assert.equal(resuming.run.resumeReason, 'backup_missing');
     assert.deepEqual(resuming.commands, ['restart_stacks']);
     const closed = transition(resuming.run, { type: 'stacks_restarted' });
@@ -155,7 +159,7 @@ describe('a quiesce run that goes wrong never strands an app', () => {
     assert.equal(closed.run.outcome, 'unknown');
     assert.equal(closed.run.error, 'gone');
     const tracking = transition(walk({ type: 'stacks_stopped' }, accepted, seen('snapshotted')).run, { type: 'stacks_restarted' }).run;
-    for (const event of [{ type: 'backup_missing', error: 'gone' }, { type: 'tracking_expired', error: 'too long' }] as const) {
+    for (const event of [{ type: 'backup_missing', error: said('gone') }, { type: 'tracking_expired', error: said('too long') }] satisfies Event[]) {
       const ended = transition(tracking, event);
       assert.equal(ended.run.phase, 'closed', event.type);
       assert.equal(ended.run.outcome, 'unknown');
@@ -187,7 +191,7 @@ describe('a quiesce run that goes wrong never strands an app', () => {
   }
 
   it('when a crash, shutdown or deadline hits while resuming, then it restarts again (restarting is idempotent)', () => {
-    const resuming = walk({ type: 'stacks_stopped' }, { type: 'request_failed', error: 'x' });
+    const resuming = walk({ type: 'stacks_stopped' }, { type: 'request_failed', error: said('x') });
     for (const type of ['crash_recovered', 'shutdown', 'deadline'] as const) {
       const step = transition(resuming.run, { type });
       assert.equal(step.run.phase, 'resuming');
@@ -228,7 +232,7 @@ describe('the table itself', () => {
     for (const phase of ['stopping', 'requesting', 'waiting'] as const) {
       for (const type of Object.keys(table[phase])) {
         if (progress.has(type)) continue;
-        const event = (['request_failed', 'stop_failed', 'backup_missing'].includes(type) ? { type, error: 'x' } : { type }) as Event;
+        const event = (['request_failed', 'stop_failed', 'backup_missing'].includes(type) ? { type, error: said('x') } : { type }) as Event;
         assert.equal(transition({ ...probe, phase }, event).run.phase, 'resuming', `${phase} + ${type}`);
       }
     }
@@ -299,7 +303,7 @@ describe('what the runner and the store ask the table', () => {
   });
 
   it('when a run closes straight from resuming (nothing to track), then that move marks both the restart and the end', () => {
-    const resuming = walk({ type: 'stop_failed', error: 'x' });
+    const resuming = walk({ type: 'stop_failed', error: said('x') });
     assert.equal(momentsOf('stopping', resuming.run).has('resumed'), false, 'starting the stacks is not their running again');
     const closed = transition(resuming.run, { type: 'stacks_restarted' });
     assert.deepEqual([...momentsOf('resuming', closed.run)].sort(), ['finished', 'resumed']);

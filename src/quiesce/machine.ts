@@ -24,6 +24,7 @@
  * deadline or shutdown cuts a command short (`interruptsBefore`), and which moments of
  * its history a move marks (`momentsOf`). The runner and the store only ask.
  */
+import { inEnglish, type Message } from '../i18n/index.ts';
 
 export const phases = ['stopping', 'requesting', 'waiting', 'resuming', 'tracking', 'closed'] as const;
 export type Phase = (typeof phases)[number];
@@ -64,19 +65,22 @@ export interface Run {
   consecutivePollFailures: number;
   resumeReason: ResumeReason | null;
   outcome: Outcome | null;
+  /** Why the run failed or its outcome is unknown, in English (the API, the log)… */
   error: string | null;
+  /** …and as a catalog message, for the customer's language. */
+  errorText: Message | null;
 }
 
 export type Event =
   | { type: 'stacks_stopped' }
-  | { type: 'stop_failed'; error: string }
+  | { type: 'stop_failed'; error: Message }
   | { type: 'backup_accepted'; backupId: string }
-  | { type: 'request_failed'; error: string }
-  | { type: 'backup_phase'; phase: string; error?: string | null }
+  | { type: 'request_failed'; error: Message }
+  | { type: 'backup_phase'; phase: string; error?: Message | null }
   /** `failingForMs`: since the first failed poll of this streak was sent. */
-  | { type: 'poll_failed'; error: string; failingForMs: number }
-  | { type: 'backup_missing'; error: string }
-  | { type: 'tracking_expired'; error: string }
+  | { type: 'poll_failed'; error: Message; failingForMs: number }
+  | { type: 'backup_missing'; error: Message }
+  | { type: 'tracking_expired'; error: Message }
   | { type: 'deadline' }
   | { type: 'shutdown' }
   | { type: 'crash_recovered' }
@@ -134,6 +138,7 @@ export function startRun(input: { id: string; trigger: Run['trigger']; stacks: s
     resumeReason: null,
     outcome: null,
     error: null,
+    errorText: null,
   };
   return { run, commands: ['stop_stacks'] };
 }
@@ -160,6 +165,9 @@ const abandon = {
   crash_recovered: (run: Run) => resume(run, 'crash_recovery'),
 };
 
+/** A run's error, kept in English and as its catalog message. */
+const because = (text: Message): Pick<Run, 'error' | 'errorText'> => ({ error: inEnglish(text), errorText: text });
+
 const close = (run: Run, outcome: Outcome, change: Partial<Run> = {}): Transition => ({
   run: { ...run, ...change, phase: 'closed', outcome },
   commands: ['close'],
@@ -175,7 +183,7 @@ export const table: Table = {
   stopping: {
     stacks_stopped: (run) => ({ run: { ...run, phase: 'requesting' }, commands: ['request_backup'] }),
     // A stack that did not stop may still be writing: its backup would not be consistent.
-    stop_failed: (run, e) => resume(run, 'stop_failed', { outcome: 'failed', error: e.error }),
+    stop_failed: (run, e) => resume(run, 'stop_failed', { outcome: 'failed', ...because(e.error) }),
     ...abandon,
     // Docker goes on with a stop it was asked for after the controller died, and would
     // win over a start issued meanwhile: finish the stops first, then start.
@@ -183,14 +191,11 @@ export const table: Table = {
   },
   requesting: {
     backup_accepted: (run, e) => ({ run: { ...run, phase: 'waiting', backupId: e.backupId, backupPhase: 'queued' }, commands: ['poll_backup'] }),
-    request_failed: (run, e) => resume(run, 'request_failed', { error: e.error }),
+    request_failed: (run, e) => resume(run, 'request_failed', because(e.error)),
     ...abandon,
     // The request was in flight: the agent may have started the backup, and it is not asked again.
     crash_recovered: (run) =>
-      resume(run, 'crash_recovery', {
-        outcome: 'unknown',
-        error: 'the controller stopped while asking the agent for the backup; whether the agent started it is unknown',
-      }),
+      resume(run, 'crash_recovery', { outcome: 'unknown', ...because({ key: 'error.quiesce_request_interrupted' }) }),
   },
   waiting: {
     backup_phase: (run, e) => {
@@ -198,18 +203,18 @@ export const table: Table = {
       // 8B.2: from `snapshotted` on the backup reads the snapshot, which froze the stopped apps.
       if (e.phase === 'snapshotted') return resume(seen, 'snapshotted');
       if (e.phase === 'done') return resume(seen, 'backup_done');
-      if (e.phase === 'failed') return resume(seen, 'backup_failed', { error: e.error ?? 'the agent reported the backup failed' });
+      if (e.phase === 'failed') return resume(seen, 'backup_failed', because(e.error ?? { key: 'error.quiesce_backup_failed' }));
       return { run: seen, commands: ['poll_backup'] };
     },
     poll_failed: (run, e) => {
       const failures = run.consecutivePollFailures + 1;
       if (failures >= MIN_FAILED_POLLS && e.failingForMs >= AGENT_UNREACHABLE_MS) {
-        return resume(run, 'agent_unreachable', { consecutivePollFailures: failures, error: e.error });
+        return resume(run, 'agent_unreachable', { consecutivePollFailures: failures, ...because(e.error) });
       }
       return { run: { ...run, consecutivePollFailures: failures }, commands: ['poll_backup'] };
     },
     // Nothing left to wait for: the apps come back and the run ends without an outcome.
-    backup_missing: (run, e) => resume(run, 'backup_missing', { outcome: 'unknown', error: e.error }),
+    backup_missing: (run, e) => resume(run, 'backup_missing', { outcome: 'unknown', ...because(e.error) }),
     ...abandon,
   },
   resuming: {
@@ -227,14 +232,14 @@ export const table: Table = {
     backup_phase: (run, e) => {
       const seen = { ...run, backupPhase: e.phase, consecutivePollFailures: 0 };
       if (e.phase === 'done') return close(seen, 'succeeded');
-      if (e.phase === 'failed') return close(seen, 'failed', { error: e.error ?? 'the agent reported the backup failed' });
+      if (e.phase === 'failed') return close(seen, 'failed', because(e.error ?? { key: 'error.quiesce_backup_failed' }));
       return { run: seen, commands: ['poll_backup'] };
     },
     // The apps run again; a silent agent only delays learning the outcome.
     poll_failed: (run) => ({ run: { ...run, consecutivePollFailures: run.consecutivePollFailures + 1 }, commands: ['poll_backup'] }),
     // Tracking ends: an open run blocks every later backup (single flight).
-    backup_missing: (run, e) => close(run, 'unknown', { error: e.error }),
-    tracking_expired: (run, e) => close(run, 'unknown', { error: e.error }),
+    backup_missing: (run, e) => close(run, 'unknown', because(e.error)),
+    tracking_expired: (run, e) => close(run, 'unknown', because(e.error)),
     // After a crash: make sure the stacks run, then go on tracking.
     crash_recovered: (run) => ({ run, commands: ['restart_stacks'] }),
     stacks_restarted: (run) => ({ run, commands: ['poll_backup'] }),

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
-import { AppError, errorMessage } from '../errors.ts';
+import { AppError, errorText } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { appsHeldDown, interruptsBefore, startRun, transition, type Command, type Event, type Run } from './machine.ts';
 import type { RunStore, StoredRun } from './store.ts';
@@ -200,7 +200,7 @@ export class QuiesceRunner {
           await this.#deps.stacks.stop(run.stacks);
         } catch (error) {
           this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: stopping the apps failed; starting them again, no backup is asked for');
-          return { event: { type: 'stop_failed', error: `stopping the apps failed, so no backup was asked for: ${errorMessage(error)}` }, run };
+          return { event: { type: 'stop_failed', error: { key: 'error.quiesce_stop_failed', params: { cause: errorText(error) } } }, run };
         }
         return { event: this.#interruption(run) ?? { type: 'stacks_stopped' }, run };
       case 'settle_stops':
@@ -216,7 +216,7 @@ export class QuiesceRunner {
           this.#failingSince = null;
           return { event: { type: 'backup_accepted', backupId: accepted.id }, run };
         } catch (error) {
-          return { event: { type: 'request_failed', error: errorMessage(error) }, run };
+          return { event: { type: 'request_failed', error: errorText(error) }, run };
         }
       case 'poll_backup':
         return { event: await this.#poll(run), run };
@@ -253,12 +253,13 @@ export class QuiesceRunner {
       (status): Event => {
         this.#failingSince = null;
         return status === null
-          ? { type: 'backup_missing', error: `the agent no longer knows backup ${id}; whether it finished is unknown` }
-          : { type: 'backup_phase', phase: status.phase, error: status.error };
+          ? { type: 'backup_missing', error: { key: 'error.quiesce_backup_missing', params: { id } } }
+          : // The agent's own words on a failed backup stay as they are.
+            { type: 'backup_phase', phase: status.phase, error: status.error === null ? null : { key: 'error.cause', params: { cause: status.error } } };
       },
       (error: unknown): Event => {
         this.#failingSince ??= sentAt;
-        return { type: 'poll_failed', error: errorMessage(error), failingForMs: this.#deps.clock.now().getTime() - this.#failingSince };
+        return { type: 'poll_failed', error: errorText(error), failingForMs: this.#deps.clock.now().getTime() - this.#failingSince };
       },
     );
     const race = new AbortController();
@@ -326,7 +327,7 @@ export class QuiesceRunner {
       at: Date.parse(run.startedAt) + limitMs,
       event: {
         type: 'tracking_expired',
-        error: `the agent had not reported the end of backup ${run.backupId} ${minutes} minutes after the run started; tracking stopped, its outcome is unknown`,
+        error: { key: 'error.quiesce_tracking_expired', params: { id: String(run.backupId), minutes } },
       },
     };
   }

@@ -6,6 +6,7 @@
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import { AppError } from '../errors.ts';
+import { loadMessage, storedMessage, type MessageKey } from '../i18n/index.ts';
 import { momentsOf, type Moment, type Outcome, type Phase, type ResumeReason, type Run } from './machine.ts';
 
 /** When things happened, for the customer's history and the downtime figure. */
@@ -35,6 +36,8 @@ interface Row {
   resume_reason: ResumeReason | null;
   outcome: Outcome | null;
   error: string | null;
+  error_key: MessageKey | null;
+  error_params: string | null;
   deadline_at: string;
   started_at: string;
   stopped_at: string | null;
@@ -58,6 +61,7 @@ const toRun = (row: Row): StoredRun => ({
   resumeReason: row.resume_reason,
   outcome: row.outcome,
   error: row.error,
+  errorText: loadMessage(row.error_key, row.error_params),
   deadlineAt: row.deadline_at,
   startedAt: row.started_at,
   stoppedAt: row.stopped_at,
@@ -111,7 +115,7 @@ export function createRunStore(db: Db, clock: Clock) {
       const resumedAt = stamp('resumed_at', 'resumed');
       db.prepare(
         `UPDATE quiesce_runs SET phase = ?, failed_restarts = ?, backup_id = ?, backup_phase = ?, consecutive_poll_failures = ?, resume_reason = ?,
-           outcome = ?, error = ?, stopped_at = ?, requested_at = ?, snapshotted_at = ?, resumed_at = ?, finished_at = ?,
+           outcome = ?, error = ?, error_key = ?, error_params = ?, stopped_at = ?, requested_at = ?, snapshotted_at = ?, resumed_at = ?, finished_at = ?,
            downtime_ms = ? WHERE id = ?`,
       ).run(
         run.phase,
@@ -122,6 +126,8 @@ export function createRunStore(db: Db, clock: Clock) {
         run.resumeReason,
         run.outcome,
         run.error,
+        storedMessage(run.errorText).key,
+        storedMessage(run.errorText).params,
         stamp('stopped_at', 'stopped'),
         stamp('requested_at', 'requested'),
         stamp('snapshotted_at', 'snapshotted'),
