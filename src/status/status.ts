@@ -12,7 +12,8 @@ import { isAgentError, type AgentClient } from '../agent/index.ts';
 import type { BootstrapReport, BootstrapService } from '../bootstrap/index.ts';
 import { rfc3339, type Clock } from '../clock.ts';
 import { cachedProbe } from '../cached.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, errorText } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import type { DockerPort } from '../stacks/index.ts';
 
 export type PinState = 'verified' | 'mismatch' | 'unknown';
@@ -25,7 +26,8 @@ export interface AgentStatus {
   pin: PinState;
   authorized: boolean | null;
   version: string | null;
-  error: { code: string; message: string } | null;
+  /** `message` in English; `text` the same as a catalog message, for the status page. */
+  error: { code: string; message: string; text: Message } | null;
   checkedAt: string | null;
 }
 
@@ -137,7 +139,7 @@ async function probeAgent(deps: StatusDeps): Promise<AgentStatus> {
     return { ...base, reachable: true, pin: 'verified', authorized: true, version: deps.agent.agentVersion, error: null };
   } catch (error) {
     const code = isAgentError(error) ? error.agentCode : 'internal';
-    const failure = { code, message: errorMessage(error) };
+    const failure = { code, message: errorMessage(error), text: errorText(error) };
     if (code === 'pin_mismatch') {
       return { ...base, reachable: true, pin: 'mismatch', authorized: null, version: null, error: failure };
     }

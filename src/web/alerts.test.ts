@@ -42,7 +42,7 @@ test('when the bootstrap file is bad, then its problem is the alert', () => {
 test('when the pin does not match, then that is said, not merely "unreachable"', () => {
   const status = { ...healthy, agent: { ...healthy.agent, pin: 'mismatch' as const, reachable: true } };
   assert.deepEqual(messages({ status }), ['alert.pin_mismatch']);
-  const down = { ...healthy, agent: { ...healthy.agent, reachable: false, pin: 'unknown' as const, error: { code: 'timeout', message: 'timed out' } } };
+  const down = { ...healthy, agent: { ...healthy.agent, reachable: false, pin: 'unknown' as const, error: { code: 'timeout', message: 'timed out', text: { key: 'error.cause' as const, params: { cause: 'timed out' } } } } };
   assert.deepEqual(messages({ status: down }), ['alert.agent_unreachable']);
 });
 

@@ -40,7 +40,7 @@ export function collectAlerts(input: AlertInput): Alert[] {
 
   if (bootstrap.state !== 'configured') add('error', 'alert.bootstrap', { reason: bootstrap.problem?.message ?? bootstrap.state }, '/settings');
   if (agent.pin === 'mismatch') add('error', 'alert.pin_mismatch', { endpoint: agent.endpoint ?? '' }, '/settings');
-  else if (agent.configured && !agent.reachable) add('error', 'alert.agent_unreachable', { reason: agent.error?.message ?? '' }, '/settings');
+  else if (agent.configured && !agent.reachable) add('error', 'alert.agent_unreachable', { reason: agent.error?.text ?? '' }, '/settings');
 
   const lastBackup = input.agentBackup.status.ok ? input.agentBackup.status.value.backup : null;
   if (input.lastRun?.outcome === 'failed' || lastBackup?.phase === 'failed') {

@@ -29,7 +29,7 @@ export function presentStatus(status: ControllerStatus) {
       pin: agent.pin,
       authorized: agent.authorized,
       version: agent.version,
-      error: agent.error,
+      error: agent.error && { code: agent.error.code, message: agent.error.message },
       checked_at: agent.checkedAt,
     },
     docker: {
@@ -68,7 +68,7 @@ export function statusPage(status: StatusService, ui: Ui): Router {
   const router = Router();
   router.get('/status', async (_req, res) => {
     const [current, { ready, checks }] = await Promise.all([status.get(), status.readiness()]);
-    ui.page(res, 'status', { title: res.locals.ui.t('status.title'), status: presentStatus(current), readiness: { ready, checks } });
+    ui.page(res, 'status', { title: res.locals.ui.t('status.title'), status: presentStatus(current), agentError: current.agent.error?.text ?? null, readiness: { ready, checks } });
   });
   return router;
 }
