@@ -347,7 +347,7 @@ export class BulkBackups {
     const done = (async () => {
       for (const job of this.#deps.store.unfinishedJobs()) {
         const reason: Message = { key: job.state === 'running' ? 'error.job_interrupted_running' : 'error.job_interrupted_queued' };
-        this.#deps.store.interruptRuns(job.id, inEnglish(reason));
+        this.#deps.store.interruptRuns(job.id, reason);
         const replace = job.kind === 'restore' && job.state === 'running' && job.request.mode === 'replace';
         // A copy cut short is incomplete: it must not be taken for the snapshot.
         if (job.kind === 'restore' && job.state === 'running' && job.request.mode === 'copy') await fs.rm(String(job.request.folder), { recursive: true, force: true });

@@ -8,10 +8,12 @@ import type { AgentClient, BackupDue, BackupStatus, RestoreTestStatus } from '..
 import type { AuditLog } from '../audit/index.ts';
 import { cachedProbe } from '../cached.ts';
 import type { Clock } from '../clock.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, errorText } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import type { Quiesce, StoredRun } from '../quiesce/index.ts';
 
-export type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
+/** An answer of the agent, or why there is none: in English (the API) and as a catalog message (the pages). */
+export type Answer<T> = { ok: true; value: T } | { ok: false; error: string; text: Message };
 
 export interface AgentBackupView {
   status: Answer<BackupStatus>;
@@ -34,7 +36,7 @@ async function answer<T>(call: () => Promise<T>): Promise<Answer<T>> {
   try {
     return { ok: true, value: await call() };
   } catch (error) {
-    return { ok: false, error: errorMessage(error) };
+    return { ok: false, error: errorMessage(error), text: errorText(error) };
   }
 }
 

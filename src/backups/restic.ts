@@ -183,9 +183,9 @@ export function createRestic(options: { command: string; cacheDir: string; stall
     const failure = result.stopped === 'cancelled' ? 'cancelled' : classifyFailure(result.code, text);
     const detail = scrub(repo, result.stderrTail.filter((l) => l.trim() && !l.startsWith('{')).slice(-4).join(' ').trim());
     // Why, in the catalogs (restic_failure.*); restic's own last words stay as they are.
-    const stopped = result.stopped && result.stopped !== 'cancelled' ? ` (stopped: ${result.stopped})` : '';
+    const stopped: Message | '' = result.stopped && result.stopped !== 'cancelled' ? { key: 'error.restic_stopped', params: { how: result.stopped } } : '';
     const said = detail && failure !== 'cancelled' ? `: ${detail.slice(0, 600)}` : '';
-    throw new ResticError(failure, { key: 'error.restic', params: { what, failure: { key: `restic_failure.${failure}` }, more: `${stopped}${said}` } });
+    throw new ResticError(failure, { key: 'error.restic', params: { what, failure: { key: `restic_failure.${failure}` }, stopped, said } });
   }
 
   async function simple(repo: Repository, args: string[], what: string, how: { timeoutMs?: number } & RunOptions = {}): Promise<string> {

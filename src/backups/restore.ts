@@ -11,7 +11,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { syncDir } from '../durable.ts';
-import { AppError, errorMessage } from '../errors.ts';
+import { AppError, errorText } from '../errors.ts';
 import { Cancelled, type JobContext, type OwnVolume } from './jobs.ts';
 import type { Repository } from './restic.ts';
 import { locate } from './targets.ts';
@@ -101,7 +101,7 @@ export async function runRestoreJob(ctx: JobContext, request: RestoreRequest, vo
     return { folder: request.folder, kept };
   } catch (error) {
     if (error instanceof Cancelled) throw error;
-    throw new AppError('upstream', { key: 'error.restore_failed', params: { app: volume.appId, volume: volume.volume, snapshot: request.snapshot.slice(0, 8), cause: errorMessage(error) } });
+    throw new AppError('upstream', { key: 'error.restore_failed', params: { app: volume.appId, volume: volume.volume, snapshot: request.snapshot.slice(0, 8), cause: errorText(error) } });
   } finally {
     ctx.progress(null);
   }

@@ -297,8 +297,14 @@ export function createBulkStore(db: Db, clock: Clock) {
       );
     },
     /** Closes the runs a crash left open. */
-    interruptRuns(jobId: string, reason: string): void {
-      db.prepare("UPDATE volume_backup_runs SET outcome = 'interrupted', reason = ?, finished_at = ? WHERE job_id = ? AND outcome = 'running'").run(reason, now(), jobId);
+    interruptRuns(jobId: string, reason: Message): void {
+      db.prepare("UPDATE volume_backup_runs SET outcome = 'interrupted', reason = ?, reason_key = ?, reason_params = ?, finished_at = ? WHERE job_id = ? AND outcome = 'running'").run(
+        inEnglish(reason),
+        reason.key,
+        JSON.stringify(reason.params ?? {}),
+        now(),
+        jobId,
+      );
     },
     runs(filter: { appId?: string; volume?: string; jobId?: string; limit?: number } = {}): VolumeRun[] {
       const where: string[] = [];

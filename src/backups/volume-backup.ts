@@ -4,10 +4,9 @@
  * docs/backups.md); a volume that cannot be backed up now is skipped with the reason.
  */
 import fs from 'node:fs/promises';
-import { errorMessage } from '../errors.ts';
-import { translator, type MessageKey, type Params } from '../i18n/index.ts';
+import { errorMessage, errorText } from '../errors.ts';
+import { inEnglish, translator, type MessageKey, type Params } from '../i18n/index.ts';
 import { Cancelled, type JobContext, type OwnVolume } from './jobs.ts';
-import { ResticError } from './restic.ts';
 import { locate } from './targets.ts';
 
 const english = translator('en');
@@ -122,9 +121,10 @@ async function backUpVolume(ctx: JobContext, volume: OwnVolume, targetId: string
     return partial ? 'failed' : 'succeeded';
   } catch (error) {
     if (error instanceof Cancelled) return close(error.outcome, error.message, error.text?.key, error.text?.params);
-    const reason = error instanceof ResticError || error instanceof Error ? errorMessage(error) : String(error);
+    const text = errorText(error);
+    const reason = inEnglish(text);
     ctx.logger.warn({ app: volume.appId, volume: volume.volume, reason }, 'a volume backup failed');
-    return close('failed', reason);
+    return close('failed', reason, text.key, text.params);
   } finally {
     ctx.progress(null);
   }

@@ -5,7 +5,8 @@
  */
 import type { AgentClient, HostMetrics } from '../agent/index.ts';
 import type { Clock } from '../clock.ts';
-import { errorMessage } from '../errors.ts';
+import { errorText } from '../errors.ts';
+import type { Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
 import type { HostHistory } from './history.ts';
 
@@ -13,7 +14,8 @@ export interface LatestMetrics {
   metrics: HostMetrics | null;
   /** When the agent last answered, or failed to. */
   checkedAt: Date | null;
-  error: string | null;
+  /** Why the last sample failed: the agent's error, a catalog message for the customer's language. */
+  error: Message | null;
 }
 
 export interface HostSampler {
@@ -48,7 +50,7 @@ export function createHostSampler(deps: {
     } catch (error) {
       deps.logger.debug({ err: error }, 'could not sample host metrics');
       // The last good numbers stay visible, marked with the failure.
-      latest = { metrics: latest.metrics, checkedAt: deps.clock.now(), error: errorMessage(error) };
+      latest = { metrics: latest.metrics, checkedAt: deps.clock.now(), error: errorText(error) };
     }
     return latest;
   }

@@ -7,6 +7,8 @@ import type { StoredRun } from '../quiesce/index.ts';
 import type { ControllerStatus } from '../status/index.ts';
 import { collectAlerts, type AlertInput } from './alerts.ts';
 
+const unanswered = { ok: false as const, error: 'x', text: { key: 'error.cause' as const, params: { cause: 'x' } } };
+
 const healthy: ControllerStatus = {
   controller: { version: '0', startedAt: '' },
   bootstrap: { state: 'configured', path: '/b.json', problem: null, issuedAt: null, checkedAt: '', changed: [] },
@@ -19,7 +21,7 @@ const input = (change: Partial<AlertInput> = {}): AlertInput => ({
   apps: [],
   mounts: [],
   lastRun: null,
-  agentBackup: { status: { ok: false, error: 'x' }, due: { ok: false, error: 'x' }, restoreTest: { ok: false, error: 'x' } },
+  agentBackup: { status: unanswered, due: unanswered, restoreTest: unanswered },
   bulkWithoutBackup: [],
   ownVolumes: [],
   bulkUnavailable: null,

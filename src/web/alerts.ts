@@ -4,7 +4,7 @@
  */
 import type { Mount } from '../agent/index.ts';
 import type { AgentBackupView, VolumeCoverage } from '../backups/index.ts';
-import type { MessageKey, Params } from '../i18n/index.ts';
+import type { Message, MessageKey, Params } from '../i18n/index.ts';
 import type { StoredRun } from '../quiesce/index.ts';
 import type { ControllerStatus } from '../status/index.ts';
 
@@ -29,7 +29,7 @@ export interface AlertInput {
   /** Why bulk backups cannot run (restic missing), or null. */
   bulkUnavailable: string | null;
   /** The latest restore test of the bulk backups failed (until a later one passes). */
-  bulkRestoreTestFailed: string | null;
+  bulkRestoreTestFailed: Message | string | null;
 }
 
 export function collectAlerts(input: AlertInput): Alert[] {
@@ -44,7 +44,7 @@ export function collectAlerts(input: AlertInput): Alert[] {
 
   const lastBackup = input.agentBackup.status.ok ? input.agentBackup.status.value.backup : null;
   if (input.lastRun?.outcome === 'failed' || lastBackup?.phase === 'failed') {
-    add('error', 'alert.backup_failed', { reason: input.lastRun?.error ?? lastBackup?.error ?? '' }, '/backups');
+    add('error', 'alert.backup_failed', { reason: input.lastRun?.errorText ?? lastBackup?.error ?? '' }, '/backups');
   }
   for (const app of input.apps.filter((a) => a.stoppedForStorage)) add('error', 'alert.stopped_for_storage', { app: app.name }, `/apps/${app.id}`);
   for (const mount of (input.mounts ?? []).filter((m) => m.state === 'disconnected')) add('warning', 'alert.disk_disconnected', { disk: mount.label }, '/disks');
@@ -55,7 +55,7 @@ export function collectAlerts(input: AlertInput): Alert[] {
   for (const v of input.ownVolumes) {
     const params = { app: v.appName, volume: v.volume };
     if (!v.target) add('warning', 'alert.bulk_no_target', params, '/backups');
-    else if (v.lastRun && ['failed', 'partial', 'interrupted'].includes(v.lastRun.outcome)) add('error', 'alert.bulk_run_failed', { ...params, reason: v.lastRun.reason ?? '' }, '/backups');
+    else if (v.lastRun && ['failed', 'partial', 'interrupted'].includes(v.lastRun.outcome)) add('error', 'alert.bulk_run_failed', { ...params, reason: v.lastRun.reasonKey ? { key: v.lastRun.reasonKey as MessageKey, params: v.lastRun.reasonParams } : (v.lastRun.reason ?? '') }, '/backups');
     else if (v.late) add('warning', 'alert.bulk_late', params, '/backups');
   }
   if (input.bulkRestoreTestFailed) add('error', 'alert.bulk_restore_test_failed', { reason: input.bulkRestoreTestFailed }, '/backups');

@@ -71,7 +71,7 @@ export function homePage(deps: HomeDeps): Router {
         bulkWithoutBackup,
         ownVolumes,
         bulkUnavailable: availability && !availability.available ? availability.reason : null,
-        bulkRestoreTestFailed: restoreTest?.state === 'failed' ? (restoreTest.error ?? '') : null,
+        bulkRestoreTestFailed: restoreTest?.state === 'failed' ? (restoreTest.errorText ?? restoreTest.error ?? '') : null,
       }),
     };
   }
