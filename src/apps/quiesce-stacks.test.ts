@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { systemClock } from '../clock.ts';
 import { openDatabase } from '../db/index.ts';
-import type { ContainerInfo, ContainerRef } from '../stacks/index.ts';
+import type { ContainerInfo, ContainerRef, StoppedContainer } from '../stacks/index.ts';
 import { createQuiesceStacks, type QuiesceStacksDeps } from './quiesce-stacks.ts';
 import { createAppStore, type AppStore } from './store.ts';
 
@@ -20,6 +20,8 @@ class FakeDocker implements DockerPart {
   crashes = new Set<string>();
   refuses = new Set<string>();
   stopFails = new Map<string, string>();
+  /** Containers that do not stop within their grace period: Docker kills them. */
+  tooSlowToStop = new Set<string>();
   /** Runs just after a start call, before the port checks what runs (a storage watch, say). */
   duringStart: (project: string) => void = () => {};
 
@@ -33,13 +35,13 @@ class FakeDocker implements DockerPart {
   async listContainers(project: string) {
     return structuredClone(this.containers.get(project) ?? []);
   }
-  async stopProject(project: string): Promise<ContainerRef[]> {
+  async stopProject(project: string): Promise<StoppedContainer[]> {
     this.calls.push(`stopProject ${project}`);
     const reason = this.stopFails.get(project);
     if (reason) throw new Error(reason);
     const running = (this.containers.get(project) ?? []).filter((c) => c.state === 'running');
-    for (const c of running) Object.assign(c, { state: 'exited', exitCode: 0 });
-    return running;
+    for (const c of running) Object.assign(c, { state: 'exited', exitCode: this.tooSlowToStop.has(c.name) ? 137 : 0 });
+    return running.map((c) => ({ id: c.id, name: c.name, service: c.service, killed: this.tooSlowToStop.has(c.name) }));
   }
   async startProject(project: string): Promise<ContainerRef[]> {
     this.calls.push(`startProject ${project}`);
@@ -112,9 +114,18 @@ describe('stopping the apps', () => {
     const { docker, stacks } = setUp(t);
     docker.add('photos', 'photos-web-1', 'running');
     docker.add('notes', 'notes-app-1', 'running');
-    await stacks.stop(['notes', 'photos']);
+    assert.deepEqual(await stacks.stop(['notes', 'photos']), [], 'nothing had to be killed');
     assert.deepEqual(docker.calls.sort(), ['stopProject notes', 'stopProject photos']);
     assert.equal(docker.stateOf('photos-web-1'), 'exited');
+  });
+
+  it('when Docker has to kill a container that did not stop within its grace period, then the stop names it', async (t) => {
+    const { docker, stacks } = setUp(t);
+    docker.add('photos', 'photos-db-1', 'running');
+    docker.add('photos', 'photos-web-1', 'running');
+    docker.add('notes', 'notes-app-1', 'running');
+    docker.tooSlowToStop.add('photos-db-1');
+    assert.deepEqual(await stacks.stop(['notes', 'photos']), ['photos-db-1']);
   });
 
   it('when one app fails to stop, then the error names it with the reason, and the others were stopped anyway', async (t) => {

@@ -56,6 +56,7 @@ export function createQuiesceStacks({ store, docker }: QuiesceStacksDeps): Stack
       const results = await Promise.allSettled(stacks.map((id) => docker.stopProject(id)));
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${stacks[i]}: ${errorMessage(r.reason)}`] : []));
       if (failed.length > 0) throw new Error(failed.join('; '));
+      return results.flatMap((r) => (r.status === 'fulfilled' ? r.value.filter((c) => c.killed).map((c) => c.name) : [])).sort();
     },
     async start(stacks, recorded) {
       const failed: string[] = [];

@@ -311,7 +311,7 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 8,
-    name: 'bulk backup jobs and quiesce runs keep why they failed as a message key and parameters',
+    name: 'bulk backup jobs and quiesce runs keep why they failed as a message key and parameters; quiesce runs remember whom the stop killed',
     sql: `
       -- As for operations (7): error stays the English text (the API, the log); the key and
       -- parameters let the backups page word it in the customer's language.
@@ -319,6 +319,9 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE bulk_jobs ADD COLUMN error_params TEXT;
       ALTER TABLE quiesce_runs ADD COLUMN error_key TEXT;
       ALTER TABLE quiesce_runs ADD COLUMN error_params TEXT;
+      -- The containers Docker had to kill to stop them (JSON list): their backup is only
+      -- crash-consistent, however long the apps stayed down.
+      ALTER TABLE quiesce_runs ADD COLUMN killed_on_stop TEXT;
     `,
   },
 ];

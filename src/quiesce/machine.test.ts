@@ -249,10 +249,15 @@ describe('the table itself', () => {
 });
 
 describe('what a closed run says about its backup', () => {
-  const closedRun = (resumeReason: Run['resumeReason'], outcome: Run['outcome']) => ({ phase: 'closed' as const, resumeReason, outcome });
+  const closedRun = (resumeReason: Run['resumeReason'], outcome: Run['outcome'], killedOnStop: string[] = []) => ({ phase: 'closed' as const, resumeReason, outcome, killedOnStop });
   it('when the apps stayed down until the snapshot (or the end), then the backup is app-consistent', () => {
     assert.equal(consistencyOf(closedRun('snapshotted', 'succeeded')), 'app');
     assert.equal(consistencyOf(closedRun('backup_done', 'succeeded')), 'app');
+  });
+  it('when Docker had to kill a container to stop it, then even a backup taken with the apps down is only crash-consistent', () => {
+    assert.equal(consistencyOf(closedRun('snapshotted', 'succeeded', ['photos-db-1'])), 'crash');
+    const stopped = walk({ type: 'stacks_stopped', killed: ['photos-db-1'] });
+    assert.deepEqual(stopped.run.killedOnStop, ['photos-db-1'], 'the run remembers whom the stop killed');
   });
   it('when the apps came back before the snapshot, then a successful backup is only crash-consistent', () => {
     for (const reason of ['crash_recovery', 'agent_unreachable', 'max_quiesce', 'shutdown'] as const) {
@@ -262,7 +267,7 @@ describe('what a closed run says about its backup', () => {
   it('when there is no successful backup, or the run is open, then it says nothing', () => {
     assert.equal(consistencyOf(closedRun('backup_failed', 'failed')), null);
     assert.equal(consistencyOf(closedRun('backup_missing', 'unknown')), null);
-    assert.equal(consistencyOf({ phase: 'tracking', resumeReason: 'snapshotted', outcome: null }), null);
+    assert.equal(consistencyOf({ phase: 'tracking', resumeReason: 'snapshotted', outcome: null, killedOnStop: [] }), null);
   });
 });
 

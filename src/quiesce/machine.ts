@@ -65,6 +65,8 @@ export interface Run {
   consecutivePollFailures: number;
   resumeReason: ResumeReason | null;
   outcome: Outcome | null;
+  /** Containers Docker had to kill to stop them: the backup holds them as after a power cut. */
+  killedOnStop: string[];
   /** Why the run failed or its outcome is unknown, in English (the API, the log)… */
   error: string | null;
   /** …and as a catalog message, for the customer's language. */
@@ -72,7 +74,8 @@ export interface Run {
 }
 
 export type Event =
-  | { type: 'stacks_stopped' }
+  /** `killed`: containers Docker had to kill after their grace period (their files are crash-consistent). */
+  | { type: 'stacks_stopped'; killed?: string[] }
   | { type: 'stop_failed'; error: Message }
   | { type: 'backup_accepted'; backupId: string }
   | { type: 'request_failed'; error: Message }
@@ -119,8 +122,9 @@ const backupInFlight = (run: Run): boolean => run.backupId !== null && run.backu
  */
 export type Consistency = 'app' | 'crash';
 
-export function consistencyOf(run: Pick<Run, 'phase' | 'outcome' | 'resumeReason'>): Consistency | null {
+export function consistencyOf(run: Pick<Run, 'phase' | 'outcome' | 'resumeReason' | 'killedOnStop'>): Consistency | null {
   if (run.phase !== 'closed' || run.outcome !== 'succeeded') return null;
+  if (run.killedOnStop.length > 0) return 'crash';
   return run.resumeReason === 'snapshotted' || run.resumeReason === 'backup_done' ? 'app' : 'crash';
 }
 
@@ -135,6 +139,7 @@ export function startRun(input: { id: string; trigger: Run['trigger']; stacks: s
     backupId: null,
     backupPhase: null,
     consecutivePollFailures: 0,
+    killedOnStop: [],
     resumeReason: null,
     outcome: null,
     error: null,
@@ -181,7 +186,7 @@ function finishedBackup(run: Run): Outcome {
 
 export const table: Table = {
   stopping: {
-    stacks_stopped: (run) => ({ run: { ...run, phase: 'requesting' }, commands: ['request_backup'] }),
+    stacks_stopped: (run, e) => ({ run: { ...run, phase: 'requesting', killedOnStop: e.killed ?? [] }, commands: ['request_backup'] }),
     // A stack that did not stop may still be writing: its backup would not be consistent.
     stop_failed: (run, e) => resume(run, 'stop_failed', { outcome: 'failed', ...because(e.error) }),
     ...abandon,

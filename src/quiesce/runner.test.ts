@@ -22,6 +22,8 @@ class FakeStacks implements StackPort {
   failStarts = 0;
   wontStart = new Set<string>();
   stopError: Error | null = null;
+  /** Containers Docker had to kill to stop them. */
+  killedOnStop: string[] = [];
   async quiescable() {
     return Object.fromEntries([...this.running].filter((s) => !this.stoppedForStorage.has(s)).sort().map((s) => [s, [`${s}-web-1`]]));
   }
@@ -30,6 +32,7 @@ class FakeStacks implements StackPort {
     // A failed stop stops the others (Docker stops them in parallel).
     for (const s of stacks.slice(this.stopError ? 1 : 0)) this.running.delete(s);
     if (this.stopError) throw this.stopError;
+    return [...this.killedOnStop];
   }
   async start(stacks: string[], containers: Record<string, string[]> | null) {
     this.calls.push(`start ${stacks.join(',')}`);

@@ -18,8 +18,11 @@ export interface StackPort {
    * stopped-for-storage ones), each with the names of its containers running now.
    */
   quiescable(): Promise<Record<string, string[]>>;
-  /** Stops them; throws when any of them could not be stopped. */
-  stop(stacks: string[]): Promise<void>;
+  /**
+   * Stops them; throws when any of them could not be stopped. Returns the containers
+   * Docker had to kill because they did not stop within their grace period.
+   */
+  stop(stacks: string[]): Promise<string[]>;
   /**
    * Starts again, of each stack, the containers that ran before the stop (`containers`;
    * null for a run recorded without them: the whole stack), idempotently. Returns the
@@ -196,13 +199,15 @@ export class QuiesceRunner {
     if (interruption && interruptsBefore(run.phase, command)) return { event: interruption, run };
     switch (command) {
       case 'stop_stacks':
+        let killed: string[];
         try {
-          await this.#deps.stacks.stop(run.stacks);
+          killed = await this.#deps.stacks.stop(run.stacks);
         } catch (error) {
           this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: stopping the apps failed; starting them again, no backup is asked for');
           return { event: { type: 'stop_failed', error: { key: 'error.quiesce_stop_failed', params: { cause: errorText(error) } } }, run };
         }
-        return { event: this.#interruption(run) ?? { type: 'stacks_stopped' }, run };
+        if (killed.length > 0) this.#deps.logger.warn({ run: run.id, killed }, 'quiesce: Docker had to kill containers that did not stop in time; this backup is only crash-consistent');
+        return { event: this.#interruption(run) ?? { type: 'stacks_stopped', killed }, run };
       case 'settle_stops':
         await this.#deps.stacks.stop(run.stacks).catch((error: unknown) => {
           this.#deps.logger.error({ err: error, run: run.id }, 'quiesce: finishing the stops of the interrupted run failed; starting the apps again');

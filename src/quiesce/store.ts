@@ -29,6 +29,7 @@ interface Row {
   stacks: string;
   containers: string | null;
   failed_restarts: string | null;
+  killed_on_stop: string | null;
   phase: Phase;
   backup_id: string | null;
   backup_phase: string | null;
@@ -54,6 +55,7 @@ const toRun = (row: Row): StoredRun => ({
   stacks: JSON.parse(row.stacks) as string[],
   containers: row.containers === null ? null : (JSON.parse(row.containers) as Record<string, string[]>),
   failedRestarts: row.failed_restarts === null ? [] : (JSON.parse(row.failed_restarts) as string[]),
+  killedOnStop: row.killed_on_stop === null ? [] : (JSON.parse(row.killed_on_stop) as string[]),
   phase: row.phase,
   backupId: row.backup_id,
   backupPhase: row.backup_phase,
@@ -114,12 +116,13 @@ export function createRunStore(db: Db, clock: Clock) {
       const stamp = (column: keyof Row, moment: Moment) => (marked.has(moment) && before[column] === null ? now : before[column]);
       const resumedAt = stamp('resumed_at', 'resumed');
       db.prepare(
-        `UPDATE quiesce_runs SET phase = ?, failed_restarts = ?, backup_id = ?, backup_phase = ?, consecutive_poll_failures = ?, resume_reason = ?,
+        `UPDATE quiesce_runs SET phase = ?, failed_restarts = ?, killed_on_stop = ?, backup_id = ?, backup_phase = ?, consecutive_poll_failures = ?, resume_reason = ?,
            outcome = ?, error = ?, error_key = ?, error_params = ?, stopped_at = ?, requested_at = ?, snapshotted_at = ?, resumed_at = ?, finished_at = ?,
            downtime_ms = ? WHERE id = ?`,
       ).run(
         run.phase,
         JSON.stringify(run.failedRestarts),
+        JSON.stringify(run.killedOnStop),
         run.backupId,
         run.backupPhase,
         run.consecutivePollFailures,

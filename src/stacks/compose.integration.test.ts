@@ -198,3 +198,25 @@ test('when a project never gets healthy within the bound, then waitHealthy gives
   const result = await docker.waitHealthy(spec.project, { timeoutMs: 300, intervalMs: 100 });
   assert.deepEqual(result, { healthy: false, containers: [], reason: 'not healthy after 0.3 s: the project has no containers' });
 });
+
+test('when a container does not stop within its grace period, then stopping its project says Docker had to kill it', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const project = uniqueName();
+  const engine = testDocker();
+  cleanUpAfter(t, project);
+  // PID 1 ignores SIGTERM unless it traps it: `slow` waits out its 1 s grace period and is killed, `quick` exits at once.
+  const run = async (name: string, script: string) => {
+    const container = await engine.createContainer({
+      name: `${project}-${name}`,
+      Image: BUSYBOX,
+      Cmd: ['sh', '-c', script],
+      StopTimeout: 1,
+      Labels: { 'com.docker.compose.project': project, 'com.docker.compose.service': name },
+    });
+    await container.start();
+  };
+  await run('slow', 'sleep 3600');
+  await run('quick', 'trap "exit 0" TERM; while true; do sleep 0.1; done');
+  const stopped = await docker.stopProject(project);
+  assert.deepEqual(stopped.map((c) => `${c.service}:${c.killed}`).sort(), ['quick:false', 'slow:true']);
+});

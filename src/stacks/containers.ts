@@ -185,10 +185,19 @@ async function projectsWith(docker: Docker, label: string, what: string): Promis
  * period, and says which it stopped, so a caller restarts exactly those. `spare` is a
  * container never to touch: the controller's own.
  */
-export async function stopProject(engine: Engine, project: string, spare: string | null = null): Promise<ContainerRef[]> {
+/** A container a stop ended: `killed` when Docker had to kill it after its grace period. */
+export interface StoppedContainer extends ContainerRef {
+  killed: boolean;
+}
+
+export async function stopProject(engine: Engine, project: string, spare: string | null = null): Promise<StoppedContainer[]> {
   const running = (await inspectProject(engine.quick, project)).filter((c) => c.Id !== spare && ['running', 'restarting', 'paused'].includes(c.State.Status));
   // 304: it stopped by itself meanwhile.
-  return actOn(running, `stopping containers of project ${project}`, (c) => unless([304], engine.slow.getContainer(c.Id).stop()));
+  const stopped = await actOn(running, `stopping containers of project ${project}`, (c) => unless([304], engine.slow.getContainer(c.Id).stop()));
+  // A container that did not stop within its grace period was killed (SIGKILL, exit 137):
+  // its files are as after a power cut, which a backup must not call app-consistent.
+  const after = new Map((await inspectProject(engine.quick, project)).map((c) => [c.Id, c.State]));
+  return stopped.map((ref) => ({ ...ref, killed: after.get(ref.id)?.ExitCode === 137 || after.get(ref.id)?.OOMKilled === true }));
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   startContainers,
   startProject,
   stopProject,
+  type StoppedContainer,
 } from './containers.ts';
 import { connectEngine, unless } from './engine.ts';
 import { subscribeProjectEvents, type ProjectEventHandler } from './events.ts';
@@ -44,7 +45,7 @@ export interface DockerPort {
   /** Removes a project's containers and networks by label, when compose cannot (its volumes stay). */
   removeProject(project: string): Promise<void>;
   /** Stops its running containers in parallel; returns those it stopped. */
-  stopProject(project: string): Promise<ContainerRef[]>;
+  stopProject(project: string): Promise<StoppedContainer[]>;
   /** Starts its stopped containers in parallel; returns those it started. */
   startProject(project: string): Promise<ContainerRef[]>;
   /**

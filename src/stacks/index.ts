@@ -8,6 +8,7 @@ export {
   type ContainerRef,
   type ContainerState,
   type PublishedPort,
+  type StoppedContainer,
 } from './containers.ts';
 export type { HealthResult, WaitHealthyOptions } from './health.ts';
 export type { LogLine, LogsOptions } from './logs.ts';
