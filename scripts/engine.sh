@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers, on a fresh machine of our kind too: installs
 # Debian's docker.io and docker-compose when missing, and restic and rclone, which the
-# bulk backup tests drive (`rclone serve restic` is their REST server); starts dockerd
+# bulk backup tests drive (`rclone serve restic` is their REST server), and
+# docker-registry, a real image registry the pull and update tests run on loopback; starts dockerd
 # when it is not running (its PID goes to .dev/dockerd.pid, so whoever started it can
 # stop it), and builds the local test images (no registry is reachable here).
 set -euo pipefail
@@ -27,6 +28,16 @@ if ! command -v restic >/dev/null || ! command -v rclone >/dev/null; then
   else
     echo "engine: installing restic and rclone from Debian" >&2
     apt_install restic rclone
+  fi
+fi
+
+if ! command -v docker-registry >/dev/null; then
+  # The image registry the pull, update and demo tests push to and pull from, on loopback.
+  if [ "$(id -u)" != 0 ]; then
+    echo "engine: docker-registry is missing and installing it needs root; the registry tests will skip" >&2
+  else
+    echo "engine: installing docker-registry from Debian" >&2
+    apt_install docker-registry
   fi
 fi
 

@@ -57,6 +57,9 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.[\]:-]+(,[A-Za-z0-9.[\]:-]+)*$/, 'must be registries as host[:port], separated by commas')
     .optional(),
+  FELHOM_OFFLINE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  FELHOM_PULL_STALL_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int().min(2).max(3600).default(120),
+  FELHOM_UPDATE_CHECK_CRON: cron.default('20 4 * * *'),
   FELHOM_KEEP_SNAPSHOTS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(50).default(5),
   FELHOM_CONTROLLER_PROJECT: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a compose project name').default('felhom'),
   FELHOM_HOST_SAMPLE_MS: milliseconds(1_000, 3_600_000).default(60_000),
@@ -97,6 +100,15 @@ export interface Config {
   controllerProject: string;
   /** Registries on the guest or its network that apps may take images from (host[:port]). */
   allowedRegistries: string[];
+  /**
+   * The box reaches no registry on the internet: only the registries of
+   * `allowedRegistries` are asked or pulled from, and an image elsewhere needs internet.
+   */
+  offline: boolean;
+  /** How long an image download may go without progress before it is given up. */
+  pullStallMs: number;
+  /** When the registries are asked whether the apps' images have newer versions. */
+  updateCheckCron: string;
   bulk: BulkBackupConfig;
 }
 
@@ -167,6 +179,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     allowedRegistries: env.FELHOM_REGISTRIES ? env.FELHOM_REGISTRIES.split(',') : [],
     keepSnapshots: env.FELHOM_KEEP_SNAPSHOTS,
     pullImages: env.FELHOM_PULL === 'always',
+    offline: env.FELHOM_OFFLINE === 'true',
+    pullStallMs: env.FELHOM_PULL_STALL_SECONDS * 1000,
+    updateCheckCron: env.FELHOM_UPDATE_CHECK_CRON,
     maxQuiesceMs: env.FELHOM_MAX_QUIESCE_SECONDS * 1000,
     quiescePollMs: env.FELHOM_QUIESCE_POLL_MS,
     trackingPollMs: env.FELHOM_TRACKING_POLL_MS,

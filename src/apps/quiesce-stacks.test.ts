@@ -26,7 +26,7 @@ class FakeDocker implements DockerPart {
   duringStart: (project: string) => void = () => {};
 
   add(project: string, name: string, state: State, oneShot = false, exitCode: number | null = null): void {
-    const container: ContainerInfo = { id: `id-${name}`, name, service: name, state, health: null, image: 'x', startedAt: null, ports: [], exitCode, oneShot };
+    const container: ContainerInfo = { id: `id-${name}`, name, service: name, state, health: null, image: 'x', imageId: 'sha256:x', startedAt: null, ports: [], exitCode, oneShot };
     this.containers.set(project, [...(this.containers.get(project) ?? []), container]);
   }
   stateOf(name: string): State | undefined {

@@ -28,6 +28,7 @@ const container = (service: string, change: Partial<ContainerInfo> = {}): Contai
   state: 'running',
   health: null,
   image: 'x',
+  imageId: 'sha256:x',
   startedAt: null,
   ports: [],
   exitCode: null,

@@ -28,6 +28,8 @@ export interface ContainerInfo {
   state: ContainerState;
   health: ContainerHealth;
   image: string;
+  /** The id of the image the container was created from (the tag may have moved since). */
+  imageId: string;
   /** RFC 3339; null for a container never started. */
   startedAt: string | null;
   ports: PublishedPort[];
@@ -74,6 +76,7 @@ export function toContainerInfo(c: Docker.ContainerInspectInfo): ContainerInfo {
     state: c.State.Status as ContainerState,
     health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : null,
     image: c.Config.Image,
+    imageId: c.Image,
     // Docker reports the zero time for a container that never ran.
     startedAt: c.State.StartedAt.startsWith('0001-') ? null : c.State.StartedAt,
     ports: publishedPorts(c),
@@ -131,6 +134,7 @@ export async function listAllContainers(docker: Docker): Promise<Map<string, Con
       state: c.State as ContainerState,
       health: health === 'health: starting' ? 'starting' : ((health as ContainerHealth | undefined) ?? null),
       image: c.Image,
+      imageId: c.ImageID,
       startedAt: null,
       ports: [...new Map(c.Ports.filter((p) => p.PublicPort).map((p) => [`${p.PublicPort}/${p.Type}`, { published: p.PublicPort, target: p.PrivatePort, protocol: p.Type }])).values()],
       exitCode: exited ? Number(exited[1]) : null,

@@ -21,6 +21,7 @@ import { connectEngine, unless } from './engine.ts';
 import { subscribeProjectEvents, type ProjectEventHandler } from './events.ts';
 import { type HealthResult, waitHealthy, type WaitHealthyOptions } from './health.ts';
 import { type LogLine, type LogsOptions, projectLogs } from './logs.ts';
+import { imageIdOf, pullImage, remoteDigest, repoDigests, tagImage, type PullOptions, type PullProgress } from './images.ts';
 import { ownContainerId } from './self.ts';
 
 export interface DockerEngineInfo {
@@ -59,6 +60,16 @@ export interface DockerPort {
   onProjectEvents(handler: ProjectEventHandler): () => void;
   /** Whether the engine has the image locally (no registry is asked). */
   hasImage(reference: string): Promise<boolean>;
+  /** Pulls one image with progress; bounded by how long it may go without progress (images.ts). */
+  pullImage(reference: string, options: PullOptions): Promise<PullProgress>;
+  /** The digest the registry holds for the reference's tag, without pulling; bounded by `timeoutMs`. */
+  remoteDigest(reference: string, timeoutMs: number): Promise<string>;
+  /** The `repo@sha256:…` digests the engine recorded for an image (by id or reference). */
+  repoDigests(image: string): Promise<string[]>;
+  /** The id of the image a reference points at, or null when the engine lacks it. */
+  imageId(reference: string): Promise<string | null>;
+  /** Points `reference` at the image `imageId` (an update rolled back). */
+  tagImage(imageId: string, reference: string): Promise<void>;
 }
 
 /**
@@ -99,5 +110,10 @@ export function createDockerPort(dockerHost: string, timeoutMs = 5_000, logger: 
     waitHealthy: (project, options) => waitHealthy(engine.quick, project, options),
     onProjectEvents: (handler) => subscribeProjectEvents(engine.stream, handler, { logger }),
     hasImage: async (reference) => (await unless([404], engine.quick.getImage(reference).inspect())) !== null,
+    pullImage: (reference, options) => pullImage(engine, reference, options),
+    remoteDigest: (reference, timeoutMs) => remoteDigest(engine, reference, timeoutMs),
+    repoDigests: (image) => repoDigests(engine, image),
+    imageId: (reference) => imageIdOf(engine, reference),
+    tagImage: (imageId, reference) => tagImage(engine, imageId, reference),
   };
 }

@@ -10,6 +10,7 @@ export {
   type PublishedPort,
   type StoppedContainer,
 } from './containers.ts';
+export { PullTally, type PullOptions, type PullProgress } from './images.ts';
 export type { HealthResult, WaitHealthyOptions } from './health.ts';
 export type { LogLine, LogsOptions } from './logs.ts';
 export type { ProjectEvent, ProjectEventAction, ProjectEventHandler } from './events.ts';

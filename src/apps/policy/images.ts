@@ -34,3 +34,13 @@ export function checkImages(model: ComposeModel, allowedRegistries: string[]): P
   }
   return violations;
 }
+
+/**
+ * Whether pulling `image` needs the internet: its registry is not one the operator
+ * listed (FELHOM_REGISTRIES). On an offline box (FELHOM_OFFLINE) such an image is
+ * never asked for.
+ */
+export function needsInternet(image: string, allowedRegistries: string[]): boolean {
+  const registry = registryOf(image);
+  return registry === null || !allowedRegistries.some((allowed) => allowed.toLowerCase() === registry.toLowerCase());
+}

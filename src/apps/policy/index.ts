@@ -7,3 +7,4 @@ export { judgeApp, type AppToJudge, type JudgeDeps, type Surroundings } from './
 export { describeViolation, violationLine, violationsOf, type HostPort, type PolicyViolation } from './checks.ts';
 export { publishedPorts } from './host-ports.ts';
 export { canonicalText } from './compose-text.ts';
+export { needsInternet } from './images.ts';
