@@ -20,7 +20,8 @@ import { until } from './helpers/until.ts';
 
 describe('the built-in catalog', () => {
   it('when it is listed, then it offers a file sync, a media server, a password manager and a photo library', async () => {
-    const entries = await listCatalog(defaultCatalogDir);
+    const { entries, problems } = await listCatalog([defaultCatalogDir]);
+    assert.deepEqual(problems, []);
     assert.deepEqual(entries.map((e) => e.id), ['immich', 'jellyfin', 'nextcloud', 'vaultwarden']);
     for (const entry of entries) assert.equal(entry.manifest.id, entry.id, 'the folder is named after the app id');
   });
@@ -33,7 +34,7 @@ describe('the built-in catalog', () => {
       const agent = await devAgent(t);
       const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env: { FELHOM_COMPOSE: version.command.join(' ') } });
       const api = request(c.controller.url);
-      for (const { id, manifest } of await listCatalog(defaultCatalogDir)) {
+      for (const { id, manifest } of (await listCatalog([defaultCatalogDir])).entries) {
         const plan = (await api.post('/api/v1/apps/plan').set({ Authorization: `Bearer ${c.token}` }).send({ catalog: id }).expect(200)).body;
         assert.deepEqual(plan.problems, [], id);
         assert.deepEqual(plan.placements.map((p: { volume: string }) => p.volume).sort(), Object.keys(manifest.volumes).sort(), `${id}: every volume placed`);
@@ -57,7 +58,7 @@ describe('installing from a catalog', () => {
     const folder = path.join(catalog, id);
     fs.mkdirSync(folder);
     const manifest = (version: string) =>
-      `schema: felhom.app/v1\nid: ${id}\nname: Catalog site\nversion: "${version}"\ndescription: A site\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\n`;
+      `schema: felhom.app/v1\nid: ${id}\nname: Catalog site\nversion: "${version}"\ndescription: A site\ncompose: compose.yml\nvolumes:\n  site: { class: hot }\nx-catalog: { category: demo, description_hu: Egy honlap }\n`;
     fs.writeFileSync(path.join(folder, '.felhom.yml'), manifest('1.0.0'));
     fs.writeFileSync(
       path.join(folder, 'compose.yml'),
