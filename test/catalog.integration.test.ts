@@ -18,11 +18,35 @@ import { buildWebImageIfEngine } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until } from './helpers/until.ts';
 
+/** What a household finds in the store, by id. */
+const CATALOG_APPS = [
+  'actual',
+  'adguard-home',
+  'audiobookshelf',
+  'baikal',
+  'forgejo',
+  'homarr',
+  'immich',
+  'jellyfin',
+  'kavita',
+  'mealie',
+  'memos',
+  'miniflux',
+  'navidrome',
+  'nextcloud',
+  'ntfy',
+  'paperless-ngx',
+  'syncthing',
+  'uptime-kuma',
+  'vaultwarden',
+  'wiki-js',
+];
+
 describe('the built-in catalog', () => {
-  it('when it is listed, then it offers a file sync, a media server, a password manager and a photo library', async () => {
+  it('when it is listed, then it offers the apps a household uses (photos, files, passwords, media, music, books, documents, notes, recipes, budget, calendars, ad blocking, a start page, monitoring, code, news), none left out as broken', async () => {
     const { entries, problems } = await listCatalog([defaultCatalogDir]);
     assert.deepEqual(problems, []);
-    assert.deepEqual(entries.map((e) => e.id), ['immich', 'jellyfin', 'nextcloud', 'vaultwarden']);
+    assert.deepEqual(entries.map((e) => e.id), CATALOG_APPS);
     for (const entry of entries) assert.equal(entry.manifest.id, entry.id, 'the folder is named after the app id');
   });
 
