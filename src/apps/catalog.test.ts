@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parse } from 'yaml';
-import { tempDir } from '../testing/temp.ts';
+import { fixturesDir, tempDir } from '../testing/temp.ts';
 import { CATALOG_CATEGORIES, defaultCatalogDir, iconProblems, listCatalog, readCatalogApp } from './catalog.ts';
 
 const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#1971C2"/><circle cx="32" cy="32" r="10" fill="#fff"/></svg>\n';
@@ -46,6 +46,13 @@ describe('catalog entries (x-catalog)', () => {
     assert.equal(entry!.category, 'files');
     assert.deepEqual(entry!.description, { en: 'Files for the family', hu: 'Fájlok a családnak' });
     assert.equal(entry!.icon, path.join(folder, 'icon.svg'));
+  });
+
+  it('when the complete example of docs/felhom-yml.md is read as a catalog app, then it is a valid entry', async () => {
+    const { entries } = await listCatalog([path.join(fixturesDir, 'compose', 'apps')]);
+    const photoprism = entries.find((e) => e.id === 'photoprism');
+    assert.equal(photoprism?.category, 'photos');
+    assert.match(photoprism.description.hu, /fényképei/);
   });
 
   it('when an app has no icon, then its entry has none, and it is still offered', async (t) => {
