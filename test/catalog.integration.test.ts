@@ -29,6 +29,7 @@ const CATALOG_APPS = [
   'immich',
   'jellyfin',
   'kavita',
+  'linkding',
   'mealie',
   'memos',
   'miniflux',

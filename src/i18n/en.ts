@@ -88,7 +88,7 @@ export const en = {
   'category.music': 'Music',
   'category.books': 'Books and audiobooks',
   'category.documents': 'Documents',
-  'category.notes': 'Notes and wiki',
+  'category.notes': 'Notes, wikis and bookmarks',
   'category.household': 'Household',
   'category.finance': 'Money',
   'category.calendar': 'Calendars and contacts',

@@ -90,7 +90,7 @@ export const hu: Record<MessageKey, string> = {
   'category.music': 'Zene',
   'category.books': 'Könyvek és hangoskönyvek',
   'category.documents': 'Dokumentumok',
-  'category.notes': 'Jegyzetek és wiki',
+  'category.notes': 'Jegyzetek, wikik és könyvjelzők',
   'category.household': 'Háztartás',
   'category.finance': 'Pénzügyek',
   'category.calendar': 'Naptár és névjegyek',
