@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { validate } from 'node-cron';
 import { z } from 'zod';
+import { defaultCatalogDir } from './apps/catalog.ts';
 import type { LogFormat } from './log.ts';
 
 const listenAddress = z
@@ -37,6 +38,7 @@ const environmentSchema = z.object({
   FELHOM_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
   FELHOM_AGENT_TIMEOUT_MS: milliseconds(100, 120_000).default(10_000),
   FELHOM_COMPOSE: z.string().regex(/^\S+( \S+)*$/, 'must be a command, e.g. "docker compose" or "docker-compose"').optional(),
+  // Folders separated by colons, like PATH.
   FELHOM_CATALOG_DIR: z.string().min(1).optional(),
   FELHOM_STORAGE_CHECK_MS: milliseconds(200, 3_600_000).default(15_000),
   FELHOM_MAX_QUIESCE_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds' }).int().min(10).max(86_400).default(600),
@@ -77,7 +79,8 @@ export interface Config {
   agentTimeoutMs: number;
   /** Overrides compose detection: `docker compose` where present, else `docker-compose`. */
   composeCommand: string[] | null;
-  catalogDir: string | null;
+  /** The catalog folders, in order: an app id found in two is taken from the first. */
+  catalogDirs: string[];
   storageCheckMs: number;
   /** The max-quiesce bound: apps are started again after this, whatever the backup does. */
   maxQuiesceMs: number;
@@ -173,7 +176,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logFormat: defaultLogFormat(env),
     agentTimeoutMs: env.FELHOM_AGENT_TIMEOUT_MS,
     composeCommand: env.FELHOM_COMPOSE ? env.FELHOM_COMPOSE.split(' ') : null,
-    catalogDir: env.FELHOM_CATALOG_DIR ? path.resolve(env.FELHOM_CATALOG_DIR) : null,
+    catalogDirs: env.FELHOM_CATALOG_DIR ? env.FELHOM_CATALOG_DIR.split(':').filter(Boolean).map((dir) => path.resolve(dir)) : [defaultCatalogDir],
     storageCheckMs: env.FELHOM_STORAGE_CHECK_MS,
     controllerProject: env.FELHOM_CONTROLLER_PROJECT,
     allowedRegistries: env.FELHOM_REGISTRIES ? env.FELHOM_REGISTRIES.split(',') : [],

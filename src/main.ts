@@ -21,7 +21,7 @@ import type { Logger } from './log.ts';
 import { createSettings } from './settings/index.ts';
 import { createCompose, createDockerPort, createVolumes } from './stacks/index.ts';
 import { createStatusService, type StatusService } from './status/index.ts';
-import { createApps, defaultCatalogDir, type Apps } from './apps/index.ts';
+import { createApps, type Apps } from './apps/index.ts';
 import { createQuiesce, type Quiesce } from './quiesce/index.ts';
 import { createWebApp } from './web/index.ts';
 
@@ -96,7 +96,7 @@ export async function startController(
     compose: createCompose({ ...(config.composeCommand ? { command: config.composeCommand } : {}), dockerHost: config.dockerHost, logger }),
     volumes: createVolumes({ dockerHost: config.dockerHost, logger }),
     dataDir: config.dataDir,
-    catalogDir: config.catalogDir ?? defaultCatalogDir,
+    catalogDirs: config.catalogDirs,
     // Its own deployment, by configuration and by the container it runs in (found by id).
     reservedProjects: async () => [...new Set([config.controllerProject, ...(await docker.controllerProjects().catch(() => []))])],
     // The port it listens on, and those its own container publishes on the guest.

@@ -22,11 +22,11 @@ const IMAGE = 'felhom-test/webapp:browser';
 const APP_ID = `browser-demo-${process.pid % 10000}`;
 
 function catalogWithDemoApp(dir: string, port: number): string {
-  const folder = path.join(dir, 'demo');
+  const folder = path.join(dir, APP_ID);
   fs.mkdirSync(folder, { recursive: true });
   fs.writeFileSync(
     path.join(folder, '.felhom.yml'),
-    `schema: felhom.app/v1\nid: ${APP_ID}\nname: Family Wiki\nversion: "1.0.0"\ndescription: A small web site for the family.\nweb: { service: web, port: 8080 }\nhealth_timeout_seconds: 30\nvolumes:\n  site:  { class: hot }\n  media: { class: bulk, backup: none, note: Re-downloadable }\n`,
+    `schema: felhom.app/v1\nid: ${APP_ID}\nname: Family Wiki\nversion: "1.0.0"\ndescription: A small web site for the family.\nweb: { service: web, port: 8080 }\nhealth_timeout_seconds: 30\nvolumes:\n  site:  { class: hot }\n  media: { class: bulk, backup: none, note: Re-downloadable }\nx-catalog: { category: demo, description_hu: A család kis honlapja. }\n`,
   );
   fs.writeFileSync(
     path.join(folder, 'compose.yml'),

@@ -26,7 +26,7 @@ export interface AdmissionDeps {
   docker: AppsDocker;
   store: AppStore;
   appsDir: string;
-  catalogDir: string;
+  catalogDirs: string[];
   /** Compose project names that are not apps (the controller's own). */
   reservedProjects: () => Promise<string[]>;
   /** Host ports no app may publish (the controller's own, known once it listens, and its container's). */
@@ -40,7 +40,7 @@ export type RecordApp = (placements: PlacementPlan['placements'], ports: ReturnT
 
 /** The manifest and files of an install: uploaded, or an app of the catalog. */
 export async function readSource(deps: AdmissionDeps, source: InstallSource): Promise<{ manifest: Manifest; files: AppFiles }> {
-  const files: AppFiles = 'catalog' in source ? await readCatalogApp(deps.catalogDir, source.catalog) : { manifest: source.manifest, files: {} };
+  const files: AppFiles = 'catalog' in source ? await readCatalogApp(deps.catalogDirs, source.catalog) : { manifest: source.manifest, files: {} };
   const manifest = parseManifest(files.manifest);
   if (!('catalog' in source)) files.files[manifest.compose] = source.compose;
   if (files.files[manifest.compose] === undefined) {
@@ -55,7 +55,7 @@ export async function readSource(deps: AdmissionDeps, source: InstallSource): Pr
  * installed before a rule existed is refused an update until it keeps to it.
  */
 export async function readForUpdate(deps: AdmissionDeps, app: AppRecord): Promise<{ manifest: Manifest; files: AppFiles }> {
-  const files = app.source.startsWith('catalog:') ? await readCatalogApp(deps.catalogDir, app.source.slice('catalog:'.length)) : await installedFiles(deps.appsDir, app);
+  const files = app.source.startsWith('catalog:') ? await readCatalogApp(deps.catalogDirs, app.source.slice('catalog:'.length)) : await installedFiles(deps.appsDir, app);
   return { manifest: parseManifest(files.manifest), files };
 }
 

@@ -16,6 +16,7 @@ import type { Logger } from '../log.ts';
 import type { StackPort } from '../quiesce/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { Ui } from '../ui/index.ts';
+import { listCatalog } from './catalog.ts';
 import { createOperations } from './operations.ts';
 import { appPages } from './pages.ts';
 import type { AppsParts } from './parts.ts';
@@ -39,7 +40,8 @@ export interface AppsDeps {
   docker: AppsDocker;
   volumes: AppsVolumes;
   dataDir: string;
-  catalogDir: string;
+  /** The catalog folders, in order (catalog.ts). */
+  catalogDirs: string[];
   reservedProjects: () => Promise<string[]>;
   reservedPorts: () => Promise<Array<{ published: number; protocol: 'tcp' | 'udp' }>>;
   allowedRegistries: string[];
@@ -143,7 +145,19 @@ export function createApps(deps: AppsDeps): Apps {
     });
     return checking;
   };
-  const parts: AppsParts = { service, store, operations, docker: deps.docker, agent: deps.agent, catalogDir: deps.catalogDir, lastReconcile: () => report };
+  const parts: AppsParts = {
+    service,
+    store,
+    operations,
+    docker: deps.docker,
+    agent: deps.agent,
+    lastReconcile: () => report,
+    async catalog() {
+      const { entries, problems } = await listCatalog(deps.catalogDirs);
+      for (const { folder, problem } of problems) logger.warn({ folder }, `catalog: ${problem}`);
+      return entries;
+    },
+  };
   return {
     api: appsApi(parts),
     pages: (ui) => appPages(parts, ui),

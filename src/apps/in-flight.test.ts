@@ -51,7 +51,7 @@ function service(t: TestContext, dir: string, up: (signal: AbortSignal | undefin
     clock: systemClock,
     logger: silentLogger(),
     appsDir: `${dir}/apps`,
-    catalogDir: `${dir}/catalog`,
+    catalogDirs: [`${dir}/catalog`],
     keepSnapshots: 5,
     pullImages: false,
     allowedRegistries: [],

@@ -5,7 +5,6 @@
  */
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { formField, pageError, type Ui } from '../ui/index.ts';
-import { listCatalog } from './catalog.ts';
 import type { AppsParts } from './parts.ts';
 import { refusalOf } from './refusals.ts';
 import type { InstallSource } from './service.ts';
@@ -46,7 +45,7 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
   const toStore = (_req: Request, res: Response) => ({ href: '/store', label: res.locals.ui.t('nav.store') });
 
   router.get('/store', async (_req, res) => {
-    const entries = await listCatalog(apps.catalogDir);
+    const entries = await apps.catalog();
     const catalog = entries.map(({ id, manifest }) => ({ id, manifest, installed: store.get(manifest.id) !== null }));
     ui.page(res, 'apps/store', { title: res.locals.ui.t('nav.store'), catalog });
   });

@@ -2,6 +2,7 @@
  * What the apps domain's own routes and pages use: its internals, built by apps.ts and
  * never handed outside the domain (other domains get `Apps`).
  */
+import type { CatalogEntry } from './catalog.ts';
 import type { Operations } from './operations.ts';
 import type { AppsAgent, AppsDocker } from './ports.ts';
 import type { ReconcileReport } from './reconcile.ts';
@@ -14,6 +15,7 @@ export interface AppsParts {
   operations: Operations;
   docker: AppsDocker;
   agent: AppsAgent;
-  catalogDir: string;
+  /** The catalog's apps; a folder that cannot be offered is logged and left out. */
+  catalog(): Promise<CatalogEntry[]>;
   lastReconcile(): ReconcileReport | null;
 }

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { Mount } from '../agent/index.ts';
 import { AppError } from '../errors.ts';
 import { inEnglish } from '../i18n/index.ts';
-import { listCatalog } from './catalog.ts';
 import type { AppsParts } from './parts.ts';
 import { describeApp, presentOperation } from './view.ts';
 
@@ -100,13 +99,15 @@ export function appsApi(apps: AppsParts): Router {
   });
 
   router.get('/catalog', async (_req, res) => {
-    const entries = await listCatalog(apps.catalogDir);
+    const entries = await apps.catalog();
     res.json({
-      apps: entries.map(({ id, manifest }) => ({
+      apps: entries.map(({ id, manifest, category, description, icon }) => ({
         id,
         name: manifest.name,
         version: manifest.version,
-        description: manifest.description ?? null,
+        category,
+        description,
+        icon: icon !== null,
         installed: store.get(manifest.id) !== null,
         volumes: manifest.volumes,
       })),

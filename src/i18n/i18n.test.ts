@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { activityPeriods } from '../audit/pages.ts';
 import { chartRanges } from '../host/history.ts';
+import { CATALOG_CATEGORIES } from '../apps/catalog.ts';
 import { deploySteps } from '../apps/operations.ts';
 import { phases } from '../quiesce/machine.ts';
 import { en } from './en.ts';
@@ -67,6 +68,7 @@ describe('message catalogs', () => {
       ...Object.keys(chartRanges).map((r) => `host.range_${r}`),
       ...Object.keys(activityPeriods).map((p) => `activity.period_${p}`),
       ...locales.map((l) => `language.${l}`),
+      ...CATALOG_CATEGORIES.map((c) => `category.${c}`),
       ...['password_too_short', 'password_too_long', 'password_mismatch'].map((p) => `auth.${p}`),
     ];
     assert.deepEqual(dynamic.filter((key) => !(key in en)), []);
