@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { defaultCatalogDir } from './apps/catalog.ts';
 import { ConfigError, loadConfig } from './config.ts';
 
 describe('configuration from the environment', () => {
@@ -12,6 +13,11 @@ describe('configuration from the environment', () => {
     // The poll while the apps are down is the controller's share of their downtime (docs/quiesce.md).
     assert.equal(config.quiescePollMs, 50);
     assert.equal(config.trackingPollMs, 5_000);
+    assert.deepEqual(config.catalogDirs, [defaultCatalogDir]);
+  });
+
+  it('when FELHOM_CATALOG_DIR names several folders, then they are all catalogs, in the order given', () => {
+    assert.deepEqual(loadConfig({ FELHOM_CATALOG_DIR: '/opt/felhom/demo:/opt/felhom/apps:' }).catalogDirs, ['/opt/felhom/demo', '/opt/felhom/apps']);
   });
 
   it('when values are given, then they are parsed, IPv6 listen addresses included', () => {

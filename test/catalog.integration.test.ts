@@ -18,11 +18,35 @@ import { buildWebImageIfEngine } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until } from './helpers/until.ts';
 
+/** What a household finds in the store, by id. */
+const CATALOG_APPS = [
+  'actual',
+  'adguard-home',
+  'audiobookshelf',
+  'baikal',
+  'forgejo',
+  'homarr',
+  'immich',
+  'jellyfin',
+  'kavita',
+  'mealie',
+  'memos',
+  'miniflux',
+  'navidrome',
+  'nextcloud',
+  'ntfy',
+  'paperless-ngx',
+  'syncthing',
+  'uptime-kuma',
+  'vaultwarden',
+  'wiki-js',
+];
+
 describe('the built-in catalog', () => {
-  it('when it is listed, then it offers a file sync, a media server, a password manager and a photo library', async () => {
+  it('when it is listed, then it offers the apps a household uses (photos, files, passwords, media, music, books, documents, notes, recipes, budget, calendars, ad blocking, a start page, monitoring, code, news), none left out as broken', async () => {
     const { entries, problems } = await listCatalog([defaultCatalogDir]);
     assert.deepEqual(problems, []);
-    assert.deepEqual(entries.map((e) => e.id), ['immich', 'jellyfin', 'nextcloud', 'vaultwarden']);
+    assert.deepEqual(entries.map((e) => e.id), CATALOG_APPS);
     for (const entry of entries) assert.equal(entry.manifest.id, entry.id, 'the folder is named after the app id');
   });
 
@@ -64,6 +88,7 @@ describe('installing from a catalog', () => {
       path.join(folder, 'compose.yml'),
       `services:\n  web:\n    image: ${IMAGE}\n    ports: ["127.0.0.1:${port}:8080"]\n    volumes: ["site:/srv/www"]\nvolumes:\n  site:\n`,
     );
+    fs.writeFileSync(path.join(folder, 'icon.svg'), '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#868E96"/></svg>\n');
     cleanUpProject(t, id);
 
     const agent = await devAgent(t);
@@ -72,6 +97,7 @@ describe('installing from a catalog', () => {
     const auth = { Authorization: `Bearer ${c.token}` };
     const listed = (await api.get('/api/v1/catalog').set(auth).expect(200)).body.apps;
     assert.deepEqual(listed.map((a: { id: string; installed: boolean }) => [a.id, a.installed]), [[id, false]]);
+    assert.deepEqual([listed[0].category, listed[0].description, listed[0].icon], ['demo', { en: 'A site', hu: 'Egy honlap' }, true]);
 
     const waitFor = (operationId: string) =>
       until(async () => (await api.get(`/api/v1/operations/${operationId}`).set(auth).expect(200)).body.operation, {
@@ -86,6 +112,8 @@ describe('installing from a catalog', () => {
     assert.equal(app.source, `catalog:${id}`);
     assert.equal(app.version, '1.0.0');
     assert.equal((await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text())).trim(), 'catalog-app');
+    // The icon is the store's: the installed app's folder has the manifest and compose file only.
+    assert.deepEqual(fs.readdirSync(path.join(c.dataDir, 'apps', id)).filter((name) => !name.startsWith('felhom.override')).sort(), ['.felhom.yml', 'compose.yml']);
 
     fs.writeFileSync(path.join(folder, '.felhom.yml'), manifest('1.1.0'));
     const updated = await api.post(`/api/v1/apps/${id}/update`).set(auth).expect(202);

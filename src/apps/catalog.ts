@@ -127,16 +127,33 @@ export async function readCatalogApp(dirs: string[], id: string): Promise<AppFil
 export function iconProblems(svg: string): string[] {
   const problems: string[] = [];
   if (Buffer.byteLength(svg, 'utf8') > ICON_MAX_BYTES) problems.push(`is larger than ${ICON_MAX_BYTES} bytes`);
-  const root = /^\s*(<\?xml[^>]*\?>\s*)?<svg\b([^>]*)>/.exec(svg);
-  if (!root || !/<\/svg>\s*$/.test(svg)) problems.push('is not an SVG document (<svg …> … </svg>)');
-  else if (!/\sviewBox\s*=\s*["'][^"']+["']/.test(root[2] ?? '')) problems.push('has no viewBox on <svg>');
+  // Comments and the XML declaration aside, the file is one <svg> element.
+  const body = svg.replace(/<!--[\s\S]*?-->/g, '').replace(/^\s*<\?xml[^>]*\?>/, '');
+  const root = /^\s*<svg\b([^>]*)>/.exec(body);
+  if (!root || !/<\/svg>\s*$/.test(body)) problems.push('is not an SVG document (<svg …> … </svg>)');
+  else if (!/\sviewBox\s*=\s*["'][^"']+["']/.test(root[1] ?? '')) problems.push('has no viewBox on <svg>');
+  else if (!wellFormed(body)) problems.push('is not well-formed (a tag not closed, or closed out of order)');
   if (/<script\b/i.test(svg)) problems.push('holds a <script>');
   if (/<foreignObject\b/i.test(svg)) problems.push('holds a <foreignObject>');
   if (/\son[a-z]+\s*=/i.test(svg)) problems.push('has an event attribute (on…=)');
   if (/href\s*=\s*["']?\s*(https?:|\/\/|javascript:|data:)/i.test(svg)) problems.push('refers to something outside the file (href)');
-  if (/url\(\s*["']?\s*(https?:|\/\/|data:)/i.test(svg)) problems.push('refers to something outside the file (url())');
+  if (/url\(\s*["']?\s*(https?:|\/\/|data:|javascript:)/i.test(svg) || /@import/i.test(svg)) problems.push('refers to something outside the file (url() or @import)');
   if (/<!(DOCTYPE|ENTITY)/i.test(svg)) problems.push('declares a DOCTYPE or entities');
   return problems;
+}
+
+/** Tags open and close in order: enough to tell a drawing from a broken or truncated file. */
+function wellFormed(body: string): boolean {
+  const tags = [...body.matchAll(/<(\/?)([A-Za-z][\w:.-]*)(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(\/?)>/g)];
+  // Every `<` must start a tag the pattern read: a stray one is a broken tag or attribute.
+  if (tags.length !== (body.match(/</g) ?? []).length) return false;
+  const open: string[] = [];
+  for (const [, closing, name, selfClosing] of tags) {
+    if (closing) {
+      if (open.pop() !== name) return false;
+    } else if (!selfClosing) open.push(name!);
+  }
+  return open.length === 0;
 }
 
 async function subfolders(dir: string): Promise<string[]> {
