@@ -24,7 +24,7 @@ import { csrfOf, PASSWORD, setupCodeOf, signUp } from './helpers/ui.ts';
 /** Any app id: nobody is signed in, so no route gets as far as looking it up. */
 const APP = 'some-app';
 const pageGets = [
-  '/', '/home/live', '/status', '/store', '/store/plan?catalog=x', `/apps/${APP}`, `/apps/${APP}/live`, `/apps/${APP}/logs`,
+  '/', '/home/live', '/status', '/store', '/store?q=x&category=photos', '/store/icons/x.svg', '/store/plan?catalog=x', `/apps/${APP}`, `/apps/${APP}/live`, `/apps/${APP}/logs`,
   `/apps/${APP}/uninstall`, `/apps/${APP}/rollback?snapshot=s`, '/disks', '/disks/d/eject', '/disks/d/format', '/host', '/host/live',
   '/backups', '/backups/live', '/activity', '/settings',
 ];

@@ -170,7 +170,7 @@ describe('the customer UI for keyboard and eyes', () => {
 
     const disks = await c.controller.agent.listDisks();
     const dataBearing = disks.find((d) => d.data_bearing && !d.system)!;
-    for (const route of ['/', '/store', '/store/plan?catalog=jellyfin', '/disks', `/disks/${dataBearing.id}/eject`, `/disks/${dataBearing.id}/format`, '/host', '/backups', '/activity', '/settings']) {
+    for (const route of ['/', '/store', '/store?category=media', '/store?q=nothing-matches', '/store/plan?catalog=jellyfin', '/disks', `/disks/${dataBearing.id}/eject`, `/disks/${dataBearing.id}/format`, '/host', '/backups', '/activity', '/settings']) {
       const response = await page.goto(`${url}${route}`);
       assert.equal(response?.status(), 200, route);
       await checkPage(page, route);

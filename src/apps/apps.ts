@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Router } from 'express';
 import type { AuditLog } from '../audit/index.ts';
+import { cachedProbe } from '../cached.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Message } from '../i18n/index.ts';
@@ -17,6 +18,7 @@ import type { StackPort } from '../quiesce/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { Ui } from '../ui/index.ts';
 import { listCatalog } from './catalog.ts';
+import { installedAppIcon, type AppIcon } from './icons.ts';
 import { createOperations } from './operations.ts';
 import { appPages } from './pages.ts';
 import type { AppsParts } from './parts.ts';
@@ -27,6 +29,7 @@ import { reconcileApps, type ReconcileReport } from './reconcile.ts';
 import { appsApi } from './routes.ts';
 import { AppsService } from './service.ts';
 import { reconcileStorage, stopAppsOnMount } from './storage-watch.ts';
+import type { CatalogAvailability } from './store-view.ts';
 import { createAppStore, type AppRecord } from './store.ts';
 import { deriveState, type AppState } from './view.ts';
 
@@ -47,6 +50,8 @@ export interface AppsDeps {
   allowedRegistries: string[];
   keepSnapshots?: number;
   pullImages: boolean;
+  /** Whether each catalog app can be installed here now, for the store's badge; without it the store shows none. */
+  catalogAvailability?: CatalogAvailability;
 }
 
 /** A placed volume of an installed app, for the domains that back volumes up or show them. */
@@ -70,6 +75,7 @@ export interface AppOverview {
   stoppedForStorage: string[] | null;
   /** The guest's port that publishes the app's web UI, when it runs. */
   webPort: number | null;
+  icon: AppIcon;
 }
 
 export interface Apps {
@@ -145,27 +151,30 @@ export function createApps(deps: AppsDeps): Apps {
     });
     return checking;
   };
+  // However many icons a page asks for, the catalog folders are read (and their problems logged) once every few seconds at most.
+  const catalog = cachedProbe(deps.clock, 5_000, () => '', async () => {
+    const { entries, problems } = await listCatalog(deps.catalogDirs);
+    for (const { folder, problem } of problems) logger.warn({ folder }, `catalog: ${problem}`);
+    return entries;
+  });
   const parts: AppsParts = {
     service,
     store,
     operations,
     docker: deps.docker,
     agent: deps.agent,
+    catalog,
+    availability: deps.catalogAvailability ?? (() => null),
     lastReconcile: () => report,
-    async catalog() {
-      const { entries, problems } = await listCatalog(deps.catalogDirs);
-      for (const { folder, problem } of problems) logger.warn({ folder }, `catalog: ${problem}`);
-      return entries;
-    },
   };
   return {
     api: appsApi(parts),
     pages: (ui) => appPages(parts, ui),
     async overview() {
-      const containers = await deps.docker.allContainers().catch(() => null);
+      const [containers, entries] = await Promise.all([deps.docker.allContainers().catch(() => null), catalog().catch(() => [])]);
       const apps = store.list().map((app) => {
         const own = containers?.get(app.id) ?? [];
-        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, errorText: app.errorText, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own) };
+        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, errorText: app.errorText, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own), icon: installedAppIcon(app, entries) };
       });
       return { apps, dockerDown: containers === null };
     },

@@ -1,16 +1,33 @@
 /**
- * The customer's pages for apps: the app store (catalog and upload, the placement plan,
- * install) and each app's page (services, actions, live logs, volumes, snapshots).
- * Destructive actions go through a confirmation page first.
+ * The customer's pages for apps: the app store (the catalog with icons, search and
+ * categories; upload; the placement plan; install) and each app's page (services,
+ * actions, live logs, volumes, snapshots). Destructive actions go through a confirmation
+ * page first.
  */
+import fs from 'node:fs/promises';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { formField, pageError, type Ui } from '../ui/index.ts';
+import { isHtmx, formField, pageError, uiContext, type Ui } from '../ui/index.ts';
+import { installedAppIcon } from './icons.ts';
 import type { AppsParts } from './parts.ts';
 import { refusalOf } from './refusals.ts';
 import type { InstallSource } from './service.ts';
+import { storeView, type Availability } from './store-view.ts';
 import { describeApp } from './view.ts';
 
 const ACTOR = 'customer';
+/**
+ * An icon is the catalog's own drawing, but an SVG can carry script: served alone it gets
+ * no script, no fetching and a sandbox, and the browser may not guess another type.
+ */
+const ICON_HEADERS = {
+  'Content-Type': 'image/svg+xml',
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+  // Signed-in pages only; an icon changes only with the catalog, and the ETag tells.
+  'Cache-Control': 'private, max-age=3600',
+};
+const ICON_FILE = /^([a-z0-9][a-z0-9-]{0,30})\.svg$/;
+
 // GET forms (the plan of a catalog app, a roll-back's confirmation) send their fields in the query.
 const str = (req: Request, name: string) => formField(req, name) || (typeof req.query[name] === 'string' ? req.query[name] : '');
 
@@ -44,10 +61,24 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
   };
   const toStore = (_req: Request, res: Response) => ({ href: '/store', label: res.locals.ui.t('nav.store') });
 
-  router.get('/store', async (_req, res) => {
+  router.get('/store', async (req, res) => {
     const entries = await apps.catalog();
-    const catalog = entries.map(({ id, manifest }) => ({ id, manifest, installed: store.get(manifest.id) !== null }));
-    ui.page(res, 'apps/store', { title: res.locals.ui.t('nav.store'), catalog });
+    // What cannot be told is shown as nothing, not as an error page: the store still works.
+    const availability = new Map(await Promise.all(entries.map(async (entry) => [entry.id, await Promise.resolve(apps.availability(entry)).catch((): Availability => null)] as const)));
+    const view = storeView(entries, { locale: uiContext(res).locale, query: str(req, 'q'), category: str(req, 'category'), installed: (id) => store.get(id) !== null, availability });
+    // The same address answers the whole page and, for htmx, the results alone.
+    res.vary('HX-Request');
+    if (isHtmx(req)) ui.fragment(res, 'apps/store-results', { view, outOfBand: true });
+    else ui.page(res, 'apps/store', { title: res.locals.ui.t('nav.store'), view });
+  });
+
+  // Only the icon of an entry the catalog lists, found by its id: nothing of the request becomes a path.
+  router.get('/store/icons/:file', async (req, res) => {
+    const id = ICON_FILE.exec(req.params.file)?.[1];
+    const file = id ? (await apps.catalog()).find((entry) => entry.id === id)?.icon : null;
+    const svg = file ? await fs.readFile(file).catch(() => null) : null;
+    if (!svg) throw pageError('not_found', 'page_error.no_icon', { id: req.params.file });
+    res.set(ICON_HEADERS).send(svg);
   });
 
   const plan = listingRefusals(toStore, async (req, res) => {
@@ -67,7 +98,7 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
 
   router.get('/apps/:id', async (req, res) => {
     const app = await detail(res, req.params.id);
-    ui.page(res, 'apps/page', { title: app.name, app, message: typeof req.query.done === 'string' ? req.query.done : null });
+    ui.page(res, 'apps/page', { title: app.name, app, icon: installedAppIcon(app, await apps.catalog()), message: typeof req.query.done === 'string' ? req.query.done : null });
   });
   router.get('/apps/:id/live', async (req, res) => {
     ui.fragment(res, 'apps/live', { app: await detail(res, req.params.id), outOfBandAt: Date.now() });

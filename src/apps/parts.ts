@@ -8,6 +8,7 @@ import type { AppsAgent, AppsDocker } from './ports.ts';
 import type { ReconcileReport } from './reconcile.ts';
 import type { AppsService } from './service.ts';
 import type { AppStore } from './store.ts';
+import type { CatalogAvailability } from './store-view.ts';
 
 export interface AppsParts {
   service: AppsService;
@@ -15,7 +16,8 @@ export interface AppsParts {
   operations: Operations;
   docker: AppsDocker;
   agent: AppsAgent;
-  /** The catalog's apps; a folder that cannot be offered is logged and left out. */
+  /** The catalog's apps, read again every few seconds at most; a folder that cannot be offered is logged and left out. */
   catalog(): Promise<CatalogEntry[]>;
+  availability: CatalogAvailability;
   lastReconcile(): ReconcileReport | null;
 }
