@@ -107,6 +107,7 @@ export async function startController(
     allowedRegistries: config.allowedRegistries,
     keepSnapshots: config.keepSnapshots,
     pullImages: config.pullImages,
+    offline: config.offline,
   });
   const quiesce = createQuiesce({
     db,

@@ -17,7 +17,8 @@ import type { Logger } from '../log.ts';
 import type { StackPort } from '../quiesce/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { Ui } from '../ui/index.ts';
-import { listCatalog } from './catalog.ts';
+import { createAvailability, imagesOfComposeText } from './availability.ts';
+import { listCatalog, readCatalogApp } from './catalog.ts';
 import { installedAppIcon, type AppIcon } from './icons.ts';
 import { createOperations } from './operations.ts';
 import { appPages } from './pages.ts';
@@ -29,7 +30,6 @@ import { reconcileApps, type ReconcileReport } from './reconcile.ts';
 import { appsApi } from './routes.ts';
 import { AppsService } from './service.ts';
 import { reconcileStorage, stopAppsOnMount } from './storage-watch.ts';
-import type { CatalogAvailability } from './store-view.ts';
 import { createAppStore, type AppRecord } from './store.ts';
 import { deriveState, type AppState } from './view.ts';
 
@@ -50,8 +50,8 @@ export interface AppsDeps {
   allowedRegistries: string[];
   keepSnapshots?: number;
   pullImages: boolean;
-  /** Whether each catalog app can be installed here now, for the store's badge; without it the store shows none. */
-  catalogAvailability?: CatalogAvailability;
+  /** The box reaches no registry but the listed ones: the store marks apps whose images need the internet. */
+  offline: boolean;
 }
 
 /** A placed volume of an installed app, for the domains that back volumes up or show them. */
@@ -157,6 +157,7 @@ export function createApps(deps: AppsDeps): Apps {
     for (const { folder, problem } of problems) logger.warn({ folder }, `catalog: ${problem}`);
     return entries;
   });
+  const imagesReady = createAvailability({ docker: deps.docker, clock: deps.clock, offline: deps.offline, allowedRegistries: deps.allowedRegistries });
   const parts: AppsParts = {
     service,
     store,
@@ -164,7 +165,7 @@ export function createApps(deps: AppsDeps): Apps {
     docker: deps.docker,
     agent: deps.agent,
     catalog,
-    availability: deps.catalogAvailability ?? (() => null),
+    availability: async (entry) => imagesReady(imagesOfComposeText((await readCatalogApp(deps.catalogDirs, entry.id)).files[entry.manifest.compose] ?? '')),
     lastReconcile: () => report,
   };
   return {

@@ -12,8 +12,7 @@ import { parseDocument } from 'yaml';
 import type { Clock } from '../clock.ts';
 import type { DockerPort } from '../stacks/index.ts';
 import { needsInternet } from './policy/index.ts';
-
-export type Availability = 'ready' | 'needs_internet';
+import type { Availability } from './store-view.ts';
 
 export interface AvailabilityDeps {
   docker: Pick<DockerPort, 'hasImage' | 'remoteDigest'>;
@@ -40,7 +39,7 @@ export function imagesOfComposeText(text: string): string[] {
 }
 
 /** Answers for many images, each registry question asked at most once per `maxAgeMs`. */
-export function createAvailability(deps: AvailabilityDeps): (images: string[]) => Promise<Availability | null> {
+export function createAvailability(deps: AvailabilityDeps): (images: string[]) => Promise<Availability> {
   const maxAgeMs = deps.maxAgeMs ?? 5 * 60_000;
   const timeoutMs = deps.timeoutMs ?? 5_000;
   const answers = new Map<string, { at: number; inRegistry: Promise<boolean> }>();

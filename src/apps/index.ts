@@ -2,5 +2,4 @@
 export { createApps, type AppOverview, type Apps, type AppsDeps, type AppVolume } from './apps.ts';
 export { defaultCatalogDir } from './catalog.ts';
 export type { AppRecord } from './store.ts';
-export type { Availability, CatalogAvailability } from './store-view.ts';
 export type { ReconcileReport } from './reconcile.ts';

@@ -9,6 +9,6 @@ export type AppsAgent = Pick<AgentClient, 'getStorage' | 'createSnapshot' | 'lis
 export type AppsCompose = Pick<Compose, 'config' | 'pull' | 'up' | 'down'>;
 export type AppsDocker = Pick<
   DockerPort,
-  'listContainers' | 'allContainers' | 'projects' | 'startProject' | 'startContainers' | 'stopProject' | 'waitHealthy' | 'logs' | 'hasImage' | 'containerNamesOutside' | 'removeProject'
+  'listContainers' | 'allContainers' | 'projects' | 'startProject' | 'startContainers' | 'stopProject' | 'waitHealthy' | 'logs' | 'hasImage' | 'remoteDigest' | 'containerNamesOutside' | 'removeProject'
 >;
 export type AppsVolumes = Pick<Volumes, 'ensureVolume' | 'seedVolume' | 'removeVolume'>;
