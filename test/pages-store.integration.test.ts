@@ -11,9 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import request from 'supertest';
-import { squareIcon, writeCatalog } from './helpers/catalog.ts';
+import { busyboxCompose, squareIcon, writeCatalog } from './helpers/catalog.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
+import { removeImage } from './helpers/images.ts';
 import { startedWithAgent } from './helpers/pages.ts';
+import { requireRegistry, startRegistry } from './helpers/registry.ts';
 import { tempDir } from './helpers/temp.ts';
 import { signUp } from './helpers/ui.ts';
 
@@ -128,6 +130,29 @@ describe('the app store', () => {
     assert.match(page, /<label for="store-q">Keresés az alkalmazások között<\/label>/);
     assert.match(page, /Összes \(3\)/);
     assert.deepEqual(cards((await agent.get('/store?q=family+photos').expect(200)).text), ['photo-album'], 'the English words still find it');
+  });
+
+  it('when the box is offline, then apps whose images are neither in the engine nor in the listed registry are marked as needing internet', async (t) => {
+    if (!(await requireDocker(t)) || !requireRegistry(t)) return;
+    const registry = await startRegistry(t);
+    const inRegistry = registry.push('felhom-test/busybox:latest', `felhom/store-${process.pid}:1`);
+    removeImage(inRegistry);
+    const compose = (image: string) => busyboxCompose.replace('felhom-test/busybox:latest', image);
+    const dir = writeCatalog(tempDir(t, 'felhom-store-catalog-'), [
+      { id: 'in-engine', name: 'In Engine', category: 'notes', description: 'Its image is in the engine.', descriptionHu: 'A motorban van.' },
+      { id: 'in-registry', name: 'In Registry', category: 'notes', description: 'Its image is in the local registry.', descriptionHu: 'A helyi tárolóban van.', compose: compose(inRegistry) },
+      { id: 'from-internet', name: 'From Internet', category: 'notes', description: 'Its image is on the internet.', descriptionHu: 'Az interneten van.', compose: compose('felhom.invalid/never/asked:1') },
+      { id: 'withdrawn', name: 'Withdrawn', category: 'notes', description: 'The registry lacks its tag.', descriptionHu: 'A tárolóból hiányzik.', compose: compose(`${registry.address}/felhom/withdrawn:1`) },
+    ]);
+    const badged = (html: string) => [...html.matchAll(/<li class="card" data-catalog="([^"]+)"[\s\S]*?<\/li>/g)].filter((m) => m[0].includes('Needs internet')).map((m) => m[1]);
+    const offline = await startedWithAgent(t, { FELHOM_CATALOG_DIR: dir, FELHOM_OFFLINE: 'true', FELHOM_REGISTRIES: registry.address });
+    const { agent } = await signUp(offline.url, offline.c.dataDir);
+    assert.deepEqual(badged((await agent.get('/store').expect(200)).text), ['from-internet', 'withdrawn']);
+
+    // With internet the store does not second-guess the registries: no badge, nothing asked.
+    const online = await startedWithAgent(t, { FELHOM_CATALOG_DIR: dir, FELHOM_REGISTRIES: registry.address });
+    const signedIn = await signUp(online.url, online.c.dataDir);
+    assert.deepEqual(badged((await signedIn.agent.get('/store').expect(200)).text), []);
   });
 
   it('when catalog apps are installed, then the store marks them with a link, and the home and app pages show their icons (a monogram for an upload)', async (t) => {
