@@ -16,7 +16,7 @@ import type { Logger } from '../log.ts';
 import type { StackPort } from '../quiesce/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { Ui } from '../ui/index.ts';
-import { createOperations } from './operations.ts';
+import { createOperations, type Operation } from './operations.ts';
 import { appPages } from './pages.ts';
 import type { AppsParts } from './parts.ts';
 import { createQuiesceStacks } from './quiesce-stacks.ts';
@@ -27,7 +27,7 @@ import { appsApi } from './routes.ts';
 import { AppsService } from './service.ts';
 import { reconcileStorage, stopAppsOnMount } from './storage-watch.ts';
 import { createAppStore, type AppRecord } from './store.ts';
-import { deriveState, type AppState } from './view.ts';
+import { deriveState, noUpdateInfo, type AppState, type AppUpdateInfo, type UpdateStateOf } from './view.ts';
 
 export interface AppsDeps {
   db: Db;
@@ -45,6 +45,8 @@ export interface AppsDeps {
   allowedRegistries: string[];
   keepSnapshots?: number;
   pullImages: boolean;
+  /** Whether a newer image exists for the app (the updates domain's query, handed in by main.ts). */
+  updateState?: UpdateStateOf;
 }
 
 /** A placed volume of an installed app, for the domains that back volumes up or show them. */
@@ -68,6 +70,8 @@ export interface AppOverview {
   stoppedForStorage: string[] | null;
   /** The guest's port that publishes the app's web UI, when it runs. */
   webPort: number | null;
+  /** Whether a newer image exists, as last checked. */
+  update: AppUpdateInfo;
 }
 
 export interface Apps {
@@ -83,6 +87,12 @@ export interface Apps {
   appsOnMount(mountId: string): string[];
   /** The app's record, or null when no such app is installed. */
   record(id: string): AppRecord | null;
+  /** Every installed app's record. */
+  records(): AppRecord[];
+  /** The update use case (snapshot, pull, recreate, health wait) as an operation in the background. */
+  update(id: string, actor: string): Promise<{ operationId: string }>;
+  /** An operation by id (to follow one that `update` started), or null. */
+  operation(id: string): Operation | null;
   /** Resolves once no install, update or start of an app is in flight. */
   settled(): Promise<void>;
   /** Why the app cannot be stopped or changed now (an install, an update), or null. */
@@ -143,7 +153,8 @@ export function createApps(deps: AppsDeps): Apps {
     });
     return checking;
   };
-  const parts: AppsParts = { service, store, operations, docker: deps.docker, agent: deps.agent, catalogDir: deps.catalogDir, lastReconcile: () => report };
+  const updateOf = deps.updateState ?? noUpdateInfo;
+  const parts: AppsParts = { service, store, operations, docker: deps.docker, agent: deps.agent, catalogDir: deps.catalogDir, updateOf, lastReconcile: () => report };
   return {
     api: appsApi(parts),
     pages: (ui) => appPages(parts, ui),
@@ -151,7 +162,7 @@ export function createApps(deps: AppsDeps): Apps {
       const containers = await deps.docker.allContainers().catch(() => null);
       const apps = store.list().map((app) => {
         const own = containers?.get(app.id) ?? [];
-        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, errorText: app.errorText, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own) };
+        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, errorText: app.errorText, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own), update: updateOf(app.id) };
       });
       return { apps, dockerDown: containers === null };
     },
@@ -162,6 +173,9 @@ export function createApps(deps: AppsDeps): Apps {
         .flatMap((app) => store.placements(app.id).map((p) => ({ ...p, appId: app.id, appName: app.name, appInstalledAt: app.createdAt }))),
     appsOnMount: (mountId) => store.appsWithData().filter((id) => store.placements(id).some((p) => p.mountId === mountId)),
     record: (id) => store.get(id),
+    records: () => store.list(),
+    update: (id, actor) => service.update(id, { actor }),
+    operation: (id) => operations.get(id),
     settled: () => service.settled(),
     busy: (id) => service.busy(id),
     whileStopped: (id, actor, work) => service.whileStopped(id, actor, work),

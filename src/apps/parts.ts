@@ -7,6 +7,7 @@ import type { AppsAgent, AppsDocker } from './ports.ts';
 import type { ReconcileReport } from './reconcile.ts';
 import type { AppsService } from './service.ts';
 import type { AppStore } from './store.ts';
+import type { UpdateStateOf } from './view.ts';
 
 export interface AppsParts {
   service: AppsService;
@@ -15,5 +16,6 @@ export interface AppsParts {
   docker: AppsDocker;
   agent: AppsAgent;
   catalogDir: string;
+  updateOf: UpdateStateOf;
   lastReconcile(): ReconcileReport | null;
 }
