@@ -5,7 +5,7 @@
 import { Router } from 'express';
 import type { Apps } from '../apps/index.ts';
 import { formField, pageError } from '../ui/index.ts';
-import type { UpdatesCore } from './updates.ts';
+import type { UpdatesCore } from './core.ts';
 
 const ACTOR = 'customer';
 

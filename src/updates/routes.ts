@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Apps } from '../apps/index.ts';
 import { AppError } from '../errors.ts';
-import type { UpdatesCore } from './updates.ts';
+import type { UpdatesCore } from './core.ts';
 
 const autoUpdateBody = z.object({ enabled: z.boolean() });
 const actorOf = (res: { locals: Record<string, unknown> }) => String(res.locals.actor ?? 'unknown');

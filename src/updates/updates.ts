@@ -8,6 +8,7 @@
 import type { Router } from 'express';
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { Apps, AppUpdateInfo } from '../apps/index.ts';
+import type { UpdatesCore } from './core.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
@@ -35,18 +36,6 @@ export interface UpdatesDeps {
   registryTimeoutMs?: number;
   /** How often an automatic update's operation is looked at (default 1 s). */
   operationPollMs?: number;
-}
-
-/** What the domain's own routes use. */
-export interface UpdatesCore {
-  /** Checks every app (or one) now; a check already running or queued for it is joined. */
-  check(appId?: string): Promise<void>;
-  /** The scheduled run: every app checked, then the automatic updates. */
-  runScheduled(): Promise<void>;
-  /** What the last check found for the app, and whether it updates automatically. */
-  state(appId: string): AppUpdateInfo;
-  automatic(appId: string): boolean;
-  setAutomatic(appId: string, enabled: boolean, actor: string): void;
 }
 
 export interface Updates extends UpdatesCore {
