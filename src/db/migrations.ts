@@ -332,7 +332,10 @@ export const migrations: readonly Migration[] = [
       -- one row per app, rewritten by every check, with what it found per service below.
       CREATE TABLE update_checks (
         app_id     TEXT PRIMARY KEY,
-        checked_at TEXT NOT NULL
+        checked_at TEXT NOT NULL,
+        -- The registry digests an automatic update failed to bring (sorted, comma
+        -- separated): not tried again by itself until the registry has other ones.
+        auto_failed TEXT
       );
       CREATE TABLE update_check_images (
         app_id       TEXT NOT NULL REFERENCES update_checks (app_id) ON DELETE CASCADE,

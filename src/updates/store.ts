@@ -10,6 +10,8 @@ import type { ImageCheck } from './checker.ts';
 export interface StoredCheck {
   appId: string;
   checkedAt: string;
+  /** The latest digests an automatic update failed to bring, or null. */
+  autoFailed: string | null;
   images: Array<ImageCheck & { errorEnglish: string | null }>;
 }
 
@@ -24,7 +26,7 @@ interface ImageRow {
 }
 
 export function createUpdateStore(db: Db, clock: Clock) {
-  const selectCheck = db.prepare<[string], { checked_at: string }>('SELECT checked_at FROM update_checks WHERE app_id = ?');
+  const selectCheck = db.prepare<[string], { checked_at: string; auto_failed: string | null }>('SELECT checked_at, auto_failed FROM update_checks WHERE app_id = ?');
   const selectImages = db.prepare<[string], ImageRow>('SELECT * FROM update_check_images WHERE app_id = ? ORDER BY service');
   return {
     /** Replaces the app's last check with this one. */
@@ -46,6 +48,7 @@ export function createUpdateStore(db: Db, clock: Clock) {
       return {
         appId,
         checkedAt: check.checked_at,
+        autoFailed: check.auto_failed,
         images: selectImages.all(appId).map((row) => ({
           service: row.service,
           image: row.image,
@@ -57,6 +60,11 @@ export function createUpdateStore(db: Db, clock: Clock) {
       };
     },
 
+    /** Remembers that an automatic update failed to bring these digests (`latestOf`). */
+    autoFailed(appId: string, latest: string): void {
+      db.prepare('UPDATE update_checks SET auto_failed = ? WHERE app_id = ?').run(latest, appId);
+    },
+
     /** Forgets the checks of apps no longer installed. */
     keepOnly(appIds: string[]): void {
       const placeholders = appIds.map(() => '?').join(', ');
@@ -64,5 +72,8 @@ export function createUpdateStore(db: Db, clock: Clock) {
     },
   };
 }
+
+/** The registry digests a check found, as one comparable text. */
+export const latestOf = (images: ImageCheck[]): string => images.map((i) => i.latest ?? '').toSorted().join(',');
 
 export type UpdateStore = ReturnType<typeof createUpdateStore>;

@@ -123,6 +123,8 @@ describe('update checks and automatic updates', () => {
     await h.updates.runScheduled();
     assert.deepEqual(h.runs(), [{ outcome: 'failed', result: 'rolled_back', operation: 'op1', reason: 'the app did not become healthy in time' }]);
     assert.equal(h.updates.state('web').available, true, 'the newer image is still there to update to');
+    await h.updates.runScheduled();
+    assert.equal(h.updateCalls.length, 1, 'the same images are not tried again by the next scheduled run');
   });
 
   it('when the automatic update fails on the new image, or is refused, then it is audited as failed with the reason', async (t) => {

@@ -18,7 +18,7 @@ import { autoUpdateApp, type AutoUpdateResult } from './auto-update.ts';
 import { checkAppImages, updateAvailable, type CheckerDocker } from './checker.ts';
 import { updatePages } from './pages.ts';
 import { updatesApi } from './routes.ts';
-import { createUpdateStore } from './store.ts';
+import { createUpdateStore, latestOf } from './store.ts';
 
 export interface UpdatesDeps {
   db: Db;
@@ -107,13 +107,18 @@ export function createUpdates(deps: UpdatesDeps): Updates {
     // not start happens at the time they expect the scheduled work.
     for (const app of deps.apps.records()) {
       if (stopping.signal.aborted) return;
-      if (!automatic(app.id) || !state(app.id).available) continue;
+      const last = store.get(app.id);
+      if (!automatic(app.id) || !last || !updateAvailable(last.images)) continue;
+      // An update that failed (rolled back) is not tried again every night on the same
+      // images: only when the registry has other ones, or when the customer updates.
+      if (last.autoFailed === latestOf(last.images)) continue;
       logger.info({ app: app.id }, 'a newer image exists and automatic updates are on: updating');
       const result: AutoUpdateResult | null = await autoUpdateApp(
         { apps: deps.apps, docker: deps.docker, audit: deps.audit, pollMs: deps.operationPollMs ?? 1_000, signal: stopping.signal },
         app.id,
       );
       if (result === null) return;
+      if (result !== 'ok') store.autoFailed(app.id, latestOf(last.images));
       // So that the pages say what runs now.
       await check(app.id);
     }
