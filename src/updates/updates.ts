@@ -146,7 +146,8 @@ export function createUpdates(deps: UpdatesDeps): Updates {
     api: updatesApi(core, deps.apps),
     pages: () => updatePages(core, deps.apps),
     startSchedule() {
-      task ??= schedule(deps.schedule, () => core.runScheduled(), { noOverlap: true });
+      // No node-cron overlap guard: runScheduled is single-flight itself (and the guard logs on every skipped tick).
+      task ??= schedule(deps.schedule, () => core.runScheduled());
     },
     async close() {
       await task?.stop();
