@@ -93,6 +93,8 @@ export interface Apps {
   update(id: string, actor: string): Promise<{ operationId: string }>;
   /** An operation by id (to follow one that `update` started), or null. */
   operation(id: string): Operation | null;
+  /** The app's newest operation (an install, update or uninstall), or null. */
+  latestOperation(appId: string): Operation | null;
   /** Resolves once no install, update or start of an app is in flight. */
   settled(): Promise<void>;
   /** Why the app cannot be stopped or changed now (an install, an update), or null. */
@@ -176,6 +178,7 @@ export function createApps(deps: AppsDeps): Apps {
     records: () => store.list(),
     update: (id, actor) => service.update(id, { actor }),
     operation: (id) => operations.get(id),
+    latestOperation: (appId) => operations.latest(appId),
     settled: () => service.settled(),
     busy: (id) => service.busy(id),
     whileStopped: (id, actor, work) => service.whileStopped(id, actor, work),

@@ -9,7 +9,7 @@ import { silentLogger } from '../log.ts';
 import { createSettings } from '../settings/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import { databaseFile } from '../testing/temp.ts';
-import { createUpdates } from './updates.ts';
+import { createUpdates, type UpdatesDeps } from './updates.ts';
 
 const IMAGE = '127.0.0.1:5000/felhom/web:1';
 const OLD = `sha256:${'a'.repeat(64)}`;
@@ -33,28 +33,30 @@ function harness(t: TestContext, options: { outcome?: 'succeeded' | 'failed'; af
   const updateCalls: Array<{ id: string; actor: string }> = [];
   const operations = new Map<string, Operation>();
   const container = (): ContainerInfo => ({ id: 'c1', name: 'web-1', service: 'web', state: 'running', health: 'healthy', image: IMAGE, imageId: runningImage, startedAt: null, ports: [], exitCode: null, oneShot: false });
+  const apps: UpdatesDeps['apps'] = {
+    records: () => [record('web')],
+    record: (id) => (id === 'web' ? record('web') : null),
+    async update(id, actor) {
+      updateCalls.push({ id, actor });
+      if (options.refuse) throw new AppError('conflict', { key: 'error.busy_changing', params: { app: id } });
+      const operation = { id: `op${updateCalls.length}`, appId: id, kind: 'update', state: 'running', error: null } as unknown as Operation;
+      operations.set(operation.id, operation);
+      setTimeout(() => {
+        if ((options.after ?? 'new') === 'new') runningImage = 'sha256:new-image';
+        Object.assign(operation, { state: options.outcome ?? 'succeeded', error: options.outcome === 'failed' ? 'the app did not become healthy in time' : null, finishedAt: new Date().toISOString() });
+      }, 30);
+      return { operationId: operation.id };
+    },
+    operation: (id) => operations.get(id) ?? null,
+    latestOperation: (appId) => [...operations.values()].findLast((o) => o.appId === appId) ?? null,
+  };
   const updates = createUpdates({
     db,
     clock: systemClock,
     logger: silentLogger(),
     audit,
     settings,
-    apps: {
-      records: () => [record('web')],
-      record: (id) => (id === 'web' ? record('web') : null),
-      async update(id, actor) {
-        updateCalls.push({ id, actor });
-        if (options.refuse) throw new AppError('conflict', { key: 'error.busy_changing', params: { app: id } });
-        const operation = { id: `op${updateCalls.length}`, appId: id, kind: 'update', state: 'running', error: null } as unknown as Operation;
-        operations.set(operation.id, operation);
-        setTimeout(() => {
-          if ((options.after ?? 'new') === 'new') runningImage = 'sha256:new-image';
-          Object.assign(operation, { state: options.outcome ?? 'succeeded', error: options.outcome === 'failed' ? 'the app did not become healthy in time' : null });
-        }, 30);
-        return { operationId: operation.id };
-      },
-      operation: (id) => operations.get(id) ?? null,
-    },
+    apps,
     docker: {
       listContainers: async () => [container()],
       repoDigests: async (image) => (image === 'sha256:new-image' ? [`127.0.0.1:5000/felhom/web@${NEW}`] : [`127.0.0.1:5000/felhom/web@${OLD}`]),
@@ -73,6 +75,11 @@ function harness(t: TestContext, options: { outcome?: 'succeeded' | 'failed'; af
   const runs = () => audit.list({ action: 'app.auto_update_run' }).map((e): Record<string, unknown> => ({ outcome: e.outcome, ...e.details }));
   return {
     updates,
+    /** The customer pressing Update now (the apps' own route, not through this domain). */
+    async pressUpdate() {
+      const { operationId } = await apps.update('web', 'customer');
+      while (operations.get(operationId)!.state === 'running') await new Promise((resolve) => setTimeout(resolve, 10));
+    },
     updateCalls,
     runs,
     audit,
@@ -138,6 +145,18 @@ describe('update checks and automatic updates', () => {
     const [run] = refused.runs();
     assert.deepEqual([run?.outcome, run?.result], ['failed', 'failed']);
     assert.match(String(run?.reason), /being installed, updated or removed/);
+  });
+
+  it('when the customer updates the app after a check, then no update is offered until the next check says what is newer', async (t) => {
+    const h = harness(t, { after: 'old' });
+    await h.updates.check();
+    assert.equal(h.updates.state('web').available, true);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await h.pressUpdate();
+    assert.equal(h.updates.state('web').available, false, 'the check spoke of the images before the update');
+    // This update left the old image running: the next check finds the newer one again.
+    await h.updates.check();
+    assert.equal(h.updates.state('web').available, true);
   });
 
   it('when checks are asked for while one runs, then they join it instead of asking the registry again', async (t) => {

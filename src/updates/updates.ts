@@ -26,7 +26,7 @@ export interface UpdatesDeps {
   logger: Logger;
   audit: AuditLog;
   settings: Pick<Settings, 'get' | 'setByCustomer'>;
-  apps: Pick<Apps, 'records' | 'record' | 'update' | 'operation'>;
+  apps: Pick<Apps, 'records' | 'record' | 'update' | 'operation' | 'latestOperation'>;
   docker: CheckerDocker;
   allowedRegistries: string[];
   offline: boolean;
@@ -93,8 +93,12 @@ export function createUpdates(deps: UpdatesDeps): Updates {
   const automatic = (appId: string) => deps.settings.get(autoUpdate(appId))?.value === 'on';
   const state = (appId: string): AppUpdateInfo => {
     const last = store.get(appId);
+    // Updated since the check (Update now): the check speaks of images the app no longer
+    // runs, so it offers no update until the next check says what is newer.
+    const op = deps.apps.latestOperation(appId);
+    const updatedSince = last !== null && op?.kind === 'update' && op.state === 'succeeded' && (op.finishedAt ?? '') > last.checkedAt;
     return {
-      available: last ? updateAvailable(last.images) : false,
+      available: last !== null && !updatedSince && updateAvailable(last.images),
       checked_at: last?.checkedAt ?? null,
       automatic: automatic(appId),
       images: (last?.images ?? []).map((i) => ({ service: i.service, image: i.image, running: i.running, latest: i.latest, error: i.errorEnglish, error_text: i.error })),
