@@ -15,14 +15,14 @@ const IMAGE = '127.0.0.1:5000/felhom/web:1';
 const OLD = `sha256:${'a'.repeat(64)}`;
 const NEW = `sha256:${'b'.repeat(64)}`;
 
-const record = (id: string) => ({ id, name: id, status: 'installed' }) as AppRecord;
+const record = (id: string, desired: 'running' | 'stopped' = 'running') => ({ id, name: id, status: 'installed', desired, stoppedForStorage: null }) as AppRecord;
 
 /**
  * The updates domain over a real SQLite file, with fakes for the apps and the engine:
  * the registry holds NEW for the tag; the app runs the image `running` (OLD's) until an
  * update, which ends as `outcome` says and leaves the app on `after`.
  */
-function harness(t: TestContext, options: { outcome?: 'succeeded' | 'failed'; after?: 'new' | 'old'; refuse?: boolean } = {}) {
+function harness(t: TestContext, options: { outcome?: 'succeeded' | 'failed'; after?: 'new' | 'old'; refuse?: boolean; desired?: 'running' | 'stopped' } = {}) {
   const db = openDatabase(databaseFile(t));
   t.after(() => db.close());
   const audit = createAuditLog(db, systemClock, silentLogger());
@@ -34,8 +34,8 @@ function harness(t: TestContext, options: { outcome?: 'succeeded' | 'failed'; af
   const operations = new Map<string, Operation>();
   const container = (): ContainerInfo => ({ id: 'c1', name: 'web-1', service: 'web', state: 'running', health: 'healthy', image: IMAGE, imageId: runningImage, startedAt: null, ports: [], exitCode: null, oneShot: false });
   const apps: UpdatesDeps['apps'] = {
-    records: () => [record('web')],
-    record: (id) => (id === 'web' ? record('web') : null),
+    records: () => [record('web', options.desired)],
+    record: (id) => (id === 'web' ? record('web', options.desired) : null),
     async update(id, actor) {
       updateCalls.push({ id, actor });
       if (options.refuse) throw new AppError('conflict', { key: 'error.busy_changing', params: { app: id } });
@@ -122,6 +122,14 @@ describe('update checks and automatic updates', () => {
     assert.deepEqual(h.updateCalls, [{ id: 'web', actor: 'auto-update' }]);
     assert.deepEqual(h.runs(), [{ outcome: 'ok', result: 'ok', operation: 'op1' }]);
     assert.equal(h.updates.state('web').available, false, 'checked again after the update: up to date');
+  });
+
+  it('when the customer stopped the app, then automatic updates leave it alone (an update would start it)', async (t) => {
+    const h = harness(t, { desired: 'stopped' });
+    h.updates.setAutomatic('web', true, 'customer');
+    await h.updates.runScheduled();
+    assert.equal(h.updates.state('web').available, true);
+    assert.deepEqual(h.updateCalls, []);
   });
 
   it('when the automatic update fails and the app is back on its previous image, then it is audited as rolled back with the reason', async (t) => {

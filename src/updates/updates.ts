@@ -113,6 +113,9 @@ export function createUpdates(deps: UpdatesDeps): Updates {
       if (stopping.signal.aborted) return;
       const last = store.get(app.id);
       if (!automatic(app.id) || !last || !updateAvailable(last.images)) continue;
+      // An update starts the app: one the customer stopped, or whose disk is away, or that
+      // is not installed as it should be, waits for the customer.
+      if (app.status !== 'installed' || app.desired !== 'running' || app.stoppedForStorage) continue;
       // An update that failed (rolled back) is not tried again every night on the same
       // images: only when the registry has other ones, or when the customer updates.
       if (last.autoFailed === latestOf(last.images)) continue;
