@@ -173,6 +173,15 @@ describe('update availability', () => {
     await sleep(2_000);
     assert.equal(runningImage(s), second);
     assert.deepEqual(audited(s.c, 'app.update'), ['app.update:ok']);
+
+    // In the customer's language.
+    await browser.post('/settings/language').type('form').send({ _csrf: csrf, locale: 'hu' }).expect(303);
+    const hu = await browser.get(`/apps/${s.app.id}`).expect(200);
+    assert.match(hu.text, /Frissítés érhető el/);
+    assert.match(hu.text, /Utoljára ellenőrizve: /);
+    assert.match(hu.text, /Frissítés most/);
+    assert.match(hu.text, /Kikapcsolva: az alkalmazás csak akkor frissül/);
+    assert.match((await browser.get('/').expect(200)).text, /Frissítések keresése minden alkalmazáshoz/);
   });
 
   it('automatic update of an app that does not become healthy rolls back', async (t) => {

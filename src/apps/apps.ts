@@ -27,7 +27,7 @@ import { appsApi } from './routes.ts';
 import { AppsService } from './service.ts';
 import { reconcileStorage, stopAppsOnMount } from './storage-watch.ts';
 import { createAppStore, type AppRecord } from './store.ts';
-import { deriveState, noUpdateInfo, type AppState, type AppUpdateInfo, type UpdateStateOf } from './view.ts';
+import { deriveState, type AppState, type AppUpdateInfo, type UpdateStateOf } from './view.ts';
 
 export interface AppsDeps {
   db: Db;
@@ -46,7 +46,7 @@ export interface AppsDeps {
   keepSnapshots?: number;
   pullImages: boolean;
   /** Whether a newer image exists for the app (the updates domain's query, handed in by main.ts). */
-  updateState?: UpdateStateOf;
+  updateState: UpdateStateOf;
 }
 
 /** A placed volume of an installed app, for the domains that back volumes up or show them. */
@@ -155,7 +155,7 @@ export function createApps(deps: AppsDeps): Apps {
     });
     return checking;
   };
-  const updateOf = deps.updateState ?? noUpdateInfo;
+  const updateOf = deps.updateState;
   const parts: AppsParts = { service, store, operations, docker: deps.docker, agent: deps.agent, catalogDir: deps.catalogDir, updateOf, lastReconcile: () => report };
   return {
     api: appsApi(parts),

@@ -39,8 +39,6 @@ export interface AppUpdateInfo {
 
 export type UpdateStateOf = (appId: string) => AppUpdateInfo;
 
-export const noUpdateInfo: UpdateStateOf = () => ({ available: false, checked_at: null, automatic: false, images: [] });
-
 function summarize(app: AppRecord, containers: ContainerInfo[], updateOf: UpdateStateOf) {
   return {
     id: app.id,
