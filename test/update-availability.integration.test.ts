@@ -67,6 +67,15 @@ async function setup(t: TestContext) {
   const auth = { Authorization: `Bearer ${c.token}` };
   const app = appOf(reference);
   cleanUpProject(t, app.id);
+  // Then the images pulled from the test's registry, which keep only their digest once
+  // the tag moved on (after the app's containers are gone: hooks run in order).
+  t.after(() => {
+    const pulled = execFileSync('docker', ['image', 'ls', '--digests', '--format', '{{.ID}} {{.Repository}}'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.endsWith(` ${registry.address}/felhom/site`))
+      .map((line) => line.split(' ')[0]!);
+    for (const id of new Set(pulled)) removeImage(id);
+  });
   const installed = await api.post('/api/v1/apps').set(auth).send({ manifest: app.manifest, compose: app.compose });
   assert.equal(installed.status, 202, JSON.stringify(installed.body));
   const operation = await until(async () => (await api.get(`/api/v1/operations/${installed.body.operation.id}`).set(auth).expect(200)).body.operation, {
