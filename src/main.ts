@@ -23,6 +23,7 @@ import { createCompose, createDockerPort, createVolumes } from './stacks/index.t
 import { createStatusService, type StatusService } from './status/index.ts';
 import { createApps, type Apps } from './apps/index.ts';
 import { createQuiesce, type Quiesce } from './quiesce/index.ts';
+import { createUpdates, type Updates } from './updates/index.ts';
 import { createWebApp } from './web/index.ts';
 
 export const controllerVersion: string = JSON.parse(
@@ -42,6 +43,7 @@ export interface RunningController {
   quiesce: Quiesce;
   backups: Backups;
   host: Host;
+  updates: Updates;
   /** The first-run setup code while no account exists. */
   setupCode(): SetupCode | null;
   close(): Promise<void>;
@@ -108,6 +110,21 @@ export async function startController(
     keepSnapshots: config.keepSnapshots,
     pullImages: config.pullImages,
     offline: config.offline,
+    // The updates domain uses the apps' use cases; the apps show its findings through this
+    // query, asked only once both exist (apps never import updates: docs/updates.md).
+    updateState: (appId) => updates.state(appId),
+  });
+  const updates = createUpdates({
+    db,
+    clock,
+    logger,
+    audit,
+    settings,
+    apps,
+    docker,
+    allowedRegistries: config.allowedRegistries,
+    offline: config.offline,
+    schedule: config.updateCheckCron,
   });
   const quiesce = createQuiesce({
     db,
@@ -167,6 +184,7 @@ export async function startController(
       quiesce,
       backups,
       host,
+      updates,
       ...(options.signInAttempts ? { signInAttempts: options.signInAttempts } : {}),
     }),
   );
@@ -179,6 +197,7 @@ export async function startController(
     bootstrap.stopWatching();
     await quiesce.close();
     await backups.bulk.close();
+    await updates.close();
     await apps.close();
     await agent.close();
     db.close();
@@ -197,6 +216,7 @@ export async function startController(
   }
   quiesce.startSchedule();
   backups.bulk.startSchedule();
+  updates.startSchedule();
   host.start(config.hostSampleMs);
 
   return {
@@ -210,6 +230,7 @@ export async function startController(
     quiesce,
     backups,
     host,
+    updates,
     setupCode: () => (setupCode && !account.exists() ? setupCode : null),
     async close() {
       bootstrap.stopWatching();
@@ -218,6 +239,8 @@ export async function startController(
       await quiesce.close();
       // A bulk backup in progress is cancelled: restic removes its lock; the run is recorded as cancelled.
       await backups.bulk.close();
+      // Before the apps: an automatic update's wait ends; the update itself is the apps'.
+      await updates.close();
       await apps.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

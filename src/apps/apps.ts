@@ -20,7 +20,7 @@ import type { Ui } from '../ui/index.ts';
 import { createAvailability, imagesOfComposeText } from './availability.ts';
 import { listCatalog, readCatalogApp } from './catalog.ts';
 import { installedAppIcon, type AppIcon } from './icons.ts';
-import { createOperations } from './operations.ts';
+import { createOperations, type Operation } from './operations.ts';
 import { appPages } from './pages.ts';
 import type { AppsParts } from './parts.ts';
 import { createQuiesceStacks } from './quiesce-stacks.ts';
@@ -31,7 +31,7 @@ import { appsApi } from './routes.ts';
 import { AppsService } from './service.ts';
 import { reconcileStorage, stopAppsOnMount } from './storage-watch.ts';
 import { createAppStore, type AppRecord } from './store.ts';
-import { deriveState, type AppState } from './view.ts';
+import { deriveState, type AppState, type AppUpdateInfo, type UpdateStateOf } from './view.ts';
 
 export interface AppsDeps {
   db: Db;
@@ -52,6 +52,8 @@ export interface AppsDeps {
   pullImages: boolean;
   /** The box reaches no registry but the listed ones: the store marks apps whose images need the internet. */
   offline: boolean;
+  /** Whether a newer image exists for the app (the updates domain's query, handed in by main.ts). */
+  updateState: UpdateStateOf;
 }
 
 /** A placed volume of an installed app, for the domains that back volumes up or show them. */
@@ -76,6 +78,8 @@ export interface AppOverview {
   /** The guest's port that publishes the app's web UI, when it runs. */
   webPort: number | null;
   icon: AppIcon;
+  /** Whether a newer image exists, as last checked. */
+  update: AppUpdateInfo;
 }
 
 export interface Apps {
@@ -91,6 +95,14 @@ export interface Apps {
   appsOnMount(mountId: string): string[];
   /** The app's record, or null when no such app is installed. */
   record(id: string): AppRecord | null;
+  /** Every installed app's record. */
+  records(): AppRecord[];
+  /** The update use case (snapshot, pull, recreate, health wait) as an operation in the background. */
+  update(id: string, actor: string): Promise<{ operationId: string }>;
+  /** An operation by id (to follow one that `update` started), or null. */
+  operation(id: string): Operation | null;
+  /** The app's newest operation (an install, update or uninstall), or null. */
+  latestOperation(appId: string): Operation | null;
   /** Resolves once no install, update or start of an app is in flight. */
   settled(): Promise<void>;
   /** Why the app cannot be stopped or changed now (an install, an update), or null. */
@@ -166,6 +178,7 @@ export function createApps(deps: AppsDeps): Apps {
     agent: deps.agent,
     catalog,
     availability: async (entry) => imagesReady(imagesOfComposeText((await readCatalogApp(deps.catalogDirs, entry.id)).files[entry.manifest.compose] ?? '')),
+    updateOf: deps.updateState,
     lastReconcile: () => report,
   };
   return {
@@ -175,7 +188,7 @@ export function createApps(deps: AppsDeps): Apps {
       const [containers, entries] = await Promise.all([deps.docker.allContainers().catch(() => null), catalog().catch(() => [])]);
       const apps = store.list().map((app) => {
         const own = containers?.get(app.id) ?? [];
-        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, errorText: app.errorText, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own), icon: installedAppIcon(app, entries) };
+        return { id: app.id, name: app.name, version: app.version, state: containers ? deriveState(app, own) : ('unknown' as const), error: app.error, errorText: app.errorText, stoppedForStorage: app.stoppedForStorage, webPort: webPortOf(app, own), icon: installedAppIcon(app, entries), update: deps.updateState(app.id) };
       });
       return { apps, dockerDown: containers === null };
     },
@@ -186,6 +199,10 @@ export function createApps(deps: AppsDeps): Apps {
         .flatMap((app) => store.placements(app.id).map((p) => ({ ...p, appId: app.id, appName: app.name, appInstalledAt: app.createdAt }))),
     appsOnMount: (mountId) => store.appsWithData().filter((id) => store.placements(id).some((p) => p.mountId === mountId)),
     record: (id) => store.get(id),
+    records: () => store.list(),
+    update: (id, actor) => service.update(id, { actor }),
+    operation: (id) => operations.get(id),
+    latestOperation: (appId) => operations.latest(appId),
     settled: () => service.settled(),
     busy: (id) => service.busy(id),
     whileStopped: (id, actor, work) => service.whileStopped(id, actor, work),

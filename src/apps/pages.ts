@@ -48,7 +48,7 @@ export function appPages(apps: AppsParts, ui: Ui): Router {
     if (!app) throw pageError('not_found', 'page_error.no_app', { id });
     return app;
   };
-  const detail = async (res: Response, id: string) => describeApp({ store, docker, operations }, requireApp(res, id), true);
+  const detail = async (res: Response, id: string) => describeApp({ store, docker, operations, updateOf: apps.updateOf }, requireApp(res, id), true);
   /** A refusal with a list of problems is shown as that list, each in the customer's language. */
   const listingRefusals = (back: (req: Request, res: Response) => { href: string; label: string }, handler: RequestHandler): RequestHandler => async (req, res, next) => {
     try {

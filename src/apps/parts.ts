@@ -9,6 +9,7 @@ import type { ReconcileReport } from './reconcile.ts';
 import type { AppsService } from './service.ts';
 import type { AppStore } from './store.ts';
 import type { CatalogAvailability } from './store-view.ts';
+import type { UpdateStateOf } from './view.ts';
 
 export interface AppsParts {
   service: AppsService;
@@ -19,5 +20,6 @@ export interface AppsParts {
   /** The catalog's apps, read again every few seconds at most; a folder that cannot be offered is logged and left out. */
   catalog(): Promise<CatalogEntry[]>;
   availability: CatalogAvailability;
+  updateOf: UpdateStateOf;
   lastReconcile(): ReconcileReport | null;
 }

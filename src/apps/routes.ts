@@ -28,7 +28,7 @@ export function appsApi(apps: AppsParts): Router {
   const { service, store, docker, operations } = apps;
 
   router.get('/apps', async (_req, res) => {
-    const list = await Promise.all(store.list().map((app) => describeApp({ store, docker, operations }, app, false)));
+    const list = await Promise.all(store.list().map((app) => describeApp({ store, docker, operations, updateOf: apps.updateOf }, app, false)));
     const found = apps.lastReconcile();
     res.json({ apps: list, unmanaged_projects: found?.unmanaged ?? [], reconciled_at_start: found });
   });
@@ -36,7 +36,7 @@ export function appsApi(apps: AppsParts): Router {
   router.get('/apps/:id', async (req, res) => {
     const app = store.get(req.params.id);
     if (!app) throw new AppError('not_found', { key: 'error.app_not_installed', params: { id: req.params.id } });
-    res.json(await describeApp({ store, docker, operations }, app, true));
+    res.json(await describeApp({ store, docker, operations, updateOf: apps.updateOf }, app, true));
   });
 
   router.post('/apps', async (req, res) => {
@@ -56,7 +56,7 @@ export function appsApi(apps: AppsParts): Router {
   for (const action of ['start', 'stop', 'restart'] as const) {
     router.post(`/apps/:id/${action}`, async (req, res) => {
       await service[action](req.params.id as string, { actor: actorOf(res) });
-      res.json(await describeApp({ store, docker, operations }, store.get(req.params.id as string)!, false));
+      res.json(await describeApp({ store, docker, operations, updateOf: apps.updateOf }, store.get(req.params.id as string)!, false));
     });
   }
 

@@ -2,6 +2,7 @@
  * What the API and the UI show of an app: its record joined with what Docker says
  * now. State is derived on every read, never stored.
  */
+import type { Message } from '../i18n/index.ts';
 import type { ContainerInfo } from '../stacks/index.ts';
 import type { Operation, Operations } from './operations.ts';
 import type { AppsDocker } from './ports.ts';
@@ -22,7 +23,23 @@ export function deriveState(app: AppRecord, all: ContainerInfo[]): AppState {
   return running.some((c) => c.health === 'unhealthy') ? 'unhealthy' : 'running';
 }
 
-function summarize(app: AppRecord, containers: ContainerInfo[]) {
+/**
+ * Whether a newer image exists for the app's tags, as the updates domain last found it
+ * (docs/updates.md). The apps domain does not check: the composition root hands it the
+ * updates domain's query (`AppsDeps.updateState`), so the app JSON and pages carry it.
+ */
+export interface AppUpdateInfo {
+  available: boolean;
+  /** RFC 3339; null before the first check. */
+  checked_at: string | null;
+  /** The customer turned automatic updates on for the app. */
+  automatic: boolean;
+  images: Array<{ service: string; image: string; running: string | null; latest: string | null; error: string | null; error_text: Message | null }>;
+}
+
+export type UpdateStateOf = (appId: string) => AppUpdateInfo;
+
+function summarize(app: AppRecord, containers: ContainerInfo[], updateOf: UpdateStateOf) {
   return {
     id: app.id,
     name: app.name,
@@ -37,12 +54,13 @@ function summarize(app: AppRecord, containers: ContainerInfo[]) {
     web: app.web,
     installed_at: app.createdAt,
     updated_at: app.updatedAt,
+    update: updateOf(app.id),
   };
 }
 
-function detailOf(deps: { store: AppStore; operations: Operations }, app: AppRecord, containers: ContainerInfo[]) {
+function detailOf(deps: { store: AppStore; operations: Operations; updateOf: UpdateStateOf }, app: AppRecord, containers: ContainerInfo[]) {
   return {
-    ...summarize(app, containers),
+    ...summarize(app, containers, deps.updateOf),
     services: containers.map((c) => ({ service: c.service, state: c.state, health: c.health, image: c.image, started_at: c.startedAt, ports: c.ports })),
     volumes: deps.store.placements(app.id).map((p) => ({
       volume: p.volume,
@@ -61,13 +79,13 @@ function detailOf(deps: { store: AppStore; operations: Operations }, app: AppRec
 
 export type AppSummary = ReturnType<typeof summarize>;
 export type AppDetail = ReturnType<typeof detailOf>;
-type ViewDeps = { store: AppStore; docker: AppsDocker; operations: Operations };
+type ViewDeps = { store: AppStore; docker: AppsDocker; operations: Operations; updateOf: UpdateStateOf };
 
 export async function describeApp(deps: ViewDeps, app: AppRecord, detail: false): Promise<AppSummary>;
 export async function describeApp(deps: ViewDeps, app: AppRecord, detail: true): Promise<AppDetail>;
 export async function describeApp(deps: ViewDeps, app: AppRecord, detail: boolean): Promise<AppSummary | AppDetail> {
   const containers = await deps.docker.listContainers(app.id).catch(() => [] as ContainerInfo[]);
-  return detail ? detailOf(deps, app, containers) : summarize(app, containers);
+  return detail ? detailOf(deps, app, containers) : summarize(app, containers, deps.updateOf);
 }
 
 export function presentOperation(operation: Operation | null) {

@@ -324,4 +324,34 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE quiesce_runs ADD COLUMN killed_on_stop TEXT;
     `,
   },
+  {
+    version: 9,
+    name: 'update availability: the last check of each app and what it found per service',
+    sql: `
+      -- The last check of an app's images against their registries (docs/updates.md):
+      -- one row per app, rewritten by every check, with what it found per service below.
+      CREATE TABLE update_checks (
+        app_id     TEXT PRIMARY KEY,
+        checked_at TEXT NOT NULL,
+        -- The registry digests an automatic update failed to bring (sorted, comma
+        -- separated): not tried again by itself until the registry has other ones.
+        auto_failed TEXT
+      );
+      CREATE TABLE update_check_images (
+        app_id       TEXT NOT NULL REFERENCES update_checks (app_id) ON DELETE CASCADE,
+        service      TEXT NOT NULL,
+        image        TEXT NOT NULL,
+        -- The digest of the image the container runs, and the registry's for its tag;
+        -- either is null when it could not be told (then error says why).
+        running      TEXT,
+        latest       TEXT,
+        -- Why it could not be told, in English (the API), and as a message key and
+        -- parameters for the pages.
+        error        TEXT,
+        error_key    TEXT,
+        error_params TEXT,
+        PRIMARY KEY (app_id, service)
+      );
+    `,
+  },
 ];

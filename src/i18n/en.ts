@@ -862,6 +862,29 @@ export const en = {
   "manifest.volume_no_bulk_storage": "volume \"{volume}\" is bulk data, but no storage is attached for it",
   "manifest.volumes_unplaceable": "the app's volumes cannot be placed: {problems}",
   "manifest.confirm_bulk_on_primary": "no bulk storage is attached, so {volumes} would go on the fast internal storage; confirm that to install (confirm_bulk_on_primary)",
+
+  // Update availability and automatic updates (src/updates/, docs/updates.md).
+  "update.title": "Updates",
+  "update.available": "Update available",
+  "update.up_to_date": "Up to date",
+  "update.never_checked": "Not checked for newer versions yet.",
+  "update.checked_at": "Last checked: {at}",
+  "update.check_now": "Check for updates",
+  "update.check_all": "Check all apps for updates",
+  "update.update_now": "Update now",
+  "update.newer_image": "{service}: a newer version of {image} is available.",
+  "update.cannot_tell": "{service}: {reason}",
+  "update.automatic": "Automatic updates",
+  "update.automatic_on": "On: when the scheduled check finds a newer version, the app is updated by itself, with a snapshot first, and put back on its previous version if it does not become healthy.",
+  "update.automatic_off": "Off: the app is updated only when you press Update.",
+  "update.turn_on": "Turn automatic updates on",
+  "update.turn_off": "Turn automatic updates off",
+  "update.pinned": "cannot tell: {image} is pinned to one exact version (a digest), so no newer one can arrive under its name",
+  "update.needs_internet": "cannot check: {image} needs the internet, and this server is offline",
+  "update.no_repo_digest": "cannot tell: {image} was not downloaded from a registry (it was built or loaded on this server), so there is nothing to compare with",
+  "app.done_check_update": "Checked for updates.",
+  "app.done_auto_update_on": "Automatic updates are on for this app.",
+  "app.done_auto_update_off": "Automatic updates are off for this app.",
 } as const;
 
 export type MessageKey = keyof typeof en;

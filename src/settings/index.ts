@@ -1,3 +1,3 @@
 /** The controller's own settings: the store and the one registry of their keys. */
 export { createSettings, type Setting, type Settings, type SettingSource } from './store.ts';
-export { bulkWithoutBackupAccepted, SETTING, type SettingKey } from './keys.ts';
+export { autoUpdate, bulkWithoutBackupAccepted, SETTING, type SettingKey } from './keys.ts';

@@ -14,4 +14,9 @@ const BULK_WITHOUT_BACKUP_ACCEPTED = 'alerts.bulk_no_backup.acknowledged:';
 /** The customer accepted that nothing backs up this bulk volume (the home page's alert). */
 export const bulkWithoutBackupAccepted = (app: string, volume: string) => `${BULK_WITHOUT_BACKUP_ACCEPTED}${app}/${volume}` as const;
 
-export type SettingKey = (typeof SETTING)[keyof typeof SETTING] | ReturnType<typeof bulkWithoutBackupAccepted>;
+const AUTO_UPDATE = 'apps.auto_update:';
+
+/** The customer turned automatic updates on for this app ('on'); unset or 'off' means never (docs/updates.md). */
+export const autoUpdate = (app: string) => `${AUTO_UPDATE}${app}` as const;
+
+export type SettingKey = (typeof SETTING)[keyof typeof SETTING] | ReturnType<typeof bulkWithoutBackupAccepted> | ReturnType<typeof autoUpdate>;

@@ -12,6 +12,7 @@ import type { Quiesce } from '../quiesce/index.ts';
 import type { Logger } from '../log.ts';
 import { SETTING, type Settings } from '../settings/index.ts';
 import type { StatusService } from '../status/index.ts';
+import type { Updates } from '../updates/index.ts';
 import { createUi, createViews, formBodies, signInForm, uiLocals } from '../ui/index.ts';
 import { requireApiToken } from './api-auth.ts';
 import { apiNotFound, errorHandler, pageNotFound } from './errors.ts';
@@ -35,6 +36,7 @@ export interface WebDeps {
   quiesce: Quiesce;
   backups: Backups;
   host: Host;
+  updates: Updates;
   publicDir?: string;
   /** Sign-in attempts per client and window (tests lower it). */
   signInAttempts?: { windowMs: number; limit: number };
@@ -61,6 +63,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   api.use(express.json({ limit: '256kb' }));
   api.use(statusApi(deps.status));
   api.use(deps.apps.api);
+  api.use(deps.updates.api);
   api.use(disksApi({ agent: deps.agent, apps: deps.apps, bulk: deps.backups.bulk, audit: deps.audit }));
   api.use(backupsApi(deps.backups));
   api.use(apiNotFound);
@@ -84,6 +87,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   pages.use(homePage({ ...deps, ui }));
   pages.use(statusPage(deps.status, ui));
   pages.use(deps.apps.pages(ui));
+  pages.use(deps.updates.pages());
   pages.use(diskPages({ agent: deps.agent, apps: deps.apps, bulk: deps.backups.bulk, audit: deps.audit, ui }));
   pages.use(deps.host.pages(ui));
   pages.use(backupPages({ backups: deps.backups, ui }));
