@@ -15,7 +15,8 @@ const IMAGE = '127.0.0.1:5000/felhom/web:1';
 const OLD = `sha256:${'a'.repeat(64)}`;
 const NEW = `sha256:${'b'.repeat(64)}`;
 
-const record = (id: string, desired: 'running' | 'stopped' = 'running') => ({ id, name: id, status: 'installed', desired, stoppedForStorage: null }) as AppRecord;
+const record = (id: string, desired: 'running' | 'stopped' = 'running', createdAt = '2026-12-01T10:00:00.000Z') =>
+  ({ id, name: id, status: 'installed', desired, stoppedForStorage: null, createdAt }) as AppRecord;
 
 /**
  * The updates domain over a real SQLite file, with fakes for the apps and the engine:
@@ -30,12 +31,13 @@ function harness(t: TestContext, options: { outcome?: 'succeeded' | 'failed'; af
   let runningImage = 'sha256:old-image';
   let remoteCalls = 0;
   let gate: Promise<void> | null = null;
+  let installedAt = '2026-12-01T10:00:00.000Z';
   const updateCalls: Array<{ id: string; actor: string }> = [];
   const operations = new Map<string, Operation>();
   const container = (): ContainerInfo => ({ id: 'c1', name: 'web-1', service: 'web', state: 'running', health: 'healthy', image: IMAGE, imageId: runningImage, startedAt: null, ports: [], exitCode: null, oneShot: false });
   const apps: UpdatesDeps['apps'] = {
-    records: () => [record('web', options.desired)],
-    record: (id) => (id === 'web' ? record('web', options.desired) : null),
+    records: () => [record('web', options.desired, installedAt)],
+    record: (id) => (id === 'web' ? record('web', options.desired, installedAt) : null),
     async update(id, actor) {
       updateCalls.push({ id, actor });
       if (options.refuse) throw new AppError('conflict', { key: 'error.busy_changing', params: { app: id } });
@@ -80,6 +82,10 @@ function harness(t: TestContext, options: { outcome?: 'succeeded' | 'failed'; af
       const { operationId } = await apps.update('web', 'customer');
       while (operations.get(operationId)!.state === 'running') await new Promise((resolve) => setTimeout(resolve, 10));
     },
+    /** The app removed and installed again under the same id. */
+    reinstall: () => {
+      installedAt = new Date().toISOString();
+    },
     updateCalls,
     runs,
     audit,
@@ -110,6 +116,16 @@ describe('update checks and automatic updates', () => {
     await h.updates.runScheduled();
     assert.deepEqual(h.updateCalls, []);
     assert.deepEqual(h.audit.list({ action: 'app.auto_update' }).map((e) => e.details?.enabled).reverse(), ['on', 'off']);
+  });
+
+  it('when an app with automatic updates is removed and installed again, then the new installation starts with them off', async (t) => {
+    const h = harness(t);
+    h.updates.setAutomatic('web', true, 'customer');
+    assert.equal(h.updates.state('web').automatic, true);
+    h.reinstall();
+    assert.equal(h.updates.state('web').automatic, false);
+    await h.updates.runScheduled();
+    assert.deepEqual(h.updateCalls, []);
   });
 
   it('when automatic updates are on, then a check the customer asks for does not update, and the scheduled one does, audited as ok', async (t) => {

@@ -90,7 +90,13 @@ export function createUpdates(deps: UpdatesDeps): Updates {
     return turn;
   };
 
-  const automatic = (appId: string) => deps.settings.get(autoUpdate(appId))?.value === 'on';
+  // The setting names the installation it was given for: an app removed and installed
+  // again starts with automatic updates off, as any new app does.
+  const installation = (appId: string) => deps.apps.record(appId)?.createdAt ?? null;
+  const automatic = (appId: string) => {
+    const installed = installation(appId);
+    return installed !== null && deps.settings.get(autoUpdate(appId))?.value === `on ${installed}`;
+  };
   const state = (appId: string): AppUpdateInfo => {
     const last = store.get(appId);
     // Updated since the check (Update now): the check speaks of images the app no longer
@@ -144,7 +150,7 @@ export function createUpdates(deps: UpdatesDeps): Updates {
     state,
     automatic,
     setAutomatic(appId, enabled, actor) {
-      deps.settings.setByCustomer(autoUpdate(appId), enabled ? 'on' : 'off');
+      deps.settings.setByCustomer(autoUpdate(appId), enabled ? `on ${installation(appId)}` : 'off');
       deps.audit.record({ actor, action: 'app.auto_update', target: appId, outcome: 'ok', details: { enabled: enabled ? 'on' : 'off' } });
     },
   };
