@@ -37,6 +37,7 @@ trap 'rm -rf "$work"' EXIT
 page_head() { # name version colour
   cat <<EOF
 printf 'Content-Type: text/html; charset=utf-8\\r\\n\\r\\n'
+esc() { printf '%s' "\$1" | sed 's/&/\\&amp;/g; s/</\\&lt;/g; s/>/\\&gt;/g; s/"/\\&quot;/g'; }
 cat <<'HTML'
 <!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -67,7 +68,7 @@ esac
 echo '<form method="get" action="/"><label>New note <input name="note" maxlength="200" required></label> <button>Add</button></form>'
 echo '<h2>Notes</h2><ul>'
 if [ -s /data/notes.txt ]; then
-  while IFS= read -r line; do echo "<li>$(httpd -e "$line")</li>"; done < /data/notes.txt
+  while IFS= read -r line; do echo "<li>$(esc "$line")</li>"; done < /data/notes.txt
 else
   echo '<li><small>No notes yet.</small></li>'
 fi
@@ -87,7 +88,7 @@ found=0
 for path in /srv/files/*; do
   [ -f "$path" ] || continue
   found=1
-  name=$(httpd -e "${path##*/}")
+  name=$(esc "${path##*/}")
   echo "<li><a href=\"/files/$name\">$name</a> <small>$(stat -c %s "$path") bytes</small></li>"
 done
 [ "$found" = 1 ] || echo '<li><small>No files yet: put some into the volume <code>files</code>.</small></li>'
