@@ -70,8 +70,9 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   const url = `http://${listen}`;
   t.after(() => {
     for (const id of Object.keys(DEMO_APPS)) removeProject(id);
-    // The images this test's registry address named (the port is the test's own).
-    const ours = docker('images', '--format', '{{.Repository}}:{{.Tag}}', `${registry}/felhom-demo/*`).stdout.split('\n').filter(Boolean);
+    // The images this test's registry address named (the port is the test's own), the
+    // one an update left untagged too.
+    const ours = [...new Set(docker('images', '-q', `${registry}/felhom-demo/*`).stdout.split('\n').filter(Boolean))];
     if (ours.length) docker('rmi', '-f', ...ours);
   });
 
@@ -95,8 +96,9 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   const exited = new Promise<number | null>((resolve) => dev.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
   t.after(async () => {
     // The script's own trap stops what it started; SIGKILL only if it did not.
+    if (dev.exitCode !== null || dev.signalCode !== null) return;
     dev.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_MS))]);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, EXIT_MS).unref())]);
     if (dev.exitCode === null) dev.kill('SIGKILL');
   });
 
