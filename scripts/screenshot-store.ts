@@ -6,11 +6,11 @@
  *   source scripts/toolchain.sh && node scripts/screenshot-store.ts --password '<the password>'
  *
  * On a fresh state (no account yet) it creates the account with that password, using
- * the setup code in <state-dir>/controller/setup-code.txt.
+ * the setup code in <state-dir>/controller/setup-code.txt. The page is in the language
+ * the controller is set to (Settings), as the customer sees it.
  *   --url <url>          the controller (default http://$FELHOM_LISTEN, else http://127.0.0.1:8080)
  *   --state-dir <dir>    the state of ./scripts/dev (default $DEV_STATE_DIR, else .dev)
  *   --out <file>         the picture (default docs/img/store.png)
- *   --locale en|hu       the language of the page (default en)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +24,6 @@ const { values } = parseArgs({
     'state-dir': { type: 'string', default: process.env.DEV_STATE_DIR ?? path.join(root, '.dev') },
     password: { type: 'string' },
     out: { type: 'string', default: path.join(root, 'docs', 'img', 'store.png') },
-    locale: { type: 'string', default: 'en' },
   },
 });
 if (!values.password) {
@@ -36,7 +35,7 @@ const executablePath = process.env.FELHOM_CHROMIUM ?? '/usr/bin/chromium';
 
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: values.locale === 'hu' ? 'hu-HU' : 'en-GB' });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await page.goto(`${url}/store`);
   if (new URL(page.url()).pathname === '/setup') {
