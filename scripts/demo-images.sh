@@ -4,7 +4,9 @@
 # "version 2"), so the demo can show an update.
 #   felhom-demo/notes:1, :2   a notes page (busybox httpd and a CGI) over a hot volume, /data
 #   felhom-demo/files:1, :2   a page listing a bulk volume, /srv/files, and serving its files
-# Both listen on 8080 and check their own page (HEALTHCHECK). Each image is one layer
+#   felhom-demo/heartbeat:1, :2  a page showing what a second service of the app, a worker
+#                             running /bin/heartbeat from the same image, writes into /data
+# All listen on 8080 and check their own page (HEALTHCHECK). Each image is one layer
 # (docker import), so a pull of it downloads something the engine does not already
 # have: the demo shows a real download. Built when missing or when this script changed
 # (the images carry its hash as a label); FORCE=1 rebuilds.
@@ -14,7 +16,7 @@ set -euo pipefail
 
 recipe=$(sha256sum "$0" | cut -c1-16)
 if [ "${1:-}" = --recipe ]; then echo "$recipe"; exit 0; fi
-apps=(notes files)
+apps=(notes files heartbeat)
 versions=(1 2)
 
 have() {
@@ -98,6 +100,36 @@ echo '</body></html>'
 EOF
 }
 
+heartbeat_cgi() { # version colour
+  echo '#!/bin/sh'
+  echo '# The heartbeat page: what the worker service last wrote into /data.'
+  page_head 'Heartbeat (demo)' "$1" "$2"
+  cat <<'EOF'
+echo '<p>This app has two services: this page, and a worker that writes the time into the volume <code>beats</code> every 5 seconds.</p>'
+if [ -s /data/heartbeat ]; then
+  echo "<p>Last heartbeat: <strong>$(esc "$(cat /data/heartbeat)")</strong>, beat number $(esc "$(cat /data/count 2>/dev/null)").</p>"
+else
+  echo '<p>No heartbeat yet: is the worker running?</p>'
+fi
+echo '</body></html>'
+EOF
+}
+
+# The worker of the heartbeat app: the time and a running count, every 5 s. The count
+# goes on from the volume's, so a restart or an update keeps counting.
+heartbeat_worker() {
+  cat <<'EOF'
+#!/bin/sh
+n=$(cat /data/count 2>/dev/null || echo 0)
+while :; do
+  n=$((n + 1))
+  echo "$n" > /data/count.new && mv /data/count.new /data/count
+  date '+%Y-%m-%d %H:%M:%S' > /data/heartbeat
+  sleep 5
+done
+EOF
+}
+
 build() { # app version colour
   local app=$1 version=$2 colour=$3 root="$work/$1-$2"
   mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/www/cgi-bin"
@@ -120,6 +152,12 @@ build() { # app version colour
       echo 'Files you put into the volume "files" are listed here.' > "$root/srv/files/README.txt"
       ln -s /srv/files "$root/www/files"
       files_cgi "$version" "$colour" > "$root/www/cgi-bin/index.cgi"
+      ;;
+    heartbeat)
+      mkdir -p "$root/data"
+      heartbeat_cgi "$version" "$colour" > "$root/www/cgi-bin/index.cgi"
+      heartbeat_worker > "$root/bin/heartbeat"
+      chmod 0755 "$root/bin/heartbeat"
       ;;
   esac
   # No index.html: busybox httpd then runs /cgi-bin/index.cgi for a folder's address.

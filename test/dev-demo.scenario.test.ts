@@ -20,7 +20,7 @@ import { tempDir } from './helpers/temp.ts';
 import { until, within } from './helpers/until.ts';
 
 const root = path.join(import.meta.dirname, '..');
-const DEMO_APPS = { 'demo-notes': 8091, 'demo-files': 8092 } as const;
+const DEMO_APPS = { 'demo-notes': 8091, 'demo-files': 8092, 'demo-heartbeat': 8093 } as const;
 const REAL_CATALOG = ['immich', 'jellyfin', 'nextcloud', 'vaultwarden'];
 /**
  * Bounds for a loaded 2-core CI machine: the script may first build the demo images and
@@ -115,7 +115,7 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   const code = fs.readFileSync(path.join(state, 'controller', 'setup-code.txt'), 'utf8').split('\n')[0]!;
   const cookie = await signInWithSetupCode(url, code, 'a long demo password');
   const store = await (await fetch(`${url}/store`, { headers: { cookie } })).text();
-  for (const name of ['Notes (demo)', 'Shared files (demo)', 'Nextcloud', 'Vaultwarden']) assert.ok(store.includes(name), `the store lists ${name}`);
+  for (const name of ['Notes (demo)', 'Shared files (demo)', 'Heartbeat (demo)', 'Nextcloud', 'Vaultwarden']) assert.ok(store.includes(name), `the store lists ${name}`);
 
   const catalog = (await request('GET', '/api/v1/catalog')).body.apps.map((app: { id: string }) => app.id);
   for (const id of [...Object.keys(DEMO_APPS), ...REAL_CATALOG]) assert.ok(catalog.includes(id), `the catalog has ${id}: ${catalog}`);
@@ -173,6 +173,10 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   } else {
     process.stderr.write('\n*** dev-demo: restic is not installed; the backup part is left out (scripts/engine.sh installs it) ***\n\n');
   }
+
+  // An app of two services: the page shows what the worker beside it writes.
+  await runOperation(await request('POST', '/api/v1/apps', { catalog: 'demo-heartbeat' }), 'the install of Heartbeat (demo)');
+  assert.match((await page(DEMO_APPS['demo-heartbeat']))!, /Last heartbeat: <strong>\d{4}-\d\d-\d\d [\d:]{8}<\/strong>/);
 
   // Uninstalled with their data: nothing of them stays in Docker.
   for (const id of Object.keys(DEMO_APPS)) {
