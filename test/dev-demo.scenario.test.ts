@@ -86,6 +86,7 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
       DEV_REGISTRY: registry,
       DEV_STATE_DIR: state,
       FELHOM_LOG_FORMAT: 'json',
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
