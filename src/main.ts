@@ -107,6 +107,8 @@ export async function startController(
     allowedRegistries: config.allowedRegistries,
     keepSnapshots: config.keepSnapshots,
     pullImages: config.pullImages,
+    offline: config.offline,
+    pullStallMs: config.pullStallMs,
   });
   const quiesce = createQuiesce({
     db,

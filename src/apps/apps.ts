@@ -45,6 +45,10 @@ export interface AppsDeps {
   allowedRegistries: string[];
   keepSnapshots?: number;
   pullImages: boolean;
+  /** FELHOM_OFFLINE: an image from a registry not in `allowedRegistries` is never asked for. */
+  offline: boolean;
+  /** How long an image download may go without progress (FELHOM_PULL_STALL_SECONDS). */
+  pullStallMs: number;
 }
 
 /** A placed volume of an installed app, for the domains that back volumes up or show them. */
