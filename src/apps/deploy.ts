@@ -86,12 +86,16 @@ async function downloadImages(deps: DeployDeps, kind: DeployKind, model: Compose
     const unreachable = deps.offline ? wanted.filter((image) => needsInternet(image, deps.allowedRegistries)) : [];
     for (const image of unreachable) progress.note({ key: 'deploy_event.image_offline', params: { image } });
     const reachable = wanted.filter((image) => !unreachable.includes(image));
-    if (reachable.length > 0) progress.step('download_images');
     for (const image of reachable) {
       signal.throwIfAborted();
       const done = await deps.docker.pullImage(image, { stallMs: deps.pullStallMs, signal, onProgress: (p) => progress.pull(p) });
-      progress.pull(done);
-      progress.note({ key: 'deploy_event.image_downloaded', params: { image, layers: done.layers, megabytes: Math.round(done.bytes / 100_000) / 10 } });
+      progress.pull(done, true);
+      // No layer named: the engine had the image the tag points at.
+      progress.note(
+        done.layers === 0
+          ? { key: 'deploy_event.image_up_to_date', params: { image } }
+          : { key: 'deploy_event.image_downloaded', params: { image, layers: done.layers, megabytes: Math.round(done.bytes / 100_000) / 10 } },
+      );
     }
   }
   const absent = await missing();
@@ -184,6 +188,7 @@ async function runDeploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, pro
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
   await assertStorageAttached(agent, store.placements(app.id));
 
+  progress.step('download_images');
   // Images first, before the snapshot and before anything is changed: an update that
   // cannot download them leaves the app running as it was. Seeding a volume copies
   // files out of its image, too.
@@ -271,17 +276,19 @@ export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: 
       audit.record({ actor, action, target: app.id, outcome: 'ok', details: {} });
       return;
     }
-    const reason = inEnglish(failure);
-    if (rollback) {
+    // The update's record, then its roll-back's.
+    const recordRollback = () => {
+      if (!rollback) return;
       const rollbackReason = rollback.failure && inEnglish(rollback.failure);
       audit.record({ actor, action: 'app.update_rollback', target: app.id, outcome: rollback.failure ? 'failed' : 'ok', details: rollback.failure ? { reason: rollbackReason } : {} });
       if (rollback.failure) logger.warn({ app: app.id, reason: rollbackReason }, 'could not roll the update back to the previous images');
-    }
+    };
     if (kind === 'update' && (!result.touched || (rollback && !rollback.failure))) {
       const text: Message = result.touched ? { key: ROLLED_BACK_KEY, params: { reason: failure } } : failure;
       if (result.touched) store.update(app.id, { status: 'installed', error: null, desired: 'running' });
       progress.finish(text);
       audit.record({ actor, action, target: app.id, outcome: 'failed', details: { reason: inEnglish(text) } });
+      recordRollback();
       logger.warn({ app: app.id, kind, reason: inEnglish(text) }, 'app update failed; the app runs as before');
       return;
     }
@@ -292,7 +299,9 @@ export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: 
     const text: Message = snapshot ? { key: 'error.deploy_failed_rollback', params: { reason: failure, snapshot } } : failure;
     store.update(app.id, { status: 'failed', error: text });
     progress.finish(text);
+    const reason = inEnglish(failure);
     audit.record({ actor, action, target: app.id, outcome: 'failed', details: { reason } });
+    recordRollback();
     logger.warn({ app: app.id, kind, reason }, 'app deploy failed');
   });
   return { operationId: progress.operationId };

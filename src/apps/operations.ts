@@ -35,7 +35,7 @@ export interface Operation {
    * Each image's download as it went, kept in this process's memory (after a restart
    * only the events' note of each finished download remains).
    */
-  pull: PullProgress[];
+  pull: ImagePull[];
   /** An update that did not come up healthy and whose previous images run again. */
   rolledBack: boolean;
 }
@@ -51,6 +51,11 @@ export interface OperationEvent {
   text: Message | null;
 }
 
+/** Where an image's download stands; `done` once the engine has the image. */
+export interface ImagePull extends PullProgress {
+  done: boolean;
+}
+
 /** What a running operation reports through. */
 export interface Progress {
   readonly operationId: string;
@@ -61,8 +66,8 @@ export interface Progress {
   /** Records a line of compose's or the engine's own output. */
   line(line: string): void;
   snapshot(name: string): void;
-  /** Records where an image's download stands. */
-  pull(progress: PullProgress): void;
+  /** Records where an image's download stands, and when it is done. */
+  pull(progress: PullProgress, done?: boolean): void;
 }
 
 /** The message an operation ends with when an update was undone by starting the previous images again. */
@@ -96,7 +101,7 @@ interface Row {
 export function createOperations(db: Db, clock: Clock) {
   const now = () => rfc3339(clock.now());
   // Insertion-ordered, so the oldest operation's progress is the first to go.
-  const pulls = new Map<string, Map<string, PullProgress>>();
+  const pulls = new Map<string, Map<string, ImagePull>>();
   const load = (row: Row): Operation => ({
     id: row.id,
     appId: row.app_id,
@@ -140,14 +145,14 @@ export function createOperations(db: Db, clock: Clock) {
         snapshot(name) {
           db.prepare('UPDATE operations SET snapshot = ? WHERE id = ?').run(name, id);
         },
-        pull(progress) {
+        pull(progress, done = false) {
           let images = pulls.get(id);
           if (!images) {
             images = new Map();
             pulls.set(id, images);
             for (const old of pulls.keys()) if (pulls.size > KEEP_PULLS) pulls.delete(old);
           }
-          images.set(progress.image, progress);
+          images.set(progress.image, { ...progress, done });
         },
         finish(error = null) {
           const stored = storedMessage(error);

@@ -85,7 +85,7 @@ export function presentOperation(operation: Operation | null) {
       finished_at: operation.finishedAt,
       events: operation.events,
       // Each image's download: layers and compressed bytes, done and in all.
-      pull: operation.pull.map((p) => ({ image: p.image, layers: p.layers, layers_done: p.layersDone, bytes: p.bytes, bytes_done: p.bytesDone })),
+      pull: operation.pull.map((p) => ({ image: p.image, layers: p.layers, layers_done: p.layersDone, bytes: p.bytes, bytes_done: p.bytesDone, done: p.done })),
       // A failed update whose previous images run again (the app is as it was).
       rolled_back: operation.rolledBack,
     }

@@ -135,7 +135,7 @@ export const en = {
   'app.done_update': 'The update has started.',
   'app.done_rollback': 'The roll-back has been requested: the server restarts in a moment.',
   'deploy_step.snapshot': 'Taking a snapshot of the server before the change',
-  'deploy_step.download_images': 'Downloading images',
+  'deploy_step.download_images': 'Getting the images',
   'deploy_step.prepare_storage': 'Preparing storage',
   'deploy_step.start': 'Starting the app',
   'deploy_step.wait_healthy': 'Waiting for the app to become healthy',
@@ -636,6 +636,7 @@ export const en = {
   // Events of a deploy the controller words itself (a step is deploy_step.*).
   "deploy_event.pull_off": "Image downloads are off (FELHOM_PULL=never): using the images the engine has",
   "deploy_event.image_downloaded": "Downloaded {image}: {layers} layers, {megabytes} MB",
+  "deploy_event.image_up_to_date": "{image} is up to date",
   "deploy_event.image_offline": "{image} is used as the engine has it: its registry is on the internet, which this server does not use (FELHOM_OFFLINE=true)",
   "deploy_event.rolled_back": "The previous images run again and the app is healthy",
   "deploy_event.snapshot_taken": "Snapshot {snapshot} taken",

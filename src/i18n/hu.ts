@@ -137,7 +137,7 @@ export const hu: Record<MessageKey, string> = {
   'app.done_update': 'A frissítés elindult.',
   'app.done_rollback': 'A visszaállítási kérés elküldve: a szerver mindjárt újraindul.',
   'deploy_step.snapshot': 'Pillanatkép készül a szerverről a változtatás előtt',
-  'deploy_step.download_images': 'Képfájlok letöltése',
+  'deploy_step.download_images': 'A lemezképek beszerzése',
   'deploy_step.prepare_storage': 'A tárhely előkészítése',
   'deploy_step.start': 'Az alkalmazás indítása',
   'deploy_step.wait_healthy': 'Várakozás, amíg az alkalmazás rendben működik',
@@ -638,6 +638,7 @@ export const hu: Record<MessageKey, string> = {
   // Events of a deploy the controller words itself (a step is deploy_step.*).
   "deploy_event.pull_off": "A lemezképek letöltése ki van kapcsolva (FELHOM_PULL=never): a motorban meglévő lemezképek lesznek használva",
   "deploy_event.image_downloaded": "Letöltve: {image}: {layers} réteg, {megabytes} MB",
+  "deploy_event.image_up_to_date": "A(z) {image} lemezkép naprakész",
   "deploy_event.image_offline": "A(z) {image} lemezkép úgy lesz használva, ahogy a motorban van: a tárolója az interneten van, amelyet ez a szerver nem használ (FELHOM_OFFLINE=true)",
   "deploy_event.rolled_back": "Ismét az előző lemezképek futnak, és az alkalmazás egészséges",
   "deploy_event.snapshot_taken": "Elkészült a(z) {snapshot} pillanatkép",
