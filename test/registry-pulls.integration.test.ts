@@ -41,9 +41,9 @@ function publish(t: TestContext, registry: TestRegistry, name: string, content: 
   const reference = `${registry.address}/${name}`;
   const before = engineImageId(reference);
   registry.push(local, name);
+  // By id: every name of the new image goes, its digest reference from the push too.
+  removeImage(id);
   if (before) docker('tag', before, reference);
-  else removeImage(reference);
-  removeImage(local);
   t.after(() => removeOwnImage(id));
   return { reference, id };
 }

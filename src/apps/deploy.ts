@@ -88,11 +88,11 @@ async function downloadImages(deps: DeployDeps, kind: DeployKind, model: Compose
     const reachable = wanted.filter((image) => !unreachable.includes(image));
     for (const image of reachable) {
       signal.throwIfAborted();
+      const had = await deps.docker.imageId(image);
       const done = await deps.docker.pullImage(image, { stallMs: deps.pullStallMs, signal, onProgress: (p) => progress.pull(p) });
       progress.pull(done, true);
-      // No layer named: the engine had the image the tag points at.
       progress.note(
-        done.layers === 0
+        had !== null && had === (await deps.docker.imageId(image))
           ? { key: 'deploy_event.image_up_to_date', params: { image } }
           : { key: 'deploy_event.image_downloaded', params: { image, layers: done.layers, megabytes: Math.round(done.bytes / 100_000) / 10 } },
       );
