@@ -366,7 +366,7 @@ describe('images pulled from a registry', () => {
     assert.match(updates[0]!.reason!, /did not become healthy/);
   });
 
-  it('when the server is offline, then an image from the internet is never asked for: one the engine lacks fails the install before anything is created', async (t) => {
+  it('when the server is offline, then an image from the internet is never asked for: one the engine lacks fails the install before anything is created, one it has is used as it is', async (t) => {
     if (!(await requireDocker(t)) || !requireRegistry(t)) return;
     const registry = await startRegistry(t);
     const s = await setup(t, { FELHOM_REGISTRIES: registry.address, FELHOM_OFFLINE: 'true' });
@@ -385,5 +385,21 @@ describe('images pulled from a registry', () => {
     );
     assert.equal(operation.snapshot, null, 'no snapshot was taken');
     assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${app.id}`), '', 'no container was created');
+
+    // An image from the internet that the engine has is used as it is, by an install and an update.
+    const local = buildWebImage(`felhom-test/pulls-offline:${unique()}`, 'offline-web', [`LABEL felhom-test.registry-pulls=${process.pid}`]);
+    const localId = engineImageId(local)!;
+    t.after(() => removeOwnImage(localId));
+    const present = pulledApp({ web: local, worker: worker.reference });
+    cleanUpProject(t, present.id);
+    const installed = await install(s, present);
+    assert.equal(installed.state, 'succeeded', JSON.stringify(installed, null, 1));
+    assert.equal(containerOf(present.id, 'web').image, localId);
+    const updated = await update(s, present.id);
+    assert.equal(updated.state, 'succeeded', JSON.stringify(updated, null, 1));
+    assert.deepEqual((updated.pull as PullEntry[]).map((p) => p.image), [worker.reference], 'only the listed registry is asked');
+    const messages = updated.events.map((e: { message: string }) => e.message);
+    assert.ok(messages.includes(`${local} is used as the engine has it: its registry is on the internet, which this server does not use (FELHOM_OFFLINE=true)`), messages.join('\n'));
+    assert.equal(containerOf(present.id, 'web').image, localId);
   });
 });
