@@ -110,6 +110,7 @@ export async function startController(
     keepSnapshots: config.keepSnapshots,
     pullImages: config.pullImages,
     offline: config.offline,
+    pullStallMs: config.pullStallMs,
     // The updates domain uses the apps' use cases; the apps show its findings through this
     // query, asked only once both exist (apps never import updates: docs/updates.md).
     updateState: (appId) => updates.state(appId),

@@ -141,16 +141,16 @@ describe('the customer UI in a browser', () => {
     assert.equal(install.views[0]!.state, 'installing', 'the page opens on the running install');
     assert.match(install.headers[0]!, /^Install: in progress \(.+\)$/);
     assert.equal(install.headers.at(-1), 'Install: done');
-    const steps = ['Taking a snapshot of the server before the change', 'Preparing storage', 'Starting the app', 'Waiting for the app to become healthy'];
+    const steps = ['Getting the images', 'Taking a snapshot of the server before the change', 'Preparing storage', 'Starting the app', 'Waiting for the app to become healthy'];
     const shownSteps = install.headers.slice(0, -1).map((h) => /^Install: in progress \((.+)\)$/.exec(h)?.[1] ?? h);
     assert.ok(shownSteps.length >= 1, `the heading named a step while it ran: ${JSON.stringify(install.headers)}`);
     assert.deepEqual(shownSteps, steps.filter((step) => shownSteps.includes(step)), 'the heading names the install steps, in their order');
-    assertInOrder(install.timeline, [steps[0]!, /^Snapshot felhom-pre-\S+ taken$/, 'Image downloads are off (FELHOM_PULL=never): using the images the engine has', steps[1]!], 'the install events');
-    assertInOrder(install.timeline, [steps[1]!, /^Volume site → Internal NVMe \(\/.+\/site\)$/, steps[2]!, steps[3]!, 'The app is running and healthy'], 'the install events');
-    assertInOrder(install.timeline, [steps[1]!, /^Volume media → WD Elements 4TB \(\/.+\/media\)$/, steps[2]!], 'the install events');
+    assertInOrder(install.timeline, [steps[0]!, 'Image downloads are off (FELHOM_PULL=never): using the images the engine has', steps[1]!, /^Snapshot felhom-pre-\S+ taken$/, steps[2]!], 'the install events');
+    assertInOrder(install.timeline, [steps[2]!, /^Volume site → Internal NVMe \(\/.+\/site\)$/, steps[3]!, steps[4]!, 'The app is running and healthy'], 'the install events');
+    assertInOrder(install.timeline, [steps[2]!, /^Volume media → WD Elements 4TB \(\/.+\/media\)$/, steps[3]!], 'the install events');
     const done = install.views.at(-1)!;
     assert.equal(done.events.at(-1), 'The app is running and healthy', 'the finished install ends with its result');
-    assertInOrder(done.events, [steps[1]!, steps[2]!, steps[3]!, 'The app is running and healthy'], 'the finished install still lists its steps');
+    assertInOrder(done.events, [steps[2]!, steps[3]!, steps[4]!, 'The app is running and healthy'], 'the finished install still lists its steps');
     assert.equal(await page.locator('#app-live .operation .problem').count(), 0);
     assert.match(await page.locator('#app-live .operation').innerText(), /Install: done/);
     // The snapshot the install took is listed, with its roll-back link.

@@ -50,8 +50,10 @@ export interface AppsDeps {
   allowedRegistries: string[];
   keepSnapshots?: number;
   pullImages: boolean;
-  /** The box reaches no registry but the listed ones: the store marks apps whose images need the internet. */
+  /** FELHOM_OFFLINE: an image from a registry not in `allowedRegistries` is never asked for. */
   offline: boolean;
+  /** How long an image download may go without progress (FELHOM_PULL_STALL_SECONDS). */
+  pullStallMs: number;
   /** Whether a newer image exists for the app (the updates domain's query, handed in by main.ts). */
   updateState: UpdateStateOf;
 }

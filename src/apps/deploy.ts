@@ -1,21 +1,24 @@
 /**
- * Deploying an app whose records and folder are in place: snapshot the guest, realize
- * and seed its volumes, start the stack, and wait until it is healthy. Every step is
- * idempotent, so an install interrupted by a crash is finished by running this again.
+ * Deploying an app whose records and folder are in place: download its images, snapshot
+ * the guest, realize and seed its volumes, start the stack, and wait until it is
+ * healthy; an update that does not come up healthy goes back to its previous images.
+ * Every step is idempotent, so an install interrupted by a crash is finished by running
+ * this again.
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../audit/index.ts';
 import type { Clock } from '../clock.ts';
-import { AppError, errorMessage, errorText } from '../errors.ts';
+import { AppError, errorText } from '../errors.ts';
 import { inEnglish, type Message } from '../i18n/index.ts';
 import type { Logger } from '../log.ts';
 import { oneShotServices, serviceNames, volumeMounts, type ComposeModel } from '../stacks/index.ts';
 import { MANIFEST_FILE, OVERRIDE_FILE, writeOverride } from './app-folder.ts';
 import { parseManifest } from './manifest.ts';
 import type { InFlight } from './in-flight.ts';
-import type { Operations, Progress } from './operations.ts';
+import { ROLLED_BACK_KEY, type Operations, type Progress } from './operations.ts';
+import { needsInternet } from './policy/index.ts';
 import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts';
 import { prunePredeploySnapshots, takePredeploySnapshot } from './snapshots.ts';
 import type { VolumePlacement } from './placement.ts';
@@ -31,8 +34,13 @@ export interface DeployDeps {
   logger: Logger;
   appsDir: string;
   keepSnapshots: number;
-  /** False on an offline box: no registry is ever asked. */
+  /** False (FELHOM_PULL=never): no registry is ever asked. */
   pullImages: boolean;
+  /** An offline box (FELHOM_OFFLINE): only the listed registries are asked. */
+  offline: boolean;
+  allowedRegistries: string[];
+  /** How long a download may go without progress before it is given up. */
+  pullStallMs: number;
 }
 
 export type DeployKind = 'install' | 'update' | 'resume';
@@ -61,40 +69,133 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
 }
 
 /**
- * An update downloads every image; an install only those the engine lacks. Afterwards
- * every image must be in the engine: `compose up` would otherwise download a missing one
- * by itself, past FELHOM_PULL=never and past the controller's view of it.
+ * Downloads the app's images, one at a time through the engine, each with its progress
+ * on the operation. An update downloads every image (a tag may point at a new one); an
+ * install only those the engine lacks. On an offline box an image from the internet is
+ * never asked for: the engine's copy is used. Afterwards every image must be in the
+ * engine: `compose up` would otherwise download a missing one by itself, past
+ * FELHOM_PULL=never and past the controller's view of it.
  */
-async function downloadImages(deps: DeployDeps, app: AppRecord, kind: DeployKind, model: ComposeModel, progress: Progress, signal: AbortSignal): Promise<void> {
+async function downloadImages(deps: DeployDeps, kind: DeployKind, model: ComposeModel, progress: Progress, signal: AbortSignal): Promise<void> {
   const images = [...new Set(model.services.map((s) => s.image).filter((image): image is string => image !== null))];
   const missing = async () => (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
   if (!deps.pullImages) {
     progress.note({ key: 'deploy_event.pull_off' });
-  } else if (kind === 'update' || (await missing()).length > 0) {
-    progress.step('download_images');
-    await deps.compose.pull(composeSpec(deps.appsDir, app, false), (line) => progress.line(line), signal).catch((error: unknown) => {
+  } else {
+    const wanted = kind === 'update' ? images : await missing();
+    const unreachable = deps.offline ? wanted.filter((image) => needsInternet(image, deps.allowedRegistries)) : [];
+    for (const image of unreachable) progress.note({ key: 'deploy_event.image_offline', params: { image } });
+    const reachable = wanted.filter((image) => !unreachable.includes(image));
+    for (const image of reachable) {
       signal.throwIfAborted();
-      // A registry hiccup: what the engine already has is used.
-      progress.note({ key: 'deploy_event.pull_failed', params: { cause: errorMessage(error) } });
-    });
+      const had = await deps.docker.imageId(image);
+      const done = await deps.docker.pullImage(image, { stallMs: deps.pullStallMs, signal, onProgress: (p) => progress.pull(p) });
+      progress.pull(done, true);
+      progress.note(
+        had !== null && had === (await deps.docker.imageId(image))
+          ? { key: 'deploy_event.image_up_to_date', params: { image } }
+          : { key: 'deploy_event.image_downloaded', params: { image, layers: done.layers, megabytes: Math.round(done.bytes / 100_000) / 10 } },
+      );
+    }
   }
   const absent = await missing();
   if (absent.length > 0) {
-    const key = deps.pullImages
-      ? absent.length > 1 ? 'error.images_not_downloaded' : 'error.image_not_downloaded'
-      : absent.length > 1 ? 'error.images_absent_pull_off' : 'error.image_absent_pull_off';
+    const many = absent.length > 1;
+    const key = !deps.pullImages
+      ? many ? 'error.images_absent_pull_off' : 'error.image_absent_pull_off'
+      : deps.offline
+        ? many ? 'error.images_need_internet' : 'error.image_needs_internet'
+        : many ? 'error.images_not_downloaded' : 'error.image_not_downloaded';
     throw new AppError('unavailable', { key, params: { images: absent.join(', ') } });
   }
 }
 
+/** An image a service ran before an update: the reference it names and the image that reference meant then. */
+interface PreviousImage {
+  image: string;
+  imageId: string;
+}
+
+/** What the app's containers run now, one entry per image reference. */
+async function currentImages(docker: AppsDocker, appId: string): Promise<PreviousImage[]> {
+  const seen = new Map<string, string>();
+  for (const container of await docker.listContainers(appId)) {
+    if (container.imageId && !seen.has(container.image)) seen.set(container.image, container.imageId);
+  }
+  return [...seen].map(([image, imageId]) => ({ image, imageId }));
+}
+
+/** Starts the stack and waits for it; returns null when it is up and healthy, else the reason it is not. */
+async function upAndHealthy(deps: DeployDeps, app: AppRecord, oneShot: string[], timeoutMs: number, progress: Progress, signal: AbortSignal): Promise<Message | null> {
+  try {
+    await deps.compose.up(composeSpec(deps.appsDir, app), (line) => progress.line(line), signal);
+  } catch (error) {
+    signal.throwIfAborted();
+    return errorText(error);
+  }
+  signal.throwIfAborted();
+  progress.step('wait_healthy');
+  const health = await deps.docker.waitHealthy(app.id, { timeoutMs, intervalMs: 500, oneShot, signal });
+  if (health.healthy) return null;
+  // The engine's view of the containers is English text, shown as it is.
+  return health.reason ? { key: 'error.cause', params: { cause: health.reason } } : { key: 'error.not_healthy_in_time' };
+}
+
 /**
- * Runs the deploy; returns null when the stack is up and healthy, else the reason it is
- * not. Aborting `signal` (the controller is stopping) stops the compose children and
- * ends the deploy at its next step, leaving it to be resumed.
+ * Undoes an update that did not come up healthy: points each reference back at the
+ * image it meant before and starts the stack again, which recreates just the services
+ * whose image changed. Returns null when the app is healthy again, else why not.
  */
-export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal): Promise<Message | null> {
+async function rollBack(deps: DeployDeps, app: AppRecord, previous: PreviousImage[], oneShot: string[], timeoutMs: number, progress: Progress, signal: AbortSignal): Promise<Message | null> {
+  progress.step('roll_back');
+  try {
+    for (const { image, imageId } of previous) {
+      if ((await deps.docker.imageId(image)) !== imageId) await deps.docker.tagImage(imageId, image);
+    }
+  } catch (error) {
+    signal.throwIfAborted();
+    return errorText(error);
+  }
+  const failure = await upAndHealthy(deps, app, oneShot, timeoutMs, progress, signal);
+  if (!failure) progress.note({ key: 'deploy_event.rolled_back' });
+  return failure;
+}
+
+export interface DeployResult {
+  /** Why the deploy failed, or null when the app is up and healthy. */
+  failure: Message | null;
+  /** False when it failed before anything was changed (an update that could not download its images). */
+  touched: boolean;
+  /** An update that failed once started: whether its previous images run again (`failure` null), or null when not tried. */
+  rollback: { failure: Message | null } | null;
+}
+
+/**
+ * Runs the deploy and says how it ended. Aborting `signal` (the controller is
+ * stopping) stops the compose children and ends the deploy at its next step, leaving
+ * it to be resumed.
+ */
+export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal): Promise<DeployResult> {
+  const stage = { touched: false };
+  try {
+    return await runDeploy(deps, app, kind, progress, signal, stage);
+  } catch (error) {
+    return { failure: errorText(error), touched: stage.touched, rollback: null };
+  }
+}
+
+async function runDeploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal, stage: { touched: boolean }): Promise<DeployResult> {
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
   await assertStorageAttached(agent, store.placements(app.id));
+
+  progress.step('download_images');
+  // Images first, before the snapshot and before anything is changed: an update that
+  // cannot download them leaves the app running as it was. Seeding a volume copies
+  // files out of its image, too.
+  const model = await compose.config(composeSpec(appsDir, app, false));
+  await downloadImages(deps, kind, model, progress, signal);
+  signal.throwIfAborted();
+  stage.touched = true;
 
   if (kind !== 'resume') {
     progress.step('snapshot');
@@ -107,10 +208,6 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
     });
     if (pruned.length > 0) progress.note({ key: 'deploy_event.snapshots_pruned', params: { snapshots: pruned.join(', ') } });
   }
-
-  const model = await compose.config(composeSpec(appsDir, app, false));
-  // Images first: seeding a volume copies files out of its image.
-  await downloadImages(deps, app, kind, model, progress, signal);
 
   signal.throwIfAborted();
   progress.step('prepare_storage');
@@ -127,26 +224,19 @@ export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind,
   const oneShot = oneShotServices(model);
   await writeOverride(path.join(appsDir, app.id), app.id, store.placements(app.id).map((p) => p.volume), serviceNames(model), oneShot);
 
-  const spec = composeSpec(appsDir, app);
+  // What runs now, to go back to should the update not come up healthy.
+  const previous = kind === 'update' ? await currentImages(docker, app.id) : [];
+  const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
+  const timeoutMs = manifest.health_timeout_seconds * 1000;
   signal.throwIfAborted();
   progress.step('start');
-  await compose.up(spec, (line) => progress.line(line), signal);
-
-  signal.throwIfAborted();
-  progress.step('wait_healthy');
-  const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
-  const health = await docker.waitHealthy(app.id, {
-    timeoutMs: manifest.health_timeout_seconds * 1000,
-    intervalMs: 500,
-    oneShot,
-    signal,
-  });
-  if (health.healthy) {
+  const failure = await upAndHealthy(deps, app, oneShot, timeoutMs, progress, signal);
+  if (!failure) {
     progress.note({ key: 'deploy_event.healthy' });
-    return null;
+    return { failure: null, touched: true, rollback: null };
   }
-  // The engine's view of the containers is English text, shown as it is.
-  return health.reason ? { key: 'error.cause', params: { cause: health.reason } } : { key: 'error.not_healthy_in_time' };
+  if (previous.length === 0) return { failure, touched: true, rollback: null };
+  return { failure, touched: true, rollback: { failure: await rollBack(deps, app, previous, oneShot, timeoutMs, progress, signal) } };
 }
 
 export interface DeployOperationDeps extends DeployDeps {
@@ -157,9 +247,11 @@ export interface DeployOperationDeps extends DeployDeps {
 /**
  * Runs the deploy as the app's operation, in the background: progress the UI follows,
  * and at the end the app's status, the audit record and, for a failure, the stack taken
- * down (stopped and removed, never half up; the data stays). A deploy cancelled because
- * the controller stops is neither: its operation stays running, and the next start
- * resumes it as it would after a crash (reconcile.ts).
+ * down (stopped and removed, never half up; the data stays). An update that failed
+ * before changing anything, or that was rolled back to its previous images, leaves the
+ * app installed and running as it was. A deploy cancelled because the controller stops
+ * is neither: its operation stays running, and the next start resumes it as it would
+ * after a crash (reconcile.ts).
  */
 export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: AppRecord, kind: DeployKind, actor: string): { operationId: string } {
   const { store, operations, audit, logger } = deps;
@@ -169,27 +261,48 @@ export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: 
   const interrupted = () => progress.note({ key: 'deploy_event.interrupted' });
   signal.addEventListener('abort', interrupted, { once: true });
   void inFlight.run(app.id, 'change', async () => {
-    let failure: Message | null;
+    let result: DeployResult;
     try {
-      failure = await deploy(deps, app, kind, progress, signal);
-    } catch (error) {
-      failure = errorText(error);
+      result = await deploy(deps, app, kind, progress, signal);
     } finally {
       signal.removeEventListener('abort', interrupted);
     }
     if (signal.aborted) return;
-    if (failure) {
-      await deps.compose.down(composeSpec(deps.appsDir, app)).catch((error: unknown) => {
-        logger.warn({ err: error, app: app.id }, 'could not take down a failed deploy');
-      });
+    const { failure, rollback } = result;
+    const action = `app.${kind}`;
+    if (!failure) {
+      store.update(app.id, { status: 'installed', error: null, desired: 'running' });
+      progress.finish(null);
+      audit.record({ actor, action, target: app.id, outcome: 'ok', details: {} });
+      return;
     }
+    // The update's record, then its roll-back's.
+    const recordRollback = () => {
+      if (!rollback) return;
+      const rollbackReason = rollback.failure && inEnglish(rollback.failure);
+      audit.record({ actor, action: 'app.update_rollback', target: app.id, outcome: rollback.failure ? 'failed' : 'ok', details: rollback.failure ? { reason: rollbackReason } : {} });
+      if (rollback.failure) logger.warn({ app: app.id, reason: rollbackReason }, 'could not roll the update back to the previous images');
+    };
+    if (kind === 'update' && (!result.touched || (rollback && !rollback.failure))) {
+      const text: Message = result.touched ? { key: ROLLED_BACK_KEY, params: { reason: failure } } : failure;
+      if (result.touched) store.update(app.id, { status: 'installed', error: null, desired: 'running' });
+      progress.finish(text);
+      audit.record({ actor, action, target: app.id, outcome: 'failed', details: { reason: inEnglish(text) } });
+      recordRollback();
+      logger.warn({ app: app.id, kind, reason: inEnglish(text) }, 'app update failed; the app runs as before');
+      return;
+    }
+    await deps.compose.down(composeSpec(deps.appsDir, app)).catch((error: unknown) => {
+      logger.warn({ err: error, app: app.id }, 'could not take down a failed deploy');
+    });
     const snapshot = operations.get(progress.operationId)?.snapshot;
-    const text: Message | null = failure && snapshot ? { key: 'error.deploy_failed_rollback', params: { reason: failure, snapshot } } : failure;
-    const message = text && inEnglish(text);
-    store.update(app.id, text ? { status: 'failed', error: text } : { status: 'installed', error: null, desired: 'running' });
+    const text: Message = snapshot ? { key: 'error.deploy_failed_rollback', params: { reason: failure, snapshot } } : failure;
+    store.update(app.id, { status: 'failed', error: text });
     progress.finish(text);
-    audit.record({ actor, action: `app.${kind}`, target: app.id, outcome: failure ? 'failed' : 'ok', details: failure ? { reason: message } : {} });
-    if (failure) logger.warn({ app: app.id, kind, reason: message }, 'app deploy failed');
+    const reason = inEnglish(failure);
+    audit.record({ actor, action, target: app.id, outcome: 'failed', details: { reason } });
+    recordRollback();
+    logger.warn({ app: app.id, kind, reason }, 'app deploy failed');
   });
   return { operationId: progress.operationId };
 }

@@ -54,6 +54,8 @@ function service(t: TestContext, dir: string, up: (signal: AbortSignal | undefin
     catalogDirs: [`${dir}/catalog`],
     keepSnapshots: 5,
     pullImages: false,
+    offline: false,
+    pullStallMs: 10_000,
     allowedRegistries: [],
     reservedProjects: async () => [],
     reservedPorts: async () => [],

@@ -31,7 +31,7 @@ describe('operation events', () => {
 
     const events = operations.get(progress.operationId)!.events.map(({ message, text }) => ({ message, text }));
     assert.deepEqual(events, [
-      { message: 'Downloading images', text: { key: 'deploy_step.download_images' } },
+      { message: 'Getting the images', text: { key: 'deploy_step.download_images' } },
       { message: 'Snapshot felhom-pre-1 taken', text: { key: 'deploy_event.snapshot_taken', params: { snapshot: 'felhom-pre-1' } } },
       { message: ' web Pulled', text: null },
     ]);
@@ -67,5 +67,28 @@ describe('operation events', () => {
         { message: 'The app is running and healthy', text: null },
       ],
     );
+  });
+
+  it('when images are downloaded, then the latest progress of each image is on the operation, done once said so; an update ended by its roll-back reads as rolled back', (t) => {
+    const operations = createOperations(database(t).db(), systemClock);
+    const progress = operations.start('site', 'update');
+    progress.pull({ image: 'r.example/web:1', layers: 2, layersDone: 0, bytes: 1000, bytesDone: 10 });
+    progress.pull({ image: 'r.example/web:1', layers: 2, layersDone: 1, bytes: 1000, bytesDone: 600 });
+    progress.pull({ image: 'r.example/web:1', layers: 2, layersDone: 2, bytes: 1000, bytesDone: 1000 }, true);
+    progress.pull({ image: 'r.example/db:1', layers: 1, layersDone: 0, bytes: 50, bytesDone: 0 });
+    assert.deepEqual(operations.get(progress.operationId)!.pull, [
+      { image: 'r.example/web:1', layers: 2, layersDone: 2, bytes: 1000, bytesDone: 1000, done: true },
+      { image: 'r.example/db:1', layers: 1, layersDone: 0, bytes: 50, bytesDone: 0, done: false },
+    ]);
+    assert.equal(operations.get(progress.operationId)!.rolledBack, false);
+
+    progress.finish({ key: 'error.update_rolled_back', params: { reason: { key: 'error.not_healthy_in_time' } } });
+    const ended = operations.get(progress.operationId)!;
+    assert.equal(ended.rolledBack, true);
+    assert.equal(ended.error, 'the update did not become healthy (the app did not become healthy in time); the app runs its previous images again');
+
+    const failed = operations.start('site', 'update');
+    failed.finish({ key: 'error.not_healthy_in_time' });
+    assert.equal(operations.get(failed.operationId)!.rolledBack, false, 'a failure that was not rolled back');
   });
 });

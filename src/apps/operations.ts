@@ -7,11 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { rfc3339, type Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import { inEnglish, loadMessage, storedMessage, type Message, type MessageKey } from '../i18n/index.ts';
+import type { PullProgress } from '../stacks/index.ts';
 
 export type OperationKind = 'install' | 'update' | 'start' | 'stop' | 'restart' | 'uninstall' | 'rollback' | 'resume-install';
 export type OperationState = 'running' | 'succeeded' | 'failed';
-/** The steps of a deploy; each is worded by its message `deploy_step.<step>`. */
-export const deploySteps = ['snapshot', 'download_images', 'prepare_storage', 'start', 'wait_healthy'] as const;
+/**
+ * The steps of a deploy; each is worded by its message `deploy_step.<step>`. Images come
+ * first: an update that cannot download them has touched nothing yet.
+ */
+export const deploySteps = ['download_images', 'snapshot', 'prepare_storage', 'start', 'wait_healthy', 'roll_back'] as const;
 export type DeployStep = (typeof deploySteps)[number];
 
 export interface Operation {
@@ -27,6 +31,13 @@ export interface Operation {
   startedAt: string;
   finishedAt: string | null;
   events: OperationEvent[];
+  /**
+   * Each image's download as it went, kept in this process's memory (after a restart
+   * only the events' note of each finished download remains).
+   */
+  pull: ImagePull[];
+  /** An update that did not come up healthy and whose previous images run again. */
+  rolledBack: boolean;
 }
 
 /**
@@ -40,6 +51,11 @@ export interface OperationEvent {
   text: Message | null;
 }
 
+/** Where an image's download stands; `done` once the engine has the image. */
+export interface ImagePull extends PullProgress {
+  done: boolean;
+}
+
 /** What a running operation reports through. */
 export interface Progress {
   readonly operationId: string;
@@ -50,7 +66,14 @@ export interface Progress {
   /** Records a line of compose's or the engine's own output. */
   line(line: string): void;
   snapshot(name: string): void;
+  /** Records where an image's download stands, and when it is done. */
+  pull(progress: PullProgress, done?: boolean): void;
 }
+
+/** The message an operation ends with when an update was undone by starting the previous images again. */
+export const ROLLED_BACK_KEY = 'error.update_rolled_back' satisfies MessageKey;
+/** How many operations' download progress is kept in memory. */
+const KEEP_PULLS = 50;
 
 const MAX_EVENTS = 300;
 
@@ -77,6 +100,8 @@ interface Row {
 
 export function createOperations(db: Db, clock: Clock) {
   const now = () => rfc3339(clock.now());
+  // Insertion-ordered, so the oldest operation's progress is the first to go.
+  const pulls = new Map<string, Map<string, ImagePull>>();
   const load = (row: Row): Operation => ({
     id: row.id,
     appId: row.app_id,
@@ -92,6 +117,8 @@ export function createOperations(db: Db, clock: Clock) {
       .prepare<[string], EventRow>('SELECT at, message, key, params FROM operation_events WHERE operation_id = ? ORDER BY seq')
       .all(row.id)
       .map(({ at, message, key, params }) => ({ at, message, text: loadMessage(key, params) })),
+    pull: [...(pulls.get(row.id)?.values() ?? [])],
+    rolledBack: row.error_key === ROLLED_BACK_KEY,
   });
 
   return {
@@ -117,6 +144,15 @@ export function createOperations(db: Db, clock: Clock) {
         line: (line) => event(line, null),
         snapshot(name) {
           db.prepare('UPDATE operations SET snapshot = ? WHERE id = ?').run(name, id);
+        },
+        pull(progress, done = false) {
+          let images = pulls.get(id);
+          if (!images) {
+            images = new Map();
+            pulls.set(id, images);
+            for (const old of pulls.keys()) if (pulls.size > KEEP_PULLS) pulls.delete(old);
+          }
+          images.set(progress.image, { ...progress, done });
         },
         finish(error = null) {
           const stored = storedMessage(error);

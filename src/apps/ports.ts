@@ -6,9 +6,9 @@ import type { AgentClient } from '../agent/index.ts';
 import type { Compose, DockerPort, Volumes } from '../stacks/index.ts';
 
 export type AppsAgent = Pick<AgentClient, 'getStorage' | 'createSnapshot' | 'listSnapshots' | 'deleteSnapshot' | 'rollback'>;
-export type AppsCompose = Pick<Compose, 'config' | 'pull' | 'up' | 'down'>;
+export type AppsCompose = Pick<Compose, 'config' | 'up' | 'down'>;
 export type AppsDocker = Pick<
   DockerPort,
-  'listContainers' | 'allContainers' | 'projects' | 'startProject' | 'startContainers' | 'stopProject' | 'waitHealthy' | 'logs' | 'hasImage' | 'remoteDigest' | 'containerNamesOutside' | 'removeProject'
+  'listContainers' | 'allContainers' | 'projects' | 'startProject' | 'startContainers' | 'stopProject' | 'waitHealthy' | 'logs' | 'hasImage' | 'remoteDigest' | 'pullImage' | 'imageId' | 'tagImage' | 'containerNamesOutside' | 'removeProject'
 >;
 export type AppsVolumes = Pick<Volumes, 'ensureVolume' | 'seedVolume' | 'removeVolume'>;

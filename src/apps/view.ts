@@ -102,6 +102,10 @@ export function presentOperation(operation: Operation | null) {
       started_at: operation.startedAt,
       finished_at: operation.finishedAt,
       events: operation.events,
+      // Each image's download: layers and compressed bytes, done and in all.
+      pull: operation.pull.map((p) => ({ image: p.image, layers: p.layers, layers_done: p.layersDone, bytes: p.bytes, bytes_done: p.bytesDone, done: p.done })),
+      // A failed update whose previous images run again (the app is as it was).
+      rolled_back: operation.rolledBack,
     }
   );
 }

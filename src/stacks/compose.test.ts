@@ -22,7 +22,6 @@ test('when each action runs, then only flags both compose versions accept are us
   const compose = createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() });
   const global = ['-p', 'ft-app', '--project-directory', fake.dir, '-f', `${fake.dir}/compose.yml`, '-f', `${fake.dir}/felhom.override.yml`];
   const expected: Array<[() => Promise<unknown>, string[]]> = [
-    [() => compose.pull(spec(fake.dir)), ['pull']],
     [() => compose.up(spec(fake.dir)), ['up', '-d', '--remove-orphans']],
     [() => compose.stop(spec(fake.dir)), ['stop']],
     [() => compose.start(spec(fake.dir)), ['start']],
@@ -61,13 +60,13 @@ test('when compose prints progress, then each stdout and stderr line reaches onL
   const fake = fakeCompose(t, '');
   const gate = path.join(fake.dir, 'gate');
   // The script waits until the test has seen its first line: proof that lines stream.
-  fs.appendFileSync(path.join(fake.dir, 'compose.sh'), `echo "Pulling web"\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho "web pulled" >&2\nprintf 'no newline'`);
+  fs.appendFileSync(path.join(fake.dir, 'compose.sh'), `echo "Creating web"\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho "web started" >&2\nprintf 'no newline'`);
   const lines: string[] = [];
-  await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).pull(spec(fake.dir), (line) => {
+  await createCompose({ command: fake.command, dockerHost: 'unix:///x.sock', logger: silentLogger() }).up(spec(fake.dir), (line) => {
     lines.push(line);
     fs.writeFileSync(gate, '');
   });
-  assert.deepEqual(lines, ['Pulling web', 'web pulled', 'no newline']);
+  assert.deepEqual(lines, ['Creating web', 'web started', 'no newline']);
 });
 
 test('when a call outlasts its timeout, then compose and its children are stopped and the error says so', async (t) => {

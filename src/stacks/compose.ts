@@ -28,8 +28,10 @@ export interface Compose {
   command(): Promise<string[]>;
   /** The project as compose will run it (anchors, merges, defaults resolved), read into one model for v1 and v2. */
   config(spec: ComposeSpec): Promise<ComposeModel>;
-  /** `signal`, where taken, stops compose (SIGINT, then SIGKILL) when aborted: the controller is stopping. */
-  pull(spec: ComposeSpec, onLine?: OnLine, signal?: AbortSignal): Promise<void>;
+  /**
+   * `signal`, where taken, stops compose (SIGINT, then SIGKILL) when aborted: the
+   * controller is stopping. Images are downloaded before, through the engine (images.ts).
+   */
   up(spec: ComposeSpec, onLine?: OnLine, signal?: AbortSignal): Promise<void>;
   stop(spec: ComposeSpec): Promise<void>;
   start(spec: ComposeSpec): Promise<void>;
@@ -42,7 +44,7 @@ export interface ComposeOptions {
   command?: string[];
   dockerHost: string;
   logger: Logger;
-  /** Per call: `long` for pull and up (images can be large), `short` for the rest. */
+  /** Per call: `long` for up (it may wait for containers to stop and start), `short` for the rest. */
   timeoutsMs?: { long?: number; short?: number };
 }
 
@@ -53,7 +55,6 @@ export interface ComposeOptions {
  */
 const SUBCOMMANDS = {
   config: ['config'],
-  pull: ['pull'],
   up: ['up', '-d', '--remove-orphans'],
   stop: ['stop'],
   start: ['start'],
@@ -106,7 +107,7 @@ export function createCompose(options: ComposeOptions): Compose {
     const argv = [...base, ...composeArgs(spec, action)];
     const label = `${base.join(' ')} ${action}`;
     const reading = action === 'config';
-    const timeoutMs = reading ? Math.min(shortMs, CONFIG_TIMEOUT_MS) : action === 'pull' || action === 'up' ? longMs : shortMs;
+    const timeoutMs = reading ? Math.min(shortMs, CONFIG_TIMEOUT_MS) : action === 'up' ? longMs : shortMs;
     const started = Date.now();
     options.logger.debug({ argv }, 'compose: running');
     const bounds = reading ? { maxRssBytes: CONFIG_MAX_RSS_BYTES, maxOutputBytes: CONFIG_MAX_OUTPUT_BYTES } : {};
@@ -133,7 +134,6 @@ export function createCompose(options: ComposeOptions): Compose {
       reading = turn.catch(() => undefined);
       return turn;
     },
-    pull: async (spec, onLine, signal) => void (await run(spec, 'pull', onLine, signal)),
     up: async (spec, onLine, signal) => void (await run(spec, 'up', onLine, signal)),
     stop: async (spec) => void (await run(spec, 'stop')),
     start: async (spec) => void (await run(spec, 'start')),

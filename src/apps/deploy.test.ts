@@ -1,0 +1,125 @@
+/**
+ * How an update ends when its stack does not come up healthy, over a real database and
+ * fakes of Docker, compose and the agent: rolled back to the previous images when that
+ * works, and as a failed deploy (taken down, the snapshot named) only when it does not.
+ * The same with a real engine and registry: test/registry-pulls.integration.test.ts.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { describe, it, type TestContext } from 'node:test';
+import { createAuditLog } from '../audit/index.ts';
+import { systemClock } from '../clock.ts';
+import { openDatabase } from '../db/index.ts';
+import { silentLogger } from '../log.ts';
+import { readCompose, type ContainerInfo } from '../stacks/index.ts';
+import { tempDir } from '../testing/temp.ts';
+import { MANIFEST_FILE } from './app-folder.ts';
+import { startDeploy, type DeployOperationDeps } from './deploy.ts';
+import { InFlight } from './in-flight.ts';
+import { createOperations } from './operations.ts';
+import { createAppStore } from './store.ts';
+
+const OLD = 'sha256:old';
+const NEW = 'sha256:new';
+
+/** An installed app whose web service runs OLD; the registry has NEW under the same tag, which never becomes healthy. */
+function updateThatFails(t: TestContext, options: { tagFails: boolean }) {
+  const dir = tempDir(t);
+  const db = openDatabase(`${dir}/felhom.db`);
+  t.after(() => db.close());
+  const store = createAppStore(db, systemClock);
+  const operations = createOperations(db, systemClock);
+  const audit = createAuditLog(db, systemClock, silentLogger());
+  fs.mkdirSync(`${dir}/apps/site`, { recursive: true });
+  fs.writeFileSync(`${dir}/apps/site/${MANIFEST_FILE}`, 'schema: felhom.app/v1\nid: site\nname: Site\nversion: "1"\nhealth_timeout_seconds: 10\n');
+  store.insert({ id: 'site', name: 'Site', version: '1', source: 'upload', composeFile: 'compose.yml', web: null }, [], []);
+  store.update('site', { status: 'installed', desired: 'running' });
+  const calls: string[] = [];
+  let tagged = OLD;
+  let tagPointsAt = OLD;
+  const container = (): ContainerInfo => ({ service: 'web', image: 'r.example/web:1', imageId: tagged } as ContainerInfo);
+  const deps = {
+    store,
+    operations,
+    audit,
+    clock: systemClock,
+    logger: silentLogger(),
+    appsDir: `${dir}/apps`,
+    keepSnapshots: 5,
+    pullImages: true,
+    offline: false,
+    allowedRegistries: [],
+    pullStallMs: 10_000,
+    agent: {
+      getStorage: async () => ({ mounts: [] }),
+      createSnapshot: async ({ name }: { name: string }) => ({ name, created_at: new Date().toISOString() }),
+      listSnapshots: async () => [],
+    },
+    volumes: {},
+    compose: {
+      config: async () => readCompose({ services: { web: { image: 'r.example/web:1' } } }),
+      up: async () => {
+        calls.push(`up ${tagPointsAt}`);
+        tagged = tagPointsAt;
+      },
+      down: async () => void calls.push('down'),
+    },
+    docker: {
+      hasImage: async () => true,
+      imageId: async () => tagPointsAt,
+      pullImage: async (image: string) => {
+        tagPointsAt = NEW;
+        return { image, layers: 1, layersDone: 1, bytes: 100, bytesDone: 100 };
+      },
+      tagImage: async (imageId: string) => {
+        if (options.tagFails) throw new Error('no such image');
+        calls.push(`tag ${imageId}`);
+        tagPointsAt = imageId;
+      },
+      listContainers: async () => [container()],
+      waitHealthy: async () => (tagged === NEW ? { healthy: false, reason: 'web is unhealthy', containers: [] } : { healthy: true, containers: [] }),
+    },
+  } as unknown as DeployOperationDeps;
+  const inFlight = new InFlight();
+  const { operationId } = startDeploy(deps, inFlight, store.get('site')!, 'update', 'customer');
+  return { store, operations, audit, calls, inFlight, operationId };
+}
+
+describe('an update that does not become healthy', () => {
+  it('when the previous images can be put back, then the app runs them again, stays installed, and the operation says it was rolled back', async (t) => {
+    const s = updateThatFails(t, { tagFails: false });
+    await s.inFlight.settled();
+    assert.deepEqual(s.calls, [`up ${NEW}`, `tag ${OLD}`, `up ${OLD}`], 'the old image is tagged back and the stack started again; never taken down');
+    const operation = s.operations.get(s.operationId)!;
+    assert.equal(operation.state, 'failed');
+    assert.equal(operation.rolledBack, true);
+    assert.equal(operation.error, 'the update did not become healthy (web is unhealthy); the app runs its previous images again');
+    assert.equal(s.store.get('site')!.status, 'installed');
+    assert.deepEqual(
+      s.audit.list({ target: 'site' }).map((r) => [r.action, r.outcome]).reverse(),
+      [
+        ['app.update', 'failed'],
+        ['app.update_rollback', 'ok'],
+      ],
+    );
+  });
+
+  it('when the previous images cannot be put back, then the app is taken down and marked failed, naming the snapshot to roll the server back to', async (t) => {
+    const s = updateThatFails(t, { tagFails: true });
+    await s.inFlight.settled();
+    assert.deepEqual(s.calls, [`up ${NEW}`, 'down']);
+    const operation = s.operations.get(s.operationId)!;
+    assert.equal(operation.rolledBack, false);
+    assert.match(operation.error!, /^web is unhealthy\. The server can be rolled back to snapshot felhom-pre-site-\S+ from the app page\.$/);
+    assert.equal(s.store.get('site')!.status, 'failed');
+    const audited = s.audit.list({ target: 'site' }).reverse();
+    assert.deepEqual(
+      audited.map((r) => [r.action, r.outcome]),
+      [
+        ['app.update', 'failed'],
+        ['app.update_rollback', 'failed'],
+      ],
+    );
+    assert.match(String(audited[1]!.details?.reason), /no such image/);
+  });
+});
