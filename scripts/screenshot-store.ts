@@ -1,7 +1,7 @@
 /**
  * Saves a picture of the app store of a running development controller, for
  * docs/ui.md: Debian's Chromium, driven by playwright-core, signs in as the customer
- * would and photographs /store whole. Start `./scripts/dev` first, then:
+ * would and photographs /store (or another page) as a 1280x900 window shows it. Start `./scripts/dev` first, then:
  *
  *   source scripts/toolchain.sh && node scripts/screenshot-store.ts --password '<the password>'
  *
@@ -11,6 +11,8 @@
  *   --url <url>          the controller (default http://$FELHOM_LISTEN, else http://127.0.0.1:8080)
  *   --state-dir <dir>    the state of ./scripts/dev (default $DEV_STATE_DIR, else .dev)
  *   --out <file>         the picture (default docs/img/store.png)
+ *   --page <path>        another page to photograph once signed in (default /store)
+ *   --full-page          the whole page, not just the window
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     'state-dir': { type: 'string', default: process.env.DEV_STATE_DIR ?? path.join(root, '.dev') },
     password: { type: 'string' },
     out: { type: 'string', default: path.join(root, 'docs', 'img', 'store.png') },
+    page: { type: 'string', default: '/store' },
+    'full-page': { type: 'boolean', default: false },
   },
 });
 if (!values.password) {
@@ -57,7 +61,9 @@ try {
   // The icons are images of their own: wait until every one has loaded (or failed).
   await page.waitForLoadState('networkidle');
   fs.mkdirSync(path.dirname(values.out), { recursive: true });
-  await page.screenshot({ path: values.out, fullPage: true });
+  if (values.page !== '/store') await page.goto(`${url}${values.page}`);
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: values.out, fullPage: values['full-page'] });
   process.stdout.write(`screenshot-store: saved ${values.out}\n`);
 } finally {
   await browser.close();

@@ -117,6 +117,10 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   const cookie = await signInWithSetupCode(url, code, 'a long demo password');
   const store = await (await fetch(`${url}/store`, { headers: { cookie } })).text();
   for (const name of ['Notes (demo)', 'Shared files (demo)', 'Heartbeat (demo)', 'Nextcloud', 'Vaultwarden']) assert.ok(store.includes(name), `the store lists ${name}`);
+  // The real catalog is marked as needing the internet; the demo apps, in the local registry, are not.
+  const needsInternet = [...store.matchAll(/<li class="card" data-catalog="([^"]+)"[\s\S]*?<\/li>/g)].filter((m) => m[0].includes('Needs internet')).map((m) => m[1]!);
+  for (const id of REAL_CATALOG) assert.ok(needsInternet.includes(id), `${id} is marked as needing internet: ${needsInternet}`);
+  for (const id of Object.keys(DEMO_APPS)) assert.ok(!needsInternet.includes(id), `${id} is not marked`);
 
   const catalog = (await request('GET', '/api/v1/catalog')).body.apps.map((app: { id: string }) => app.id);
   for (const id of [...Object.keys(DEMO_APPS), ...REAL_CATALOG]) assert.ok(catalog.includes(id), `the catalog has ${id}: ${catalog}`);
@@ -140,6 +144,9 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   const installed = await runOperation(await request('POST', '/api/v1/apps', { catalog: 'demo-notes' }), 'the install of Notes (demo)');
   const steps = installed.events.map((event: { text: { key: string } | null }) => event.text?.key);
   assert.ok(steps.includes('deploy_step.download_images'), `the install downloaded the image: ${JSON.stringify(installed.events)}`);
+  const [pulled] = installed.pull;
+  assert.equal(pulled.image, image);
+  assert.ok(pulled.done && pulled.layers >= 1 && pulled.layers_done === pulled.layers && pulled.bytes > 0 && pulled.bytes_done === pulled.bytes, `the download's progress: ${JSON.stringify(installed.pull)}`);
   assert.equal(docker('image', 'inspect', image).status, 0, 'the engine has the image now');
 
   const port = DEMO_APPS['demo-notes'];
@@ -149,13 +156,17 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   assert.match((await page(port, '?note=Buy+milk'))!, /Buy milk/);
 
   // A new version under the same tag, as a publisher releases it; the update installs it.
+  const checked = async () => (await request('POST', '/api/v1/apps/demo-notes/check-update')).body.update;
+  assert.equal((await checked()).available, false, 'up to date before the publish');
   const published = execFileSync(path.join(root, 'scripts', 'dev-publish'), ['notes'], { cwd: root, env: { ...process.env, DEV_REGISTRY: registry }, encoding: 'utf8' });
   assert.match(published, /stable is version 2/);
+  assert.equal((await checked()).available, true, 'the check sees the published version');
   await runOperation(await request('POST', '/api/v1/apps/demo-notes/update'), 'the update of Notes (demo)');
   const second = (await page(port))!;
   assert.match(second, /version 2/);
   assert.doesNotMatch(second, /version 1/);
   assert.match(second, /Buy milk/, 'the note written before the update is still there');
+  assert.equal((await checked()).available, false, 'up to date after the update');
 
   // A bulk volume backed up by the controller (restic), onto the spare drive.
   await runOperation(await request('POST', '/api/v1/apps', { catalog: 'demo-files' }), 'the install of Shared files (demo)');

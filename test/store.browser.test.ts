@@ -84,10 +84,10 @@ describe('the app store in a browser', () => {
 
     // A category chip narrows to its apps and says which one is chosen.
     const chips = page.getByRole('navigation', { name: 'Categories' });
-    await chips.getByRole('link', { name: 'Notes and wiki (1)' }).click();
+    await chips.getByRole('link', { name: 'Notes, wikis and bookmarks (1)' }).click();
     await page.waitForURL(/category=notes/);
     assert.deepEqual(await shown(page), [`plain-notes${suffix}`]);
-    assert.equal(await chips.getByRole('link', { name: 'Notes and wiki (1)' }).getAttribute('aria-current'), 'true');
+    assert.equal(await chips.getByRole('link', { name: 'Notes, wikis and bookmarks (1)' }).getAttribute('aria-current'), 'true');
     assert.equal(await chips.getByRole('link', { name: 'All (3)' }).getAttribute('aria-current'), null);
     await screenshot(page, 'store-03-category');
     await chips.getByRole('link', { name: 'All (3)' }).click();

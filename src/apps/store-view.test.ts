@@ -49,7 +49,9 @@ describe('the store’s view of the catalog', () => {
 
   it('when a card is made, then it has the description in the customer’s language, its icon or monogram, the installed mark and the availability', () => {
     const availability = new Map<string, Availability>([['ledger', 'needs_internet'], ['wiki', 'ready']]);
-    const [album, ledger, wiki] = view({ locale: 'hu', availability }).cards;
+    const cards = view({ locale: 'hu', availability }).cards;
+    assert.deepEqual(cards.map((c) => c.id), ['album', 'wiki', 'ledger'], 'what needs the internet comes last');
+    const [album, wiki, ledger] = cards;
     assert.equal(album!.description, 'Családi fényképek');
     assert.equal(view().cards[0]!.description, 'Family photos');
     assert.deepEqual(album!.icon, { src: '/store/icons/album.svg', letter: 'A', tone: appIcon('album', 'Album', null).tone });

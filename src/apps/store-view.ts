@@ -82,6 +82,8 @@ export function storeView(
       icon: appIcon(entry.manifest.id, entry.manifest.name, entry.icon ? catalogIconUrl(entry.id) : null),
       installed: options.installed(entry.manifest.id),
       availability: options.availability.get(entry.id) ?? null,
-    }));
+    }))
+    // What can be installed from here first: on an offline box, the apps that need the internet come last.
+    .sort((a, b) => Number(a.availability === 'needs_internet') - Number(b.availability === 'needs_internet'));
   return { cards, categories: present.map((id) => ({ id, count: counts.get(id)! })), total: entries.length, query, category };
 }
