@@ -277,17 +277,19 @@ describe('apps on a real Docker engine', () => {
     await noContainerOf(s, app.id);
   });
 
-  it('when an install fails before its volumes (an image that is not there), then the app can still be uninstalled and installed again', async (t) => {
+  it('when an app names an image that is not there and downloads are off, then the plan says so and the install is refused before anything is created; fixed, it installs', async (t) => {
     if (!(await requireDocker(t))) return;
     const s = await setup(t);
     const app = testApp();
     cleanUpProject(t, app.id);
-    // Downloads are off in the tests: the deploy fails before compose up could try one.
     const broken = { ...app, compose: app.compose.replace(`image: ${WEB_IMAGE}`, 'image: felhom-test/not-built:never') };
-    const operation = await install(s, broken, 'failed');
-    assert.match(operation.error, /the image felhom-test\/not-built:never is not in the engine and downloads are off/);
+    const notThere = /felhom-test\/not-built:never is not in the engine and downloads are off \(FELHOM_PULL=never\)/;
+    const plan = (await s.api.post('/api/v1/apps/plan').set(s.auth).send({ manifest: broken.manifest, compose: broken.compose }).expect(200)).body;
+    assert.ok(plan.problems.some((problem: string) => notThere.test(problem)), JSON.stringify(plan.problems));
+    const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: broken.manifest, compose: broken.compose }).expect(409);
+    assert.match(refused.body.error.message, notThere);
     assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${app.id}`), '', 'nothing half-created');
-    await s.api.delete(`/api/v1/apps/${app.id}`).set(s.auth).expect(200);
+    await s.api.get(`/api/v1/apps/${app.id}`).set(s.auth).expect(404);
     await install(s, app);
   });
 

@@ -57,7 +57,9 @@ describe('the built-in catalog', () => {
       const version = requireComposeVersions(t).find((v) => v.name === which);
       if (!version) return;
       const agent = await devAgent(t);
-      const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env: { FELHOM_COMPOSE: version.command.join(' ') } });
+      // As on a customer's server: online, downloads on. Planning asks no registry (the
+      // images' availability is the engine's answer alone), and nothing is installed.
+      const c = await controller(t, { bootstrapPath: agent.bootstrapPath, env: { FELHOM_COMPOSE: version.command.join(' '), FELHOM_PULL: 'always', FELHOM_OFFLINE: 'false' } });
       const api = request(c.controller.url);
       for (const { id, manifest } of (await listCatalog([defaultCatalogDir])).entries) {
         const plan = (await api.post('/api/v1/apps/plan').set({ Authorization: `Bearer ${c.token}` }).send({ catalog: id }).expect(200)).body;

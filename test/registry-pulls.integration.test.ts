@@ -366,7 +366,7 @@ describe('images pulled from a registry', () => {
     assert.match(updates[0]!.reason!, /did not become healthy/);
   });
 
-  it('when the server is offline, then an image from the internet is never asked for: one the engine lacks fails the install before anything is created, one it has is used as it is', async (t) => {
+  it('when the server is offline, then an image from the internet is never asked for: one the engine lacks refuses the install before anything is created, one it has is used as it is', async (t) => {
     if (!(await requireDocker(t)) || !requireRegistry(t)) return;
     const registry = await startRegistry(t);
     const s = await setup(t, { FELHOM_REGISTRIES: registry.address, FELHOM_OFFLINE: 'true' });
@@ -375,15 +375,13 @@ describe('images pulled from a registry', () => {
     const app = pulledApp({ web: `registry.example.invalid/felhom/absent:${unique()}`, worker: worker.reference });
     cleanUpProject(t, app.id);
 
-    const operation = await install(s, app);
-    assert.equal(operation.state, 'failed');
-    assert.match(operation.error, /registry\.example\.invalid\/felhom\/absent:\S+ is not in the engine and comes from the internet.*FELHOM_OFFLINE=true/);
-    assert.deepEqual(
-      (operation.pull as PullEntry[]).map((p) => p.image),
-      [worker.reference],
-      'the listed registry is still asked; the internet is not',
-    );
-    assert.equal(operation.snapshot, null, 'no snapshot was taken');
+    const needsInternet = /registry\.example\.invalid\/felhom\/absent:\S+ must be downloaded from the internet, which this server does not use \(FELHOM_OFFLINE=true\)/;
+    const plan = (await s.api.post('/api/v1/apps/plan').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(200)).body;
+    assert.ok(plan.problems.some((problem: string) => needsInternet.test(problem)), `the plan says so before Install: ${JSON.stringify(plan.problems)}`);
+    const refused = await s.api.post('/api/v1/apps').set(s.auth).send({ manifest: app.manifest, compose: app.compose }).expect(409);
+    assert.match(refused.body.error.message, needsInternet);
+    assert.equal(docker('images', '-q', worker.reference), '', 'not even the listed registry was asked: nothing was started');
+    await s.api.get(`/api/v1/apps/${app.id}`).set(s.auth).expect(404);
     assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${app.id}`), '', 'no container was created');
 
     // An image from the internet that the engine has is used as it is, by an install and an update.

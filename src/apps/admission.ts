@@ -8,13 +8,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.ts';
-import { inEnglish } from '../i18n/index.ts';
+import { inEnglish, type Message } from '../i18n/index.ts';
 import type { ComposeModel } from '../stacks/index.ts';
 import { commitAppFolder, MANIFEST_FILE, stageAppFolder, type AppFiles } from './app-folder.ts';
 import { readCatalogApp } from './catalog.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 import { planPlacement, type PlacementPlan } from './placement.ts';
-import { judgeApp, publishedPorts, violationLine, violationsOf, type JudgeDeps } from './policy/index.ts';
+import { judgeApp, needsInternet, publishedPorts, violationLine, violationsOf, type JudgeDeps } from './policy/index.ts';
 import type { AppsAgent, AppsCompose, AppsDocker } from './ports.ts';
 import type { AppRecord, AppStore } from './store.ts';
 
@@ -33,6 +33,10 @@ export interface AdmissionDeps {
   reservedPorts: () => Promise<Array<{ published: number; protocol: 'tcp' | 'udp' }>>;
   /** Registries on the guest or its network that apps may take images from. */
   allowedRegistries: string[];
+  /** FELHOM_PULL=always: images the engine lacks can be downloaded. */
+  pullImages: boolean;
+  /** FELHOM_OFFLINE: only the listed registries can be reached. */
+  offline: boolean;
 }
 
 /** Writes the records of an admitted app: where its volumes go and the host ports it publishes. */
@@ -67,7 +71,8 @@ export async function readForUpdate(deps: AdmissionDeps, app: AppRecord): Promis
 export async function planApp(deps: AdmissionDeps, manifest: Manifest, files: AppFiles): Promise<PlacementPlan> {
   const plan = placementPlan(deps, manifest, (await deps.agent.getStorage()).mounts, false);
   try {
-    await judged(deps, manifest, files, async () => undefined);
+    const unobtainable = await judged(deps, manifest, files, async (_staging, model) => imagesOutOfReach(deps, model));
+    if (unobtainable) plan.problems.push(unobtainable);
   } catch (error) {
     const violations = violationsOf(error);
     if (!violations) throw error;
@@ -76,11 +81,17 @@ export async function planApp(deps: AdmissionDeps, manifest: Manifest, files: Ap
   return plan;
 }
 
-/** Judges, places, moves the folder into place and records (`record`), or refuses. */
-export async function admitApp(deps: AdmissionDeps, manifest: Manifest, files: AppFiles, confirmBulkOnPrimary: boolean, record: RecordApp): Promise<void> {
+/**
+ * Judges, places, moves the folder into place and records (`record`), or refuses. An
+ * install is also refused when its images cannot be had here (an update keeps running
+ * what the engine has: its download step says so).
+ */
+export async function admitApp(deps: AdmissionDeps, manifest: Manifest, files: AppFiles, confirmBulkOnPrimary: boolean, record: RecordApp, kind: 'install' | 'update'): Promise<void> {
   await judged(deps, manifest, files, async (staging, model) => {
     const plan = placementPlan(deps, manifest, (await deps.agent.getStorage()).mounts, confirmBulkOnPrimary);
     refuseUnplaceable(plan);
+    const unobtainable = kind === 'install' ? await imagesOutOfReach(deps, model) : null;
+    if (unobtainable) throw new AppError('conflict', unobtainable);
     await commitAppFolder(staging, path.join(deps.appsDir, manifest.id));
     record(plan.placements, publishedPorts(model));
   });
@@ -116,6 +127,19 @@ function judgeDeps(deps: AdmissionDeps): JudgeDeps {
       allowedRegistries: deps.allowedRegistries,
     }),
   };
+}
+
+/**
+ * Why some of the app's images cannot be had on this server, or null: the engine lacks
+ * them and downloads are off, or they come from the internet and the server is offline.
+ * Said before anything is created, rather than by an install that fails half-way.
+ */
+async function imagesOutOfReach(deps: AdmissionDeps, model: ComposeModel): Promise<Message | null> {
+  const images = [...new Set(model.services.map((s) => s.image).filter((image): image is string => image !== null))];
+  const absent = (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
+  const out = deps.pullImages ? absent.filter((image) => deps.offline && needsInternet(image, deps.allowedRegistries)) : absent;
+  if (out.length === 0) return null;
+  return { key: deps.pullImages ? 'manifest.images_need_internet' : 'manifest.images_absent_pull_off', params: { images: out.join(', ') } };
 }
 
 function placementPlan(deps: AdmissionDeps, manifest: Manifest, mounts: Parameters<typeof planPlacement>[0]['mounts'], confirmBulkOnPrimary: boolean): PlacementPlan {

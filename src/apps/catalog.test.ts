@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parse } from 'yaml';
 import { fixturesDir, tempDir } from '../testing/temp.ts';
+import { imagesOfComposeText } from './availability.ts';
 import { CATALOG_CATEGORIES, defaultCatalogDir, iconProblems, listCatalog, readCatalogApp } from './catalog.ts';
 
 const ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#1971C2"/><circle cx="32" cy="32" r="10" fill="#fff"/></svg>\n';
@@ -157,6 +158,20 @@ describe('the built-in catalog, as the store shows it', () => {
       assert.ok(entry.icon, `${entry.id}: has icon.svg`);
       assert.deepEqual(iconProblems(fs.readFileSync(entry.icon, 'utf8')), [], `${entry.id}: icon.svg`);
       for (const [volume, spec] of Object.entries(entry.manifest.volumes)) assert.ok(spec.note, `${entry.id}: volume ${volume} says what it holds`);
+    }
+  });
+
+  it('when a catalog app is installed, then it runs the versions the catalog names: every image pinned to a version, none to `latest`', () => {
+    const unpinned = (image: string) => {
+      const tag = /^(?:[^/]+\/)*[^/:@]+:([^/@]+)$/.exec(image)?.[1];
+      return tag === undefined || /^(latest|stable|main|master|release|nightly)$/.test(tag) || !/\d/.test(tag);
+    };
+    assert.equal(unpinned('postgres:16.6-alpine'), false);
+    for (const image of ['postgres', 'postgres:latest', 'ghcr.io/x/y:stable', 'registry:5000/x', 'x/y:main']) assert.equal(unpinned(image), true, image);
+    for (const id of fs.readdirSync(defaultCatalogDir)) {
+      const images = imagesOfComposeText(fs.readFileSync(path.join(defaultCatalogDir, id, 'compose.yml'), 'utf8'));
+      assert.ok(images.length > 0, `${id} names its images`);
+      for (const image of images) assert.equal(unpinned(image), false, `${id}: ${image} is pinned to a version`);
     }
   });
 

@@ -72,6 +72,7 @@ export class AppsService {
           placements,
           ports,
         ),
+        'install',
       );
     } catch (error) {
       audit.record({ actor: options.actor, action: 'app.install', target: manifest.id, outcome: refusedOrFailed(error), details: { reason: errorMessage(error) } });
@@ -284,6 +285,7 @@ export class AppsService {
         placements,
         ports,
       ),
+      'update',
     );
   }
 

@@ -870,6 +870,8 @@ export const en = {
   "manifest.volume_no_bulk_storage": "volume \"{volume}\" is bulk data, but no storage is attached for it",
   "manifest.volumes_unplaceable": "the app's volumes cannot be placed: {problems}",
   "manifest.confirm_bulk_on_primary": "no bulk storage is attached, so {volumes} would go on the fast internal storage; confirm that to install (confirm_bulk_on_primary)",
+  "manifest.images_need_internet": "{images} must be downloaded from the internet, which this server does not use (FELHOM_OFFLINE=true): load the images into the engine, or list their registry in FELHOM_REGISTRIES",
+  "manifest.images_absent_pull_off": "{images} is not in the engine and downloads are off (FELHOM_PULL=never): load the images into the engine first",
 
   // Update availability and automatic updates (src/updates/, docs/updates.md).
   "update.title": "Updates",

@@ -872,6 +872,8 @@ export const hu: Record<MessageKey, string> = {
   "manifest.volume_no_bulk_storage": "a(z) „{volume}” kötet nagy mennyiségű adat (bulk), de nincs csatlakoztatva tároló hozzá",
   "manifest.volumes_unplaceable": "az alkalmazás kötetei nem helyezhetők el: {problems}",
   "manifest.confirm_bulk_on_primary": "nincs csatlakoztatva tároló nagy mennyiségű adathoz, ezért a(z) {volumes} a gyors belső tárolóra kerülne; a telepítéshez erősítse meg ezt (confirm_bulk_on_primary)",
+  "manifest.images_need_internet": "a(z) {images} lemezképet az internetről kellene letölteni, ezt a szerver viszont nem használja (FELHOM_OFFLINE=true): töltse be a lemezképeket a motorba, vagy vegye fel a tárolójukat (registry) a FELHOM_REGISTRIES listára",
+  "manifest.images_absent_pull_off": "a(z) {images} nincs a motorban, a letöltés pedig ki van kapcsolva (FELHOM_PULL=never): előbb töltse be a lemezképeket a motorba",
 
   // Update availability and automatic updates (src/updates/, docs/updates.md).
   "update.title": "Frissítések",
