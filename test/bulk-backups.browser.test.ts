@@ -13,13 +13,12 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { hu } from '../src/i18n/hu.ts';
-import { newPage, requireBrowser, screenshot } from './helpers/browser.ts';
+import { createAccount, newPage, requireBrowser, screenshot } from './helpers/browser.ts';
 import { api, assignBackupDisk, checksums, installPhotoApp, requireRestic, writeFiles } from './helpers/bulk.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { until } from './helpers/until.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { tempDir } from './helpers/temp.ts';
-import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
 
 const CODE = /^([0-9A-Z]{4}-){7}[0-9A-Z]{4}$/;
 /** A message key shown as such: a translation that is missing or a key built wrongly. */
@@ -83,11 +82,7 @@ describe('bulk backups in a browser', () => {
     });
     const url = c.controller.url;
     await page.goto(url);
-    await page.getByLabel('Setup code').fill(setupCodeOf(c.dataDir));
-    await page.getByLabel('New password').fill(PASSWORD);
-    await page.getByLabel('Repeat the password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create the account' }).click();
-    await page.getByRole('heading', { name: 'Your server' }).waitFor();
+    await createAccount(page, c.dataDir);
 
     // 1. A target on the other disk: its recovery code is shown once, then never again.
     await page.locator('header nav').getByRole('link', { name: 'Backups', exact: true }).click();

@@ -15,7 +15,7 @@ import { devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { api, assignBackupDisk, backUp, finishedJob, installPhotoApp, RESTIC_VERSIONS, resticByHand, resticOf, writeFiles } from './helpers/bulk.ts';
 import { testLogs } from './helpers/log.ts';
-import { apiToken, startController } from './helpers/process.ts';
+import { alive, apiToken, startController } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until, within } from './helpers/until.ts';
 
@@ -32,14 +32,6 @@ const PROCESS_GONE_MS = 30_000;
 const SCENARIO = { timeout: 480_000 };
 
 const locksOf = (repo: string) => fs.readdirSync(path.join(repo, 'locks'));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a bulk backup when the controller is killed', () => {
   for (const [v, version] of RESTIC_VERSIONS.entries()) {

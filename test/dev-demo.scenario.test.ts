@@ -16,6 +16,7 @@ import { requireDocker, removeProject } from './helpers/docker.ts';
 import { outputTail, testLogs } from './helpers/log.ts';
 import { freePort, requireRegistry } from './helpers/registry.ts';
 import { signInWithSetupCode } from './helpers/sign-in.ts';
+import { alive } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
 import { until, within } from './helpers/until.ts';
 
@@ -35,14 +36,6 @@ function docker(...args: string[]): { status: number | null; stdout: string } {
   return { status: run.status, stdout: run.stdout };
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function page(port: number, query = ''): Promise<string | null> {
   try {

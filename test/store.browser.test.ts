@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { squareIcon, writeCatalog } from './helpers/catalog.ts';
-import { newPage, requireBrowser, screenshot } from './helpers/browser.ts';
+import { createAccount, newPage, requireBrowser, screenshot } from './helpers/browser.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { tempDir } from './helpers/temp.ts';
-import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
 import { until } from './helpers/until.ts';
 
 const suffix = `-${process.pid % 10000}`;
@@ -50,11 +49,7 @@ describe('the app store in a browser', () => {
     });
 
     await page.goto(`${url}/setup`);
-    await page.getByLabel('Setup code').fill(setupCodeOf(c.dataDir));
-    await page.getByLabel('New password').fill(PASSWORD);
-    await page.getByLabel('Repeat the password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create the account' }).click();
-    await page.getByRole('heading', { name: 'Your server' }).waitFor();
+    await createAccount(page, c.dataDir);
 
     await page.locator('header nav').getByRole('link', { name: 'App store', exact: true }).click();
     await page.getByRole('heading', { name: 'Apps you can install' }).waitFor();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
-import { newPage, requireBrowser } from './helpers/browser.ts';
+import { createAccount, newPage, requireBrowser } from './helpers/browser.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
@@ -200,11 +200,7 @@ describe('the customer UI for keyboard and eyes', () => {
 
     const { page } = await newPage(browser);
     await page.goto(`${url}/setup`);
-    await page.getByLabel('Setup code').fill(setupCodeOf(c.dataDir));
-    await page.getByLabel('New password').fill(PASSWORD);
-    await page.getByLabel('Repeat the password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create the account' }).click();
-    await page.getByRole('heading', { name: 'Your server' }).waitFor();
+    await createAccount(page, c.dataDir);
 
     await page.goto(`${url}/apps/${id}`);
     await page.locator('#app-live [data-state="running"]').waitFor();

@@ -10,12 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { newPage, requireBrowser, screenshot } from './helpers/browser.ts';
+import { createAccount, newPage, requireBrowser, screenshot } from './helpers/browser.ts';
 import { controller, devAgent } from './helpers/controller.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImageIfEngine } from './helpers/images.ts';
 import { tempDir } from './helpers/temp.ts';
-import { PASSWORD, setupCodeOf } from './helpers/ui.ts';
 import { until } from './helpers/until.ts';
 
 const IMAGE = 'felhom-test/webapp:browser';
@@ -117,11 +116,7 @@ describe('the customer UI in a browser', () => {
     await page.goto(url);
     assert.equal(new URL(page.url()).pathname, '/setup');
     await screenshot(page, '01-setup');
-    await page.getByLabel('Setup code').fill(setupCodeOf(c.dataDir));
-    await page.getByLabel('New password').fill(PASSWORD);
-    await page.getByLabel('Repeat the password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create the account' }).click();
-    await page.getByRole('heading', { name: 'Your server' }).waitFor();
+    await createAccount(page, c.dataDir);
     await screenshot(page, '02-home-empty');
 
     // The store: the plan shows where each volume goes, then the install runs live.

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { PASSWORD, setupCodeOf } from './ui.ts';
 
 const executablePath = process.env.FELHOM_CHROMIUM ?? '/usr/bin/chromium';
 export const screenshotDir = path.join(import.meta.dirname, '..', '..', 'test-output', 'screenshots');
@@ -36,4 +37,13 @@ export async function newPage(browser: Browser, options: { width?: number; heigh
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/** On the setup page: creates the account with the controller's setup code, as a customer would, and waits for the home page. */
+export async function createAccount(page: Page, dataDir: string): Promise<void> {
+  await page.getByLabel('Setup code').fill(setupCodeOf(dataDir));
+  await page.getByLabel('New password').fill(PASSWORD);
+  await page.getByLabel('Repeat the password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create the account' }).click();
+  await page.getByRole('heading', { name: 'Your server' }).waitFor();
 }

@@ -108,3 +108,13 @@ export async function installAndWait(
   });
   assert.equal(operation.state, 'succeeded', JSON.stringify(operation));
 }
+
+/** Whether a process of ours still runs (signal 0 only asks). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
