@@ -1,7 +1,8 @@
 /**
  * How an update ends when its stack does not come up healthy, over a real database and
- * fakes of Docker, compose and the agent: rolled back to the previous images when that
- * works, and as a failed deploy (taken down, the snapshot named) only when it does not.
+ * fakes of Docker, compose and the agent: rolled back to the previous version's files
+ * and images when that works, and as a failed deploy (taken down, the snapshot named)
+ * only when it does not; and when a download fails, with every tag where it was.
  * The same with a real engine and registry: test/registry-pulls.integration.test.ts.
  */
 import assert from 'node:assert/strict';
