@@ -4,7 +4,8 @@
  * the operation, an update that brings a new image for the same tag and recreates only
  * what changed, an update that cannot download (registry down, tag gone, registry
  * hanging) leaving the app running as it was, an update that does not come up healthy
- * going back to its previous images, and an offline box that never asks the internet.
+ * going back to its previous images (and a catalog app to its previous version's files and
+ * record), and an offline box that never asks the internet.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { docker } from './helpers/deployment.ts';
 import { cleanUpProject, requireDocker } from './helpers/docker.ts';
 import { buildWebImage, removeImage } from './helpers/images.ts';
 import { testLogs } from './helpers/log.ts';
+import { tempDir } from './helpers/temp.ts';
 import { signUp } from './helpers/ui.ts';
 import { hangingRegistry, requireRegistry, startRegistry, type TestRegistry } from './helpers/registry.ts';
 import { until } from './helpers/until.ts';
@@ -184,6 +186,33 @@ async function untouched(s: Setup, appId: string, before: Record<string, { id: s
   assert.equal(app.error, null, 'the app is not marked failed');
 }
 
+/** A catalog app of one web service on `image`, as version `version`, written into the catalog folder. */
+function writeCatalogVersion(folder: string, id: string, port: number, version: string, image: string): void {
+  fs.mkdirSync(folder, { recursive: true });
+  fs.writeFileSync(
+    path.join(folder, '.felhom.yml'),
+    `schema: felhom.app/v1\nid: ${id}\nname: Catalog pulled site\nversion: "${version}"\ndescription: A site\ncompose: compose.yml\nweb: { service: web, port: 8080 }\nhealth_timeout_seconds: 10\nvolumes:\n  site: { class: hot }\nx-catalog: { category: demo, description_hu: Egy honlap }\n`,
+  );
+  fs.writeFileSync(
+    path.join(folder, 'compose.yml'),
+    `services:
+  web:
+    image: ${image}
+    init: true
+    security_opt: ["no-new-privileges:true"]
+    ports: ["127.0.0.1:${port}:8080"]
+    volumes: ["site:/srv/www"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 1s
+      timeout: 2s
+      retries: 30
+volumes:
+  site:
+`,
+  );
+}
+
 describe('images pulled from a registry', () => {
   it('when an app is installed, then its images are downloaded with layer and byte progress on the operation', async (t) => {
     if (!(await requireDocker(t)) || !requireRegistry(t)) return;
@@ -294,6 +323,68 @@ describe('images pulled from a registry', () => {
     );
     assert.match(updates[0]!.reason!, /connection refused/i);
     assert.match(updates[1]!.reason!, /not found|unknown/i);
+  });
+
+  it('when a catalog update to a new image tag fails, then the app goes back to the previous version: its image, its files and its record', async (t) => {
+    if (!(await requireDocker(t)) || !requireRegistry(t)) return;
+    const registry = await startRegistry(t);
+    const catalog = tempDir(t, 'felhom-catalog-');
+    const s = await setup(t, { FELHOM_REGISTRIES: registry.address, FELHOM_CATALOG_DIR: catalog });
+    const id = `cp${unique()}`;
+    const port = 21000 + ((process.pid * 7 + counter * 13) % 20000);
+    const folder = path.join(catalog, id);
+    const appFolder = path.join(s.c.dataDir, 'apps', id);
+    const v1 = publish(t, registry, 'felhom/x:1', 'catalog-v1');
+    writeCatalogVersion(folder, id, port, '1', v1.reference);
+    cleanUpProject(t, id);
+    const installed = await s.api.post('/api/v1/apps').set(s.auth).send({ catalog: id }).expect(202);
+    assert.equal((await finished(s, installed.body.operation.id)).state, 'succeeded');
+    const record = async () => (await s.api.get(`/api/v1/apps/${id}`).set(s.auth).expect(200)).body;
+
+    // Version 2 names a new tag whose image serves on another port: never healthy.
+    const v2 = publish(t, registry, 'felhom/x:2', 'catalog-v2', ['CMD ["httpd", "-f", "-p", "9090", "-h", "/srv/www"]']);
+    writeCatalogVersion(folder, id, port, '2', v2.reference);
+    const unhealthy = await update(s, id);
+    assert.equal(unhealthy.state, 'failed', JSON.stringify(unhealthy, null, 1));
+    assert.equal(unhealthy.rolled_back, true, unhealthy.error);
+    const web = containerOf(id, 'web');
+    assert.equal(web.image, v1.id, 'the version 1 image runs again, not the new tag');
+    assert.equal(web.health, 'healthy');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(CALL_MS) }).then((r) => r.text())).trim(), 'catalog-v1');
+    const afterRollback = await record();
+    assert.deepEqual([afterRollback.version, afterRollback.state, afterRollback.error], ['1', 'running', null]);
+    const compose = () => fs.readFileSync(path.join(appFolder, 'compose.yml'), 'utf8');
+    assert.ok(compose().includes(`${registry.address}/felhom/x:1`) && !compose().includes('felhom/x:2'), compose());
+    assert.match(fs.readFileSync(path.join(appFolder, '.felhom.yml'), 'utf8'), /version: "1"/);
+
+    // Version 3 names a tag the registry does not have: the download fails, nothing changes.
+    writeCatalogVersion(folder, id, port, '3', `${registry.address}/felhom/x:3`);
+    const absent = await update(s, id);
+    assert.equal(absent.state, 'failed');
+    assert.match(absent.error, /could not download the image .*felhom\/x:3: .*(not found|unknown)/i);
+    assert.equal(absent.rolled_back, false);
+    await untouched(s, id, { web });
+    assert.equal((await record()).version, '1', 'the record says the version that runs');
+    assert.ok(compose().includes(`${registry.address}/felhom/x:1`) && !compose().includes('felhom/x:3'), compose());
+    assert.ok(fs.existsSync(path.join(appFolder, 'felhom.override.yml')), 'the override that binds the volumes is back too');
+  });
+
+  it('when an update downloads the first image and a later one fails, then the first tag points at its previous image again', async (t) => {
+    if (!(await requireDocker(t)) || !requireRegistry(t)) return;
+    const registry = await startRegistry(t);
+    const s = await setup(t, { FELHOM_REGISTRIES: registry.address });
+    const { app, web } = await installedFromRegistry(t, s, registry);
+    const before = { web: containerOf(app.id, 'web'), worker: containerOf(app.id, 'worker') };
+    const next = publish(t, registry, 'felhom/web:1', 'web-v2');
+    registry.removeTag('felhom/worker:1');
+
+    const operation = await update(s, app.id);
+    assert.equal(operation.state, 'failed');
+    assert.match(operation.error, /could not download the image .*felhom\/worker:1: .*(not found|unknown)/i);
+    assert.ok(operation.events.some((e: { message: string }) => e.message.startsWith(`Downloaded ${web.reference}: `)), 'the first image was downloaded');
+    assert.equal(engineImageId(web.reference), web.id, 'the tag points at the previous image again, not the unchecked new one');
+    assert.notEqual(engineImageId(web.reference), next.id);
+    await untouched(s, app.id, before);
   });
 
   it('when the registry accepts connections and never answers, then the update gives up after the stall limit and the app runs as it was', async (t) => {

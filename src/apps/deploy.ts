@@ -1,7 +1,8 @@
 /**
  * Deploying an app whose records and folder are in place: download its images, snapshot
  * the guest, realize and seed its volumes, start the stack, and wait until it is
- * healthy; an update that does not come up healthy goes back to its previous images.
+ * healthy; an update that does not come up healthy goes back to its previous images
+ * and, with them, to its previous version's folder and record (update-undo.ts).
  * Every step is idempotent, so an install interrupted by a crash is finished by running
  * this again.
  */
@@ -23,6 +24,7 @@ import type { AppsAgent, AppsCompose, AppsDocker, AppsVolumes } from './ports.ts
 import { prunePredeploySnapshots, takePredeploySnapshot } from './snapshots.ts';
 import type { VolumePlacement } from './placement.ts';
 import type { AppRecord, AppStore } from './store.ts';
+import type { UpdateUndo } from './update-undo.ts';
 
 export interface DeployDeps {
   agent: AppsAgent;
@@ -77,6 +79,19 @@ async function assertStorageAttached(agent: AppsAgent, placements: VolumePlaceme
  * FELHOM_PULL=never and past the controller's view of it.
  */
 async function downloadImages(deps: DeployDeps, kind: DeployKind, model: ComposeModel, progress: Progress, signal: AbortSignal): Promise<void> {
+  // What each tag meant before its download. When a later image fails, the tags that
+  // moved are put back: the app keeps its containers, and its next `compose up` (a
+  // restart) must not start a new image the update never checked.
+  const before: PreviousImage[] = [];
+  try {
+    await downloadAll(deps, kind, model, progress, signal, before);
+  } catch (error) {
+    await pointBack(deps.docker, before).catch((cause: unknown) => deps.logger.warn({ err: cause }, 'could not point the tags of a failed download back at their previous images'));
+    throw error;
+  }
+}
+
+async function downloadAll(deps: DeployDeps, kind: DeployKind, model: ComposeModel, progress: Progress, signal: AbortSignal, before: PreviousImage[]): Promise<void> {
   const images = [...new Set(model.services.map((s) => s.image).filter((image): image is string => image !== null))];
   const missing = async () => (await Promise.all(images.map(async (image) => ((await deps.docker.hasImage(image)) ? null : image)))).filter((image) => image !== null);
   if (!deps.pullImages) {
@@ -89,6 +104,7 @@ async function downloadImages(deps: DeployDeps, kind: DeployKind, model: Compose
     for (const image of reachable) {
       signal.throwIfAborted();
       const had = await deps.docker.imageId(image);
+      if (had !== null) before.push({ image, imageId: had });
       const done = await deps.docker.pullImage(image, { stallMs: deps.pullStallMs, signal, onProgress: (p) => progress.pull(p) });
       progress.pull(done, true);
       progress.note(
@@ -114,6 +130,13 @@ async function downloadImages(deps: DeployDeps, kind: DeployKind, model: Compose
 interface PreviousImage {
   image: string;
   imageId: string;
+}
+
+/** Points each reference that moved back at the image it meant before. */
+async function pointBack(docker: AppsDocker, previous: PreviousImage[]): Promise<void> {
+  for (const { image, imageId } of previous) {
+    if ((await docker.imageId(image)) !== imageId) await docker.tagImage(imageId, image);
+  }
 }
 
 /** What the app's containers run now, one entry per image reference. */
@@ -142,21 +165,27 @@ async function upAndHealthy(deps: DeployDeps, app: AppRecord, oneShot: string[],
 }
 
 /**
- * Undoes an update that did not come up healthy: points each reference back at the
- * image it meant before and starts the stack again, which recreates just the services
- * whose image changed. Returns null when the app is healthy again, else why not.
+ * Undoes an update that did not come up healthy: puts the previous version's folder
+ * and record back (`undo`), points each reference back at the image it meant before
+ * and starts the stack again, which recreates just the services that changed. Returns
+ * null when the app is healthy again, else why not.
  */
-async function rollBack(deps: DeployDeps, app: AppRecord, previous: PreviousImage[], oneShot: string[], timeoutMs: number, progress: Progress, signal: AbortSignal): Promise<Message | null> {
+async function rollBack(deps: DeployDeps, app: AppRecord, undo: UpdateUndo | null, previous: PreviousImage[], oneShot: string[], timeoutMs: number, progress: Progress, signal: AbortSignal): Promise<Message | null> {
   progress.step('roll_back');
+  let previousApp = app;
   try {
-    for (const { image, imageId } of previous) {
-      if ((await deps.docker.imageId(image)) !== imageId) await deps.docker.tagImage(imageId, image);
+    if (undo) {
+      await undo.restore();
+      previousApp = deps.store.get(app.id) ?? app;
+      // The previous compose file's one-shot services, which the health wait lets exit.
+      oneShot = oneShotServices(await deps.compose.config(composeSpec(deps.appsDir, previousApp, false)));
     }
+    await pointBack(deps.docker, previous);
   } catch (error) {
     signal.throwIfAborted();
     return errorText(error);
   }
-  const failure = await upAndHealthy(deps, app, oneShot, timeoutMs, progress, signal);
+  const failure = await upAndHealthy(deps, previousApp, oneShot, timeoutMs, progress, signal);
   if (!failure) progress.note({ key: 'deploy_event.rolled_back' });
   return failure;
 }
@@ -175,16 +204,21 @@ export interface DeployResult {
  * stopping) stops the compose children and ends the deploy at its next step, leaving
  * it to be resumed.
  */
-export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal): Promise<DeployResult> {
+export async function deploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal, undo: UpdateUndo | null = null): Promise<DeployResult> {
   const stage = { touched: false };
   try {
-    return await runDeploy(deps, app, kind, progress, signal, stage);
+    return await runDeploy(deps, app, kind, progress, signal, stage, undo);
   } catch (error) {
+    // An update that changed nothing runs the previous version: its folder and record
+    // say so again. One cancelled by shutdown is left as it is, for the resume.
+    if (!stage.touched && undo && !signal.aborted) {
+      await undo.restore().catch((cause: unknown) => deps.logger.warn({ err: cause, app: app.id }, 'could not put back the folder and record of the previous version'));
+    }
     return { failure: errorText(error), touched: stage.touched, rollback: null };
   }
 }
 
-async function runDeploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal, stage: { touched: boolean }): Promise<DeployResult> {
+async function runDeploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, progress: Progress, signal: AbortSignal, stage: { touched: boolean }, undo: UpdateUndo | null): Promise<DeployResult> {
   const { agent, compose, docker, volumes, store, clock, logger, appsDir } = deps;
   await assertStorageAttached(agent, store.placements(app.id));
 
@@ -236,7 +270,7 @@ async function runDeploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, pro
     return { failure: null, touched: true, rollback: null };
   }
   if (previous.length === 0) return { failure, touched: true, rollback: null };
-  return { failure, touched: true, rollback: { failure: await rollBack(deps, app, previous, oneShot, timeoutMs, progress, signal) } };
+  return { failure, touched: true, rollback: { failure: await rollBack(deps, app, undo, previous, oneShot, timeoutMs, progress, signal) } };
 }
 
 export interface DeployOperationDeps extends DeployDeps {
@@ -253,7 +287,7 @@ export interface DeployOperationDeps extends DeployDeps {
  * is neither: its operation stays running, and the next start resumes it as it would
  * after a crash (reconcile.ts).
  */
-export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: AppRecord, kind: DeployKind, actor: string): { operationId: string } {
+export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: AppRecord, kind: DeployKind, actor: string, undo: UpdateUndo | null = null): { operationId: string } {
   const { store, operations, audit, logger } = deps;
   const progress = operations.start(app.id, kind === 'resume' ? 'resume-install' : kind);
   const { signal } = inFlight;
@@ -263,7 +297,7 @@ export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: 
   void inFlight.run(app.id, 'change', async () => {
     let result: DeployResult;
     try {
-      result = await deploy(deps, app, kind, progress, signal);
+      result = await deploy(deps, app, kind, progress, signal, undo);
     } finally {
       signal.removeEventListener('abort', interrupted);
     }
@@ -292,7 +326,8 @@ export function startDeploy(deps: DeployOperationDeps, inFlight: InFlight, app: 
       logger.warn({ app: app.id, kind, reason: inEnglish(text) }, 'app update failed; the app runs as before');
       return;
     }
-    await deps.compose.down(composeSpec(deps.appsDir, app)).catch((error: unknown) => {
+    // The record names the compose file on disk: the previous version's once a roll-back put it back.
+    await deps.compose.down(composeSpec(deps.appsDir, store.get(app.id) ?? app)).catch((error: unknown) => {
       logger.warn({ err: error, app: app.id }, 'could not take down a failed deploy');
     });
     const snapshot = operations.get(progress.operationId)?.snapshot;

@@ -16,6 +16,7 @@ import { InFlight } from './in-flight.ts';
 import type { Manifest } from './manifest.ts';
 import type { PlacementPlan } from './placement.ts';
 import type { AppRecord } from './store.ts';
+import { keepForUndo, type UpdateUndo } from './update-undo.ts';
 
 export type { InstallSource } from './admission.ts';
 
@@ -85,14 +86,17 @@ export class AppsService {
     const app = this.#require(id);
     this.#inFlight.assertIdle(id);
     this.#assertStorageBack(app, 'update', options.actor);
+    let undo: UpdateUndo;
     try {
+      // Before the new version's files and record replace these: a failed update goes back to them.
+      undo = await keepForUndo(this.#deps.store, this.#deps.appsDir, app);
       await this.#rejudge(app);
     } catch (error) {
       this.#deps.audit.record({ actor: options.actor, action: 'app.update', target: id, outcome: refusedOrFailed(error), details: { reason: errorMessage(error) } });
       throw error;
     }
     await this.#stopReaders(id, 'updated');
-    return this.#runDeploy(id, 'update', options.actor);
+    return this.#runDeploy(id, 'update', options.actor, undo);
   }
 
   async start(id: string, options: Actor): Promise<void> {
@@ -262,8 +266,8 @@ export class AppsService {
     return this.#runDeploy(id, 'resume', 'controller');
   }
 
-  #runDeploy(id: string, kind: DeployKind, actor: string): { operationId: string } {
-    return startDeploy(this.#deps, this.#inFlight, this.#require(id), kind, actor);
+  #runDeploy(id: string, kind: DeployKind, actor: string, undo: UpdateUndo | null = null): { operationId: string } {
+    return startDeploy(this.#deps, this.#inFlight, this.#require(id), kind, actor, undo);
   }
 
   async #simple(id: string, action: 'start' | 'stop' | 'restart', actor: string, work: () => Promise<void>): Promise<void> {

@@ -166,6 +166,14 @@ export function createAppStore(db: Db, clock: Clock) {
       return db.prepare<[string], PlacementRow>('SELECT * FROM volume_placements WHERE app_id = ? ORDER BY volume').all(appId).map(toPlacement);
     },
 
+    /** The host ports the app publishes, as recorded when it was admitted. */
+    ports(appId: string): PortRecord[] {
+      return db
+        .prepare<[string], { host_ip: string | null; published: number; protocol: 'tcp' | 'udp' }>('SELECT * FROM app_ports WHERE app_id = ? ORDER BY published, protocol')
+        .all(appId)
+        .map((row) => ({ hostIp: row.host_ip, published: row.published, protocol: row.protocol }));
+    },
+
     /** Every app id that has volume placements, installed or not (kept data). */
     appsWithData(): string[] {
       return db.prepare<[], { app_id: string }>('SELECT DISTINCT app_id FROM volume_placements ORDER BY app_id').all().map((r) => r.app_id);
