@@ -170,6 +170,11 @@ async function upAndHealthy(deps: DeployDeps, app: AppRecord, oneShot: string[],
  * and starts the stack again, which recreates just the services that changed. Returns
  * null when the app is healthy again, else why not.
  */
+/** How long the app's manifest lets it take to become healthy. */
+async function healthTimeoutMs(appsDir: string, appId: string): Promise<number> {
+  return parseManifest(await fs.readFile(path.join(appsDir, appId, MANIFEST_FILE), 'utf8')).health_timeout_seconds * 1000;
+}
+
 async function rollBack(deps: DeployDeps, app: AppRecord, undo: UpdateUndo | null, previous: PreviousImage[], oneShot: string[], timeoutMs: number, progress: Progress, signal: AbortSignal): Promise<Message | null> {
   progress.step('roll_back');
   let previousApp = app;
@@ -177,8 +182,10 @@ async function rollBack(deps: DeployDeps, app: AppRecord, undo: UpdateUndo | nul
     if (undo) {
       await undo.restore();
       previousApp = deps.store.get(app.id) ?? app;
-      // The previous compose file's one-shot services, which the health wait lets exit.
+      // The previous compose file's one-shot services, which the health wait lets exit,
+      // and the previous manifest's patience.
       oneShot = oneShotServices(await deps.compose.config(composeSpec(deps.appsDir, previousApp, false)));
+      timeoutMs = await healthTimeoutMs(deps.appsDir, app.id);
     }
     await pointBack(deps.docker, previous);
   } catch (error) {
@@ -260,8 +267,7 @@ async function runDeploy(deps: DeployDeps, app: AppRecord, kind: DeployKind, pro
 
   // What runs now, to go back to should the update not come up healthy.
   const previous = kind === 'update' ? await currentImages(docker, app.id) : [];
-  const manifest = parseManifest(await fs.readFile(path.join(appsDir, app.id, MANIFEST_FILE), 'utf8'));
-  const timeoutMs = manifest.health_timeout_seconds * 1000;
+  const timeoutMs = await healthTimeoutMs(appsDir, app.id);
   signal.throwIfAborted();
   progress.step('start');
   const failure = await upAndHealthy(deps, app, oneShot, timeoutMs, progress, signal);
