@@ -18,7 +18,7 @@ export function updatePages(updates: UpdatesCore, apps: Pick<Apps, 'record'>): R
 
   // The page answers at once and the check runs on: a slow registry would otherwise keep
   // the browser waiting for minutes. The page says the check started; its result shows
-  // on the pages when it is done (each app's problems are logged by the check itself).
+  // on the pages when it is done (a check that fails is logged by the updates domain).
   const inBackground = (appId?: string) => void updates.check(appId).catch(() => {});
   router.post('/updates/check', (_req, res) => {
     inBackground();

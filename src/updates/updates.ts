@@ -96,7 +96,8 @@ export function createUpdates(deps: UpdatesDeps): Updates {
     if (joined) return joined;
     const turn = tail.then(() => run(scope));
     pending.set(scope, turn);
-    tail = turn.finally(() => pending.delete(scope)).catch(() => {});
+    // Logged here once, whoever waits for it (a page form does not).
+    tail = turn.finally(() => pending.delete(scope)).catch((error: unknown) => logger.warn({ err: error, scope }, 'the update check failed'));
     return turn;
   };
 
