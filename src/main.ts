@@ -125,6 +125,7 @@ export async function startController(
     docker,
     allowedRegistries: config.allowedRegistries,
     offline: config.offline,
+    pullImages: config.pullImages,
     schedule: config.updateCheckCron,
   });
   const quiesce = createQuiesce({

@@ -59,6 +59,8 @@ describe('malformed requests', () => {
         ['GET', `/api/v1/apps/${bad}`, bearer],
         ['DELETE', `/api/v1/apps/${bad}`, bearer],
         ['POST', `/api/v1/apps/${bad}/start`, bearer],
+        ['POST', `/api/v1/apps/${bad}/check-update`, bearer],
+        ['PUT', `/api/v1/apps/${bad}/auto-update`, bearer, '{"enabled": true}'],
         ['POST', `/api/v1/disks/${bad}/eject`, bearer, '{}'],
         ['GET', `/api/v1/operations/${bad}`, bearer],
         ['GET', `/apps/${bad}`, { cookie }],
@@ -70,6 +72,12 @@ describe('malformed requests', () => {
       ['POST', '/api/v1/apps', { ...bearer, 'content-type': 'application/json' }, '{"manifest": '],
       ['POST', '/api/v1/apps', { ...bearer, 'content-type': 'application/json' }, '"\\ud800"'],
       ['GET', '/static/../../package.json', {}],
+      ['PUT', '/api/v1/apps/x/auto-update', bearer, '{"enabled": '],
+      ['PUT', '/api/v1/apps/x/auto-update', bearer, '{"enabled": "yes"}'],
+      ['POST', '/api/v1/updates/check', bearer, 'junk'],
+      ['POST', '/api/v1/updates/check', bearer, '{"apps": '],
+      ['GET', '/store/icons/%ff.svg', { cookie }],
+      ['GET', '/store/icons/%ff', { cookie }],
       ['GET', '/%ff', {}],
     );
     for (const [method, route, headers, body] of requests) {
@@ -107,6 +115,16 @@ describe('malformed requests', () => {
     const noHost = await rawHttp10(url, '/', cookie);
     assert.equal(noHost.status, 200, JSON.stringify(noHost.text.slice(0, 300)));
     assert.match((await raw(url, 'GET', '/', { cookie, host: '[::1]:8080' })).text, /href="http:\/\/\[::1\]:\d+\/"/, 'one pair of brackets around an IPv6 host');
+
+    // Automatic updates of an installed app: only a true or false is taken.
+    for (const body of ['{"enabled": "yes"}', '{"enabled": ', '{}', '[true]']) {
+      const response = await raw(url, 'PUT', `/api/v1/apps/${id}/auto-update`, bearer, body);
+      assert.equal(response.status, 400, `${body}: ${response.text.slice(0, 200)}`);
+    }
+    assert.equal(JSON.parse((await raw(url, 'GET', `/api/v1/apps/${id}`, bearer)).text).update.automatic, false, 'left off');
+    // The store page with a query that repeats its fields (arrays): the page, not an error.
+    const store = await raw(url, 'GET', '/store?q[]=x&category[]=y', { cookie });
+    assert.equal(store.status, 200, store.text.slice(0, 200));
 
     for (const tail of ['-2', '0.5', '0', '2001', 'x']) {
       assert.equal((await raw(url, 'GET', `/api/v1/apps/${id}/logs?tail=${tail}`, bearer)).status, 400, `tail=${tail}`);

@@ -32,6 +32,7 @@ const posts = [
   '/logout', '/alerts/acknowledge', '/store/plan', '/store/install', `/apps/${APP}/start`, `/apps/${APP}/stop`, `/apps/${APP}/restart`,
   `/apps/${APP}/update`, `/apps/${APP}/uninstall`, `/apps/${APP}/rollback`, '/disks/assign', '/disks/d/eject', '/disks/d/format',
   '/backups/now', '/settings/password', '/settings/tokens', '/settings/tokens/x/revoke', '/settings/language',
+  '/updates/check', `/apps/${APP}/check-update`, `/apps/${APP}/auto-update`,
 ];
 
 /**

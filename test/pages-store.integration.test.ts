@@ -150,7 +150,7 @@ describe('the app store', () => {
     assert.deepEqual(badged((await agent.get('/store').expect(200)).text), ['from-internet', 'withdrawn']);
 
     // With internet the store does not second-guess the registries: no badge, nothing asked.
-    const online = await startedWithAgent(t, { FELHOM_CATALOG_DIR: dir, FELHOM_REGISTRIES: registry.address });
+    const online = await startedWithAgent(t, { FELHOM_CATALOG_DIR: dir, FELHOM_OFFLINE: 'false', FELHOM_REGISTRIES: registry.address });
     const signedIn = await signUp(online.url, online.c.dataDir);
     assert.deepEqual(badged((await signedIn.agent.get('/store').expect(200)).text), []);
   });

@@ -889,10 +889,12 @@ export const en = {
   "update.automatic_off": "Off: the app is updated only when you press Update.",
   "update.turn_on": "Turn automatic updates on",
   "update.turn_off": "Turn automatic updates off",
+  "update.pull_off": "cannot check: downloads are off on this server (FELHOM_PULL=never), so no registry is asked about {image}",
+  "update.check_started": "The check for updates has started; the results show here when it is done.",
   "update.pinned": "cannot tell: {image} is pinned to one exact version (a digest), so no newer one can arrive under its name",
   "update.needs_internet": "cannot check: {image} needs the internet, and this server is offline",
   "update.no_repo_digest": "cannot tell: {image} was not downloaded from a registry (it was built or loaded on this server), so there is nothing to compare with",
-  "app.done_check_update": "Checked for updates.",
+  "app.done_check_update": "The check for updates has started; reload the page in a moment to see what it found.",
   "app.done_auto_update_on": "Automatic updates are on for this app.",
   "app.done_auto_update_off": "Automatic updates are off for this app.",
 } as const;

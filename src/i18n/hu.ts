@@ -891,10 +891,12 @@ export const hu: Record<MessageKey, string> = {
   "update.automatic_off": "Kikapcsolva: az alkalmazás csak akkor frissül, ha Ön megnyomja a Frissítés gombot.",
   "update.turn_on": "Automatikus frissítés bekapcsolása",
   "update.turn_off": "Automatikus frissítés kikapcsolása",
+  "update.pull_off": "nem ellenőrizhető: ezen a szerveren a letöltés ki van kapcsolva (FELHOM_PULL=never), ezért egyetlen registryt sem kérdezünk a(z) {image} lemezképről",
+  "update.check_started": "A frissítések keresése elindult; az eredmény itt jelenik meg, amint elkészült.",
   "update.pinned": "nem állapítható meg: a(z) {image} egy pontos verzióhoz (digesthez) van kötve, így ezen a néven nem érkezhet újabb",
   "update.needs_internet": "nem ellenőrizhető: a(z) {image} internetet igényel, ez a szerver pedig offline",
   "update.no_repo_digest": "nem állapítható meg: a(z) {image} nem registryből lett letöltve (ezen a szerveren készült vagy töltötték be), így nincs mihez hasonlítani",
-  "app.done_check_update": "A frissítések ellenőrzése megtörtént.",
+  "app.done_check_update": "A frissítések keresése elindult; töltse be újra az oldalt egy kis idő múlva az eredményért.",
   "app.done_auto_update_on": "Az automatikus frissítés be van kapcsolva ennél az alkalmazásnál.",
   "app.done_auto_update_off": "Az automatikus frissítés ki van kapcsolva ennél az alkalmazásnál.",
 };

@@ -1,7 +1,9 @@
 /**
  * Images through the engine: pulling one with progress the customer can follow, and
  * asking a registry which digest a tag points at without pulling it. The engine talks
- * to the registry, so its settings (mirrors, insecure registries, credentials) apply.
+ * to the registry, so its settings (mirrors, insecure registries) apply; it keeps no
+ * registry logins, and no X-Registry-Auth is sent, so a registry that needs a login is
+ * not supported yet (docs/operations.md).
  *
  * A registry that hangs would hold an engine pull forever: every call here is bounded,
  * a pull by how long it may go without any progress, a digest question by a deadline.

@@ -1,14 +1,14 @@
 /**
  * An automatic update of one app, after a scheduled check found a newer image and only
  * when the customer turned automatic updates on for it. It is the customer's own update
- * use case (a pre-deploy snapshot first, then pull, recreate and a health wait; an app
+ * use case (the images downloaded first, then a pre-deploy snapshot, recreate and a
+ * health wait; an app
  * that does not become healthy is put back on its previous images), run with the actor
  * `auto-update`; what came of it is audited as `app.auto_update_run`.
  */
 import type { Apps } from '../apps/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { errorMessage } from '../errors.ts';
-import type { DockerPort } from '../stacks/index.ts';
 
 export const AUTO_UPDATE_ACTOR = 'auto-update';
 
@@ -16,7 +16,6 @@ export type AutoUpdateApps = Pick<Apps, 'update' | 'operation'>;
 
 export interface AutoUpdateDeps {
   apps: AutoUpdateApps;
-  docker: Pick<DockerPort, 'listContainers'>;
   audit: AuditLog;
   /** How often the update's operation is looked at while it runs. */
   pollMs: number;
@@ -24,7 +23,18 @@ export interface AutoUpdateDeps {
   signal: AbortSignal;
 }
 
+/** What is audited as the run's `result`. */
 export type AutoUpdateResult = 'ok' | 'failed' | 'rolled_back';
+
+export interface AutoUpdateRun {
+  result: AutoUpdateResult;
+  /**
+   * The update never touched the app: refused (busy, storage away) or its download failed
+   * (registry down). Tried again at the next scheduled check, unlike an update that ran
+   * and failed, which is not tried again on the same images.
+   */
+  temporary: boolean;
+}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -32,19 +42,12 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
-/** The image id each service's container runs. */
-async function imagesRunning(docker: AutoUpdateDeps['docker'], appId: string): Promise<Map<string, string>> {
-  const containers = await docker.listContainers(appId);
-  return new Map(containers.filter((c) => c.state === 'running').map((c) => [c.service, c.imageId]));
-}
-
 /**
  * Updates the app and waits for the update to end; returns what came of it, or null when
  * the controller stopped meanwhile (then nothing is audited: the update is resumed).
  */
-export async function autoUpdateApp(deps: AutoUpdateDeps, appId: string): Promise<AutoUpdateResult | null> {
-  const before = await imagesRunning(deps.docker, appId).catch(() => new Map<string, string>());
-  let result: AutoUpdateResult;
+export async function autoUpdateApp(deps: AutoUpdateDeps, appId: string): Promise<AutoUpdateRun | null> {
+  let run: AutoUpdateRun;
   let reason: string | null = null;
   let operationId: string | null = null;
   try {
@@ -56,25 +59,27 @@ export async function autoUpdateApp(deps: AutoUpdateDeps, appId: string): Promis
       operation = deps.apps.operation(operationId);
     }
     if (operation?.state === 'succeeded') {
-      result = 'ok';
+      run = { result: 'ok', temporary: false };
+    } else if (operation?.rolledBack) {
+      // Not healthy on the new images: every service runs its previous one again.
+      run = { result: 'rolled_back', temporary: false };
+      reason = operation.error;
     } else {
       reason = operation?.error ?? null;
-      // Back on the images it ran before, every one of them: the update was rolled back.
-      const after = await imagesRunning(deps.docker, appId).catch(() => new Map<string, string>());
-      const back = before.size > 0 && [...before].every(([service, imageId]) => after.get(service) === imageId);
-      result = back ? 'rolled_back' : 'failed';
+      // No snapshot taken: it failed before touching the app (the download comes first).
+      run = { result: 'failed', temporary: operation !== null && operation.snapshot === null };
     }
   } catch (error) {
     // Refused before it began (the app is busy, its storage is away, the policy changed).
-    result = 'failed';
+    run = { result: 'failed', temporary: true };
     reason = errorMessage(error);
   }
   deps.audit.record({
     actor: AUTO_UPDATE_ACTOR,
     action: 'app.auto_update_run',
     target: appId,
-    outcome: result === 'ok' ? 'ok' : 'failed',
-    details: { result, ...(operationId ? { operation: operationId } : {}), ...(reason ? { reason } : {}) },
+    outcome: run.result === 'ok' ? 'ok' : 'failed',
+    details: { result: run.result, ...(operationId ? { operation: operationId } : {}), ...(reason ? { reason } : {}) },
   });
-  return result;
+  return run;
 }

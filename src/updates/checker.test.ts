@@ -30,7 +30,7 @@ function fakeDocker(containers: ContainerInfo[], recorded: Record<string, string
   return { docker, asked };
 }
 
-const deps = (docker: CheckerDocker, offline = true) => ({ docker, allowedRegistries: [REGISTRY], offline, timeoutMs: 1_000 });
+const deps = (docker: CheckerDocker, offline = true, pullImages = true) => ({ docker, allowedRegistries: [REGISTRY], offline, pullImages, timeoutMs: 1_000 });
 
 describe('the update checker', () => {
   it('when the registry holds the digest the running image was pulled with, then no update is available', async () => {
@@ -52,6 +52,29 @@ describe('the update checker', () => {
     const images = await checkAppImages(deps(docker), 'app');
     assert.deepEqual(images.map((i) => [i.service, i.running, i.latest]), [['db', OLD, OLD], ['web', OLD, NEW]]);
     assert.equal(updateAvailable(images), true);
+  });
+
+  it('when the image is known under several digests of its repository and the registry holds any of them, then no update is available', async () => {
+    const image = `${REGISTRY}/felhom/web:1`;
+    const SAME = `sha256:${'c'.repeat(64)}`;
+    // The registry's digest is the second one the engine recorded: the first alone would say "update".
+    const { docker } = fakeDocker([container('web', image, 'sha256:img1')], { 'sha256:img1': [`${REGISTRY}/felhom/web@${OLD}`, `${REGISTRY}/felhom/web@${SAME}`] }, { [image]: SAME });
+    const images = await checkAppImages(deps(docker), 'app');
+    assert.deepEqual(images.map((i) => [i.running, i.latest]), [[SAME, SAME]]);
+    assert.equal(updateAvailable(images), false);
+    // None of them is the registry's: an update.
+    const moved = fakeDocker([container('web', image, 'sha256:img1')], { 'sha256:img1': [`${REGISTRY}/felhom/web@${OLD}`, `${REGISTRY}/felhom/web@${SAME}`] }, { [image]: NEW });
+    assert.equal(updateAvailable(await checkAppImages(deps(moved.docker), 'app')), true);
+  });
+
+  it('when downloads are off (FELHOM_PULL=never), then no registry is asked and the image says why', async () => {
+    const image = `${REGISTRY}/felhom/web:1`;
+    const { docker, asked } = fakeDocker([container('web', image, 'sha256:img1')], { 'sha256:img1': [`${REGISTRY}/felhom/web@${OLD}`] }, { [image]: NEW });
+    const images = await checkAppImages(deps(docker, true, false), 'app');
+    assert.deepEqual(asked, []);
+    assert.equal(images[0]!.error?.key, 'update.pull_off');
+    assert.match(inEnglish(images[0]!.error!), /downloads are off/);
+    assert.equal(updateAvailable(images), false);
   });
 
   it('when the running image has no repo digest (built on the guest), then it cannot tell, says why, and asks no registry', async () => {

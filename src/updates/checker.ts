@@ -18,6 +18,8 @@ export interface CheckerDeps {
   allowedRegistries: string[];
   /** FELHOM_OFFLINE: only `allowedRegistries` may be asked. */
   offline: boolean;
+  /** False with FELHOM_PULL=never: no registry is asked, as nothing could be downloaded. */
+  pullImages: boolean;
   /** How long one registry question may take. */
   timeoutMs: number;
 }
@@ -48,19 +50,38 @@ export function repositoryOf(reference: string): string {
   return name.replace(/^library\/(?=[^/]+$)/, '');
 }
 
-/** The digest the engine recorded for `imageId` in the reference's repository, or null. */
-async function runningDigest(docker: CheckerDocker, imageId: string, reference: string): Promise<string | null> {
+/**
+ * Every digest the engine recorded for `imageId` in the reference's repository: the same
+ * image may be known there under several (pushed again, or pulled by another tag whose
+ * manifest list differs), and any of them being the registry's means it is up to date.
+ */
+async function runningDigests(docker: CheckerDocker, imageId: string, reference: string): Promise<string[]> {
   const repository = repositoryOf(reference);
-  const entry = (await docker.repoDigests(imageId)).find((d) => repositoryOf(d) === repository);
-  return entry ? entry.slice(entry.indexOf('@') + 1) : null;
+  return (await docker.repoDigests(imageId)).filter((d) => repositoryOf(d) === repository).map((d) => d.slice(d.indexOf('@') + 1));
+}
+
+/** A question to the registry, shared by every app of one check run that uses the image. */
+export type AskRegistry = (reference: string) => Promise<string>;
+
+/** Asks the registry once per image reference, however many apps and services run it. */
+export function sharedRegistryQuestions(deps: Pick<CheckerDeps, 'docker' | 'timeoutMs'>): AskRegistry {
+  const asked = new Map<string, Promise<string>>();
+  return (reference) => {
+    let answer = asked.get(reference);
+    if (!answer) {
+      answer = deps.docker.remoteDigest(reference, deps.timeoutMs);
+      // Unhandled until someone awaits it: a rejection is that app's image error.
+      answer.catch(() => {});
+      asked.set(reference, answer);
+    }
+    return answer;
+  };
 }
 
 /** Checks the image of every service of the app (one container per service is enough). */
-export async function checkAppImages(deps: CheckerDeps, appId: string): Promise<ImageCheck[]> {
+export async function checkAppImages(deps: CheckerDeps, appId: string, ask: AskRegistry = sharedRegistryQuestions(deps)): Promise<ImageCheck[]> {
   const containers = await deps.docker.listContainers(appId);
   const seen = new Set<string>();
-  // One registry question per image, however many services run it.
-  const asked = new Map<string, Promise<string>>();
   const checks: ImageCheck[] = [];
   for (const container of containers.toSorted((a, b) => a.service.localeCompare(b.service))) {
     if (seen.has(container.service)) continue;
@@ -72,23 +93,26 @@ export async function checkAppImages(deps: CheckerDeps, appId: string): Promise<
       check.error = { key: 'update.pinned', params: { image: container.image } };
       continue;
     }
+    if (!deps.pullImages) {
+      // The box cannot download a newer image anyway: no registry is asked.
+      check.error = { key: 'update.pull_off', params: { image: container.image } };
+      continue;
+    }
     if (deps.offline && needsInternet(container.image, deps.allowedRegistries)) {
       check.error = { key: 'update.needs_internet', params: { image: container.image } };
       continue;
     }
     try {
-      check.running = await runningDigest(deps.docker, container.imageId, container.image);
-      if (check.running === null) {
+      const running = await runningDigests(deps.docker, container.imageId, container.image);
+      if (running.length === 0) {
         // Built on the guest or loaded from a file: no registry ever gave it a digest.
         check.error = { key: 'update.no_repo_digest', params: { image: container.image } };
         continue;
       }
-      let latest = asked.get(container.image);
-      if (!latest) {
-        latest = deps.docker.remoteDigest(container.image, deps.timeoutMs);
-        asked.set(container.image, latest);
-      }
-      check.latest = await latest;
+      check.running = running[0]!;
+      check.latest = await ask(container.image);
+      // Up to date when the registry's digest is any of those the image is known by.
+      if (running.includes(check.latest)) check.running = check.latest;
     } catch (error) {
       check.error = errorText(error);
     }

@@ -16,13 +16,17 @@ export function updatePages(updates: UpdatesCore, apps: Pick<Apps, 'record'>): R
   };
   const appPage = (id: string, done: string) => `/apps/${encodeURIComponent(id)}?done=${done}`;
 
-  router.post('/updates/check', async (_req, res) => {
-    await updates.check();
-    res.redirect(303, '/');
+  // The page answers at once and the check runs on: a slow registry would otherwise keep
+  // the browser waiting for minutes. The page says the check started; its result shows
+  // on the pages when it is done (a check that fails is logged by the updates domain).
+  const inBackground = (appId?: string) => void updates.check(appId).catch(() => {});
+  router.post('/updates/check', (_req, res) => {
+    inBackground();
+    res.redirect(303, '/?done=update_check');
   });
-  router.post('/apps/:id/check-update', async (req, res) => {
+  router.post('/apps/:id/check-update', (req, res) => {
     requireApp(req.params.id);
-    await updates.check(req.params.id);
+    inBackground(req.params.id);
     res.redirect(303, appPage(req.params.id, 'check_update'));
   });
   router.post('/apps/:id/auto-update', (req, res) => {

@@ -14,11 +14,14 @@ import type { Clock } from '../clock.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import { autoUpdate, type Settings } from '../settings/index.ts';
-import { autoUpdateApp, type AutoUpdateResult } from './auto-update.ts';
-import { checkAppImages, updateAvailable, type CheckerDocker } from './checker.ts';
+import { autoUpdateApp } from './auto-update.ts';
+import { checkAppImages, sharedRegistryQuestions, updateAvailable, type AskRegistry, type CheckerDocker } from './checker.ts';
 import { updatePages } from './pages.ts';
 import { updatesApi } from './routes.ts';
 import { createUpdateStore, latestOf } from './store.ts';
+
+/** How many apps one check run looks at at the same time. */
+const PARALLEL_CHECKS = 4;
 
 export interface UpdatesDeps {
   db: Db;
@@ -30,6 +33,8 @@ export interface UpdatesDeps {
   docker: CheckerDocker;
   allowedRegistries: string[];
   offline: boolean;
+  /** FELHOM_PULL=always: with downloads off no registry is asked (docs/updates.md). */
+  pullImages: boolean;
   /** FELHOM_UPDATE_CHECK_CRON. */
   schedule: string;
   /** How long one registry question may take (default 20 s). */
@@ -50,7 +55,7 @@ export interface Updates extends UpdatesCore {
 export function createUpdates(deps: UpdatesDeps): Updates {
   const store = createUpdateStore(deps.db, deps.clock);
   const logger = deps.logger.child({ component: 'updates' });
-  const checker = { docker: deps.docker, allowedRegistries: deps.allowedRegistries, offline: deps.offline, timeoutMs: deps.registryTimeoutMs ?? 20_000 };
+  const checker = { docker: deps.docker, allowedRegistries: deps.allowedRegistries, offline: deps.offline, pullImages: deps.pullImages, timeoutMs: deps.registryTimeoutMs ?? 20_000 };
   const stopping = new AbortController();
   let task: ScheduledTask | null = null;
   let scheduled: Promise<void> | null = null;
@@ -60,24 +65,29 @@ export function createUpdates(deps: UpdatesDeps): Updates {
   const pending = new Map<string, Promise<void>>();
   let tail: Promise<void> = Promise.resolve();
 
-  const checkOne = async (appId: string) => {
+  const checkOne = async (appId: string, ask: AskRegistry) => {
     try {
-      store.save(appId, await checkAppImages(checker, appId));
+      store.save(appId, await checkAppImages(checker, appId, ask));
     } catch (error) {
       // The engine did not answer: the last check stays as it was.
       logger.warn({ err: error, app: appId }, 'could not check the app for newer images');
     }
   };
   const run = async (scope: string) => {
+    // Within one run the registry is asked once per image reference, whichever apps use it.
+    const ask = sharedRegistryQuestions(checker);
     const apps = deps.apps.records();
     if (scope === '*') {
       store.keepOnly(apps.map((a) => a.id));
-      for (const app of apps) {
-        if (stopping.signal.aborted) return;
-        await checkOne(app.id);
-      }
+      // A few apps at a time: a registry that hangs costs one timeout per few apps, not
+      // one per app in a row.
+      const queue = apps.map((a) => a.id);
+      const worker = async () => {
+        for (let id = queue.shift(); id !== undefined && !stopping.signal.aborted; id = queue.shift()) await checkOne(id, ask);
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL_CHECKS, queue.length) }, worker));
     } else if (deps.apps.record(scope)) {
-      await checkOne(scope);
+      await checkOne(scope, ask);
     }
   };
   const check = (appId?: string): Promise<void> => {
@@ -86,7 +96,8 @@ export function createUpdates(deps: UpdatesDeps): Updates {
     if (joined) return joined;
     const turn = tail.then(() => run(scope));
     pending.set(scope, turn);
-    tail = turn.finally(() => pending.delete(scope)).catch(() => {});
+    // Logged here once, whoever waits for it (a page form does not).
+    tail = turn.finally(() => pending.delete(scope)).catch((error: unknown) => logger.warn({ err: error, scope }, 'the update check failed'));
     return turn;
   };
 
@@ -122,16 +133,15 @@ export function createUpdates(deps: UpdatesDeps): Updates {
       // An update starts the app: one the customer stopped, or whose disk is away, or that
       // is not installed as it should be, waits for the customer.
       if (app.status !== 'installed' || app.desired !== 'running' || app.stoppedForStorage) continue;
-      // An update that failed (rolled back) is not tried again every night on the same
-      // images: only when the registry has other ones, or when the customer updates.
+      // An update that ran and failed (rolled back, or failed after changing things) is not
+      // tried again every night on the same images: only when the registry has other
+      // ones, or when the customer updates.
       if (last.autoFailed === latestOf(last.images)) continue;
       logger.info({ app: app.id }, 'a newer image exists and automatic updates are on: updating');
-      const result: AutoUpdateResult | null = await autoUpdateApp(
-        { apps: deps.apps, docker: deps.docker, audit: deps.audit, pollMs: deps.operationPollMs ?? 1_000, signal: stopping.signal },
-        app.id,
-      );
-      if (result === null) return;
-      if (result !== 'ok') store.autoFailed(app.id, latestOf(last.images));
+      const run = await autoUpdateApp({ apps: deps.apps, audit: deps.audit, pollMs: deps.operationPollMs ?? 1_000, signal: stopping.signal }, app.id);
+      if (run === null) return;
+      // A refusal or a failed download left the app as it was: tried again next time.
+      if (run.result !== 'ok' && !run.temporary) store.autoFailed(app.id, latestOf(last.images));
       // So that the pages say what runs now.
       await check(app.id);
     }

@@ -77,7 +77,9 @@ export function homePage(deps: HomeDeps): Router {
   }
 
   router.get('/', async (req, res) => {
-    deps.ui.page(res, 'home/page', { title: res.locals.ui.t('nav.home'), ...(await data(req)) });
+    // After "Check all apps for updates": the check runs on, the page says it started.
+    const checkStarted = req.query.done === 'update_check';
+    deps.ui.page(res, 'home/page', { title: res.locals.ui.t('nav.home'), checkStarted, ...(await data(req)) });
   });
   router.get('/home/live', async (req, res) => {
     deps.ui.fragment(res, 'home/live', await data(req));

@@ -82,8 +82,11 @@ export async function controller(
     DOCKER_HOST: dockerHost,
     FELHOM_AGENT_TIMEOUT_MS: String(options.agentTimeoutMs ?? 2_000),
     FELHOM_LOG_FORMAT: 'json',
-    // Tests never ask a registry: every image they use is built locally.
+    // Tests never ask a registry on the internet: every image they use is built locally,
+    // and a test that pulls lists its own registry on 127.0.0.1 in FELHOM_REGISTRIES
+    // (with FELHOM_PULL=always); only the listed registries are asked (docs/updates.md).
     FELHOM_PULL: 'never',
+    FELHOM_OFFLINE: 'true',
     ...options.env,
   });
   let logger = options.logger;
