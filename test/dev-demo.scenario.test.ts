@@ -115,7 +115,9 @@ it('./scripts/dev offline: a demo app installs from the local registry, opens, u
   for (const id of REAL_CATALOG) assert.ok(needsInternet.includes(id), `${id} is marked as needing internet: ${needsInternet}`);
   for (const id of Object.keys(DEMO_APPS)) assert.ok(!needsInternet.includes(id), `${id} is not marked`);
 
-  const catalog = (await request('GET', '/api/v1/catalog')).body.apps.map((app: { id: string }) => app.id);
+  const listed = (await request('GET', '/api/v1/catalog')).body.apps as Array<{ id: string; availability: string | null }>;
+  const catalog = listed.map((app) => app.id);
+  assert.deepEqual(listed.filter((app) => app.availability === 'ready').map((app) => app.id).sort(), Object.keys(DEMO_APPS).sort(), 'the API says the same: the demo apps are ready, the rest needs internet');
   for (const id of [...Object.keys(DEMO_APPS), ...REAL_CATALOG]) assert.ok(catalog.includes(id), `the catalog has ${id}: ${catalog}`);
 
   // The registry has the image; the engine does not, so the install downloads it.

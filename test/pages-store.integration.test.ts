@@ -148,6 +148,8 @@ describe('the app store', () => {
     const offline = await startedWithAgent(t, { FELHOM_CATALOG_DIR: dir, FELHOM_OFFLINE: 'true', FELHOM_REGISTRIES: registry.address });
     const { agent } = await signUp(offline.url, offline.c.dataDir);
     assert.deepEqual(badged((await agent.get('/store').expect(200)).text), ['from-internet', 'withdrawn']);
+    const listed = (await request(offline.url).get('/api/v1/catalog').set({ Authorization: `Bearer ${offline.c.token}` }).expect(200)).body.apps as Array<{ id: string; availability: string | null }>;
+    assert.deepEqual(Object.fromEntries(listed.map((app) => [app.id, app.availability])), { 'in-engine': 'ready', 'in-registry': 'ready', 'from-internet': 'needs_internet', withdrawn: 'needs_internet' }, 'the API says the same');
 
     // With internet the store does not second-guess the registries: no badge, nothing asked.
     const online = await startedWithAgent(t, { FELHOM_CATALOG_DIR: dir, FELHOM_OFFLINE: 'false', FELHOM_REGISTRIES: registry.address });

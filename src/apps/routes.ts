@@ -100,8 +100,10 @@ export function appsApi(apps: AppsParts): Router {
 
   router.get('/catalog', async (_req, res) => {
     const entries = await apps.catalog();
+    // As the store shows it: whether the app's images can be had here (null: not asked, a box with internet).
+    const availability = await Promise.all(entries.map((entry) => Promise.resolve(apps.availability(entry)).catch(() => null)));
     res.json({
-      apps: entries.map(({ id, manifest, category, description, icon }) => ({
+      apps: entries.map(({ id, manifest, category, description, icon }, index) => ({
         id,
         name: manifest.name,
         version: manifest.version,
@@ -109,6 +111,7 @@ export function appsApi(apps: AppsParts): Router {
         description,
         icon: icon !== null,
         installed: store.get(manifest.id) !== null,
+        availability: availability[index],
         volumes: manifest.volumes,
       })),
     });
